@@ -1,0 +1,144 @@
+package admin
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/officepbx/pbx/pbx/store"
+)
+
+// extensionJSON is an extension as the API shows it.
+type extensionJSON struct {
+	Number         string        `json:"number"`
+	Name           string        `json:"name"`
+	Email          string        `json:"email"`
+	Secret         string        `json:"secret,omitempty"` // left out of list items
+	AuthAlgorithms []string      `json:"auth_algorithms"`
+	RingSeconds    int           `json:"ring_seconds"`
+	Voicemail      voicemailJSON `json:"voicemail"`
+	Forward        forwardJSON   `json:"forward"`
+	DND            bool          `json:"dnd"`
+	Outbound       string        `json:"outbound"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+}
+
+type voicemailJSON struct {
+	Enabled bool   `json:"enabled"`
+	PIN     string `json:"pin"`
+}
+
+type forwardJSON struct {
+	Always   string `json:"always"`
+	Busy     string `json:"busy"`
+	NoAnswer string `json:"no_answer"`
+}
+
+func toExtensionJSON(e store.Extension, withSecret bool) extensionJSON {
+	j := extensionJSON{
+		Number:         e.Number,
+		Name:           e.Name,
+		Email:          e.Email,
+		AuthAlgorithms: e.AuthAlgorithms,
+		RingSeconds:    e.RingSeconds,
+		Voicemail:      voicemailJSON{Enabled: e.Voicemail.Enabled, PIN: e.Voicemail.PIN},
+		Forward:        forwardJSON{Always: e.Forward.Always, Busy: e.Forward.Busy, NoAnswer: e.Forward.NoAnswer},
+		DND:            e.DND,
+		Outbound:       e.Outbound,
+		CreatedAt:      e.CreatedAt,
+		UpdatedAt:      e.UpdatedAt,
+	}
+	if withSecret {
+		j.Secret = e.Secret
+	}
+	return j
+}
+
+// extensionInput is a request body for POST, PUT and PATCH. Pointers tell an
+// omitted field from a zero one: POST and PUT fill omitted fields with
+// defaults, PATCH leaves them alone.
+type extensionInput struct {
+	Number         *string         `json:"number"`
+	Name           *string         `json:"name"`
+	Email          *string         `json:"email"`
+	Secret         *string         `json:"secret"`
+	AuthAlgorithms *[]string       `json:"auth_algorithms"`
+	RingSeconds    *int            `json:"ring_seconds"`
+	Voicemail      *voicemailInput `json:"voicemail"`
+	Forward        *forwardInput   `json:"forward"`
+	DND            *bool           `json:"dnd"`
+	Outbound       *string         `json:"outbound"`
+	// Read-only; accepted and ignored so a GET body can be PUT back as is.
+	CreatedAt json.RawMessage `json:"created_at"`
+	UpdatedAt json.RawMessage `json:"updated_at"`
+}
+
+type voicemailInput struct {
+	Enabled *bool   `json:"enabled"`
+	PIN     *string `json:"pin"`
+}
+
+type forwardInput struct {
+	Always   *string `json:"always"`
+	Busy     *string `json:"busy"`
+	NoAnswer *string `json:"no_answer"`
+}
+
+// defaultExtension is what a POST or PUT starts from.
+func defaultExtension(number string) store.Extension {
+	return store.Extension{
+		Number:         number,
+		AuthAlgorithms: []string{"MD5"}, // many deployed phones fail on any SHA-256 challenge
+		RingSeconds:    20,
+		Voicemail:      store.Voicemail{Enabled: true},
+		Outbound:       "internal",
+	}
+}
+
+// apply copies the given fields onto e. Number and secret are left to the
+// caller, which has rules for them.
+func (in *extensionInput) apply(e *store.Extension) {
+	set(&e.Name, in.Name)
+	set(&e.Email, in.Email)
+	if in.AuthAlgorithms != nil {
+		e.AuthAlgorithms = *in.AuthAlgorithms
+	}
+	set(&e.RingSeconds, in.RingSeconds)
+	if v := in.Voicemail; v != nil {
+		set(&e.Voicemail.Enabled, v.Enabled)
+		set(&e.Voicemail.PIN, v.PIN)
+	}
+	if f := in.Forward; f != nil {
+		set(&e.Forward.Always, f.Always)
+		set(&e.Forward.Busy, f.Busy)
+		set(&e.Forward.NoAnswer, f.NoAnswer)
+	}
+	set(&e.DND, in.DND)
+	set(&e.Outbound, in.Outbound)
+}
+
+// selfServiceViolations lists the fields a user-role caller gave beyond
+// what they may change on their own extension: forward, dnd, voicemail.pin.
+func (in *extensionInput) selfServiceViolations() []string {
+	var out []string
+	add := func(given bool, name string) {
+		if given {
+			out = append(out, name)
+		}
+	}
+	add(in.Number != nil, "number")
+	add(in.Name != nil, "name")
+	add(in.Email != nil, "email")
+	add(in.Secret != nil, "secret")
+	add(in.AuthAlgorithms != nil, "auth_algorithms")
+	add(in.RingSeconds != nil, "ring_seconds")
+	add(in.Voicemail != nil && in.Voicemail.Enabled != nil, "voicemail.enabled")
+	add(in.Outbound != nil, "outbound")
+	return out
+}
+
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/officepbx/pbx/pbx/app"
+)
+
+// settings are the flags every command shares, each with an environment
+// variable; a flag on the command line wins over the environment.
+type settings struct {
+	cfg      app.Config
+	logLevel string
+}
+
+// newFlagSet declares the flags with defaults taken from the environment.
+func newFlagSet(name string, stderr io.Writer, getenv func(string) string) (*flag.FlagSet, *settings) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	s := &settings{}
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&s.cfg.DataDir, "data", env("PBX_DATA", "./pbx-data"), "data directory: database, recordings, prompts (env PBX_DATA)")
+	fs.StringVar(&s.cfg.SIPAddr, "sip", env("PBX_SIP", "0.0.0.0:5060"), "SIP listen address, UDP and TCP (env PBX_SIP)")
+	fs.StringVar(&s.cfg.HTTPAddr, "http", env("PBX_HTTP", "0.0.0.0:8080"), "HTTP listen address for the REST API and web UI (env PBX_HTTP)")
+	fs.StringVar(&s.cfg.RTPPorts, "rtp-ports", env("PBX_RTP_PORTS", "10000-20000"), "UDP port range for RTP media (env PBX_RTP_PORTS)")
+	fs.StringVar(&s.cfg.ExternalIP, "external-ip", env("PBX_EXTERNAL_IP", ""), "address used in Contact/Via/SDP; default: the primary interface's (env PBX_EXTERNAL_IP)")
+	fs.StringVar(&s.logLevel, "log-level", env("PBX_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PBX_LOG_LEVEL)")
+	fs.StringVar(&s.cfg.MetricsToken, "metrics-token", env("PBX_METRICS_TOKEN", ""), "bearer token required by /metrics; open when empty (env PBX_METRICS_TOKEN)")
+	failLimit, _ := strconv.Atoi(env("PBX_AUTH_FAIL_LIMIT", "10"))
+	fs.IntVar(&s.cfg.AuthFailLimit, "auth-fail-limit", failLimit, "SIP auth failures from one IP within 5 minutes that block it; 0 disables (env PBX_AUTH_FAIL_LIMIT)")
+	block, _ := time.ParseDuration(env("PBX_AUTH_BLOCK", "10m"))
+	fs.DurationVar(&s.cfg.AuthBlock, "auth-block", block, "how long a source stays blocked after too many auth failures (env PBX_AUTH_BLOCK)")
+	return fs, s
+}
+
+// logger builds the process logger for the chosen level.
+func (s *settings) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(strings.ToLower(s.logLevel))); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, s.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+// parse parses args, turning flag errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+// Command pbx is the whole phone system in one binary: SIP registrar and
+// B2BUA, media relay, dial plan, voicemail, conferences, REST API and web UI.
+//
+//	pbx [serve] [flags]        run everything (the default)
+//	pbx version                print version and build info
+//	pbx admin password USER    reset a web/API user's password (read from stdin)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "pbx:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "pbx:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a command line; getenv supplies the environment.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	cmd := "serve"
+	if len(args) > 0 && (len(args[0]) == 0 || args[0][0] != '-') {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stderr, getenv)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "admin":
+		if len(args) == 0 || args[0] != "password" {
+			return fmt.Errorf("%w: pbx admin password USER", errUsage)
+		}
+		return adminPassword(ctx, args[1:], stdin, stdout, stderr, getenv)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usageText)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown command %q\n%s", errUsage, cmd, usageText)
+}
+
+const usageText = `pbx: a small-office IP PBX in one binary
+
+Commands:
+  pbx [serve] [flags]        run the PBX: SIP, media, REST API and web UI
+  pbx version                print version and build info
+  pbx admin password USER    reset a web/API user's password (new password on stdin)
+
+Run 'pbx serve -h' for the flags; each flag has an environment variable.
+`

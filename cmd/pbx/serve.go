@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/officepbx/pbx/pbx/app"
+)
+
+// serve runs the PBX until ctx ends (SIGINT/SIGTERM), then shuts down
+// gracefully: in-flight requests finish and registrations are written.
+func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	fs, s := newFlagSet("serve", stderr, getenv)
+	if err := parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if s.cfg.AuthFailLimit == 0 {
+		s.cfg.AuthFailLimit = -1 // 0 on the command line means off
+	}
+	log, err := s.logger(stderr)
+	if err != nil {
+		return err
+	}
+	s.cfg.Log = log
+	s.cfg.Version = version()
+	s.cfg.AdminPassword = getenv("PBX_ADMIN_PASSWORD")
+	a, err := app.Start(ctx, s.cfg)
+	if err != nil {
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-a.Err():
+		log.Error("HTTP server failed", "error", runErr)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return errors.Join(runErr, a.Shutdown(shutCtx))
+}
