@@ -50,7 +50,7 @@ echo "creating $EXTENSIONS extensions through the API..."
 echo "SEQUENTIAL" > "$WORK/users.csv"
 for i in $(seq 1 "$EXTENSIONS"); do
   num=$((100000 + i)); secret="bench-secret-$num"
-  echo "$num;$secret" >> "$WORK/users.csv"
+  echo "$num;[authentication username=$num password=$secret]" >> "$WORK/users.csv"
   printf '{"number":"%s","secret":"%s"}\n' "$num" "$secret"
 done | while read -r body; do
   curl -fs -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
@@ -58,12 +58,12 @@ done | while read -r body; do
 done
 
 HZ=$(getconf CLK_TCK)
-printf '\n%-8s %-10s %-10s %-9s %-8s %s\n' offered achieved succeeded failed fail% "pbx_cpu(cores)"
+printf '\n%-8s %-10s %-10s %-9s %-8s %-15s %s\n' offered achieved succeeded failed fail% "pbx_cpu(cores)" "sipp_cpu(cores)"
 for rate in $RATES; do
   calls=$((rate * STEP))
   before=$(cpu_ticks); t0=$(date +%s.%N)
   rm -f "$WORK"/stat*.csv
-  sipp 127.0.0.1:$SIP_PORT -sf bench/sipp/register_auth.xml -inf "$WORK/users.csv" \
+  /usr/bin/time -f "%U %S" -o "$WORK/sipp.time" sipp 127.0.0.1:$SIP_PORT -sf bench/sipp/register_auth.xml -inf "$WORK/users.csv" \
     -r "$rate" -rp 1000 -m "$calls" -l $((rate * 2)) -i 127.0.0.1 -p 0 \
     -timeout $((STEP * 3))s -recv_timeout 4000 -max_recv_loops 5000 -max_sched_loops 5000 -nostdin \
     -trace_stat -stf "$WORK/stat.csv" -fd 1 >/dev/null 2>"$WORK/sipp.err" || true
@@ -75,8 +75,9 @@ for rate in $RATES; do
   bad=$(echo "$last" | cut -d';' -f"$(col 'FailedCall(C)')")
   elapsed=$(echo "$t1 - $t0" | bc -l)
   cores=$(echo "($after - $before) / $HZ / $elapsed" | bc -l)
-  printf '%-8s %-10.0f %-10s %-9s %-8.3f %.2f\n' "$rate" "$(echo "$ok / $elapsed" | bc -l)" "$ok" "$bad" \
-    "$(echo "100 * $bad / ($ok + $bad)" | bc -l)" "$cores"
+  sipp_cores=$(tail -n 1 "$WORK/sipp.time" | awk -v e="$elapsed" '{print ($1 + $2) / e}')
+  printf '%-8s %-10.0f %-10s %-9s %-8.3f %-15.2f %.2f\n' "$rate" "$(echo "$ok / $elapsed" | bc -l)" "$ok" "$bad" \
+    "$(echo "100 * $bad / ($ok + $bad)" | bc -l)" "$cores" "$sipp_cores"
 done
 
 live=$(curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP_PORT/metrics" | awk '/^pbx_registrations /{print $2}')

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	"github.com/officepbx/pbx/pbx/app"
@@ -34,6 +35,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	s.cfg.Log = log
 	s.cfg.Version = version()
 	s.cfg.AdminPassword = getenv("PBX_ADMIN_PASSWORD")
+	if getenv("GOGC") == "" {
+		// The live heap is small (tens of MB) while signalling allocates
+		// briskly; collecting at 4x the live heap instead of 2x halves the
+		// time spent in GC at a few MB of memory.
+		debug.SetGCPercent(400)
+	}
 	a, err := app.Start(ctx, s.cfg)
 	if err != nil {
 		return err
