@@ -1,0 +1,238 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/officepbx/pbx/admin"
+	"github.com/officepbx/pbx/dialplan"
+	"github.com/officepbx/pbx/pbx"
+	"github.com/officepbx/pbx/pbx/store"
+	"github.com/officepbx/pbx/webui"
+)
+
+// App is a running PBX.
+type App struct {
+	Store      *store.Store
+	Engine     *pbx.Engine
+	RTPPorts   PortRange
+	ExternalIP net.IP
+
+	log      *slog.Logger
+	sipUDP   net.PacketConn
+	sipTCP   net.Listener
+	httpLn   net.Listener
+	httpSrv  *http.Server
+	httpErr  chan error
+	stopOnce sync.Once
+}
+
+// DatabaseFile is the SQLite file inside the data directory.
+const DatabaseFile = "pbx.db"
+
+// Start opens (or creates) the data directory and starts every engine. On
+// return the PBX is listening; Shutdown stops it.
+func Start(ctx context.Context, cfg Config) (*App, error) {
+	log := orDiscard(cfg.Log)
+	ports, ip, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Store: st, RTPPorts: ports, ExternalIP: ip, log: log, httpErr: make(chan error, 1)}
+	if err := a.start(ctx, cfg); err != nil {
+		a.close()
+		return nil, err
+	}
+	log.Info("PBX started", "version", cfg.Version, "data", cfg.DataDir, "sip_udp", a.SIPUDPAddr(),
+		"sip_tcp", a.SIPTCPAddr(), "http", a.HTTPAddr(), "external_ip", ip.String(), "rtp_ports", cfg.RTPPorts)
+	return a, nil
+}
+
+func (a *App) start(ctx context.Context, cfg Config) error {
+	if err := firstStart(ctx, a.Store, cfg, a.log); err != nil {
+		return err
+	}
+	sipCfg := pbx.Config{
+		Store:         a.Store,
+		Log:           a.log,
+		UserAgent:     "pbx/" + cfg.Version,
+		AuthFailLimit: cfg.AuthFailLimit,
+		AuthBlock:     cfg.AuthBlock,
+		FlushInterval: cfg.RegistrationFlush,
+	}
+	if cfg.TuneSIP != nil {
+		cfg.TuneSIP(&sipCfg)
+	}
+	eng, err := pbx.New(ctx, sipCfg)
+	if err != nil {
+		return err
+	}
+	a.Engine = eng
+	if a.sipUDP, a.sipTCP, err = listenSIP(cfg.SIPAddr); err != nil {
+		return err
+	}
+	a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	api, err := admin.New(admin.Config{
+		Store:         a.Store,
+		Registrations: eng,
+		Metrics:       []admin.MetricsSource{eng},
+		UI:            webui.FS(),
+		Log:           a.log.With("component", "http"),
+		MetricsToken:  cfg.MetricsToken,
+		Version:       cfg.Version,
+		BcryptCost:    cfg.BcryptCost,
+	})
+	if err != nil {
+		return err
+	}
+	eng.Serve(context.WithoutCancel(ctx), a.sipUDP, a.sipTCP)
+	a.httpSrv = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		err := a.httpSrv.Serve(a.httpLn)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		a.httpErr <- err
+	}()
+	return nil
+}
+
+// listenSIP opens UDP and TCP on the same address; with port 0 both get the
+// same free port.
+func listenSIP(addr string) (net.PacketConn, net.Listener, error) {
+	var lastErr error
+	for attempt := 0; attempt < 10; attempt++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen sip udp %s: %w", addr, err)
+		}
+		if uc, ok := udp.(*net.UDPConn); ok {
+			// Bursts of REGISTERs (an office rebooting its phones) must not
+			// overflow the socket buffer.
+			_ = uc.SetReadBuffer(4 << 20)
+			_ = uc.SetWriteBuffer(4 << 20)
+		}
+		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		lastErr = err
+		if _, port, _ := net.SplitHostPort(addr); port != "0" {
+			break
+		}
+	}
+	return nil, nil, fmt.Errorf("listen sip tcp %s: %w", addr, lastErr)
+}
+
+// firstStart sets up an empty database: the first admin and the default dial plan.
+func firstStart(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) error {
+	if _, _, err := st.Dialplan(ctx); errors.Is(err, store.ErrNotFound) {
+		if err := st.SetDialplan(ctx, dialplan.Default); err != nil {
+			return fmt.Errorf("default dial plan: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	n, err := st.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	pw, generated := cfg.AdminPassword, false
+	if pw == "" {
+		var b [12]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		pw, generated = base64.RawURLEncoding.EncodeToString(b[:]), true
+	}
+	if err := admin.ValidatePassword(pw); err != nil {
+		return fmt.Errorf("PBX_ADMIN_PASSWORD: %w", err)
+	}
+	hash, err := admin.HashPasswordCost(pw, cfg.BcryptCost)
+	if err != nil {
+		return err
+	}
+	if err := st.CreateUser(ctx, &store.User{Username: "admin", PasswordHash: hash, Role: "admin"}); err != nil {
+		return fmt.Errorf("create admin user: %w", err)
+	}
+	if generated {
+		// Printed once, here, and never again: it is stored only as a hash.
+		log.Warn("first start: created web/API user admin with a random password; change it with 'pbx admin password admin'",
+			"username", "admin", "password", pw)
+	} else {
+		log.Info("first start: created web/API user admin with the password from PBX_ADMIN_PASSWORD")
+	}
+	return nil
+}
+
+// SIPUDPAddr is the address SIP listens on over UDP.
+func (a *App) SIPUDPAddr() string { return a.sipUDP.LocalAddr().String() }
+
+// SIPTCPAddr is the address SIP listens on over TCP.
+func (a *App) SIPTCPAddr() string { return a.sipTCP.Addr().String() }
+
+// HTTPAddr is the address of the REST API and web UI.
+func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// Err reports a fatal HTTP server error; it never yields when all is well.
+func (a *App) Err() <-chan error { return a.httpErr }
+
+// Shutdown stops taking requests, finishes what is in flight (within ctx),
+// writes pending state and closes the database.
+func (a *App) Shutdown(ctx context.Context) error {
+	var err error
+	a.stopOnce.Do(func() {
+		if a.httpSrv != nil {
+			err = a.httpSrv.Shutdown(ctx)
+		}
+		err = errors.Join(err, a.close())
+		a.log.Info("PBX stopped")
+	})
+	return err
+}
+
+func (a *App) close() error {
+	var errs []error
+	if a.Engine != nil {
+		errs = append(errs, a.Engine.Close())
+	} else {
+		if a.sipUDP != nil {
+			a.sipUDP.Close()
+		}
+		if a.sipTCP != nil {
+			a.sipTCP.Close()
+		}
+	}
+	if a.httpLn != nil && a.httpSrv == nil {
+		a.httpLn.Close()
+	}
+	errs = append(errs, a.Store.Close())
+	return errors.Join(errs...)
+}

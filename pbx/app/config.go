@@ -1,0 +1,125 @@
+// Package app assembles the whole PBX (store, SIP engine, HTTP admin API and
+// web UI) from one Config. cmd/pbx and the test kit both start it here, so
+// tests run exactly what ships.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/officepbx/pbx/pbx"
+)
+
+// Config is everything the PBX needs to start. Each field has a flag and an
+// environment variable in cmd/pbx.
+type Config struct {
+	DataDir    string // database, recordings, prompts, TLS material
+	SIPAddr    string // UDP and TCP listen address
+	HTTPAddr   string // REST API and web UI
+	RTPPorts   string // "LO-HI"
+	ExternalIP string // address put in Contact/Via/SDP; detected when empty
+
+	AdminPassword string // password of the first admin; random when empty
+	MetricsToken  string // bearer token /metrics asks for; open when empty
+
+	// AuthFailLimit SIP auth failures from one IP within 5 minutes block it
+	// for AuthBlock. A negative limit disables blocking.
+	AuthFailLimit int
+	AuthBlock     time.Duration
+
+	Log     *slog.Logger
+	Version string
+
+	// BcryptCost, when non-zero, overrides the password hashing cost
+	// (tests use the minimum to stay fast).
+	BcryptCost int
+	// RegistrationFlush overrides how often registrations are written behind.
+	RegistrationFlush time.Duration
+	// TuneSIP, when set, adjusts engine settings that have no flag (tests
+	// use it for short expiry bounds).
+	TuneSIP func(*pbx.Config)
+}
+
+// PortRange is an inclusive range of UDP ports for RTP.
+type PortRange struct{ Lo, Hi int }
+
+// ParsePortRange parses "LO-HI": even LO, LO < HI, both in 1024-65535.
+func ParsePortRange(s string) (PortRange, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	if !ok {
+		return PortRange{}, fmt.Errorf("rtp ports %q: want LO-HI, e.g. 10000-20000", s)
+	}
+	l, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	h, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	switch {
+	case err1 != nil || err2 != nil:
+		return PortRange{}, fmt.Errorf("rtp ports %q: LO and HI must be numbers", s)
+	case l < 1024 || h > 65535:
+		return PortRange{}, fmt.Errorf("rtp ports %q: must lie within 1024-65535", s)
+	case h-l < 3:
+		return PortRange{}, fmt.Errorf("rtp ports %q: need at least 4 ports (RTP and RTCP for one leg pair)", s)
+	}
+	return PortRange{Lo: l, Hi: h}, nil
+}
+
+// DetectExternalIP returns the first non-loopback IPv4 address of an
+// interface that is up, or 127.0.0.1 when there is none.
+func DetectExternalIP() (net.IP, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLinkLocalUnicast() {
+				return ipn.IP, nil
+			}
+		}
+	}
+	return net.IPv4(127, 0, 0, 1), nil
+}
+
+func (c *Config) validate() (PortRange, net.IP, error) {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data directory must be set"))
+	}
+	for name, addr := range map[string]string{"sip": c.SIPAddr, "http": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s address %q: want HOST:PORT, e.g. 0.0.0.0:5060", name, addr))
+		}
+	}
+	ports, err := ParsePortRange(c.RTPPorts)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	var ip net.IP
+	if c.ExternalIP != "" {
+		if ip = net.ParseIP(c.ExternalIP); ip == nil {
+			errs = append(errs, fmt.Errorf("external IP %q is not an IP address", c.ExternalIP))
+		}
+	} else if ip, err = DetectExternalIP(); err != nil {
+		errs = append(errs, fmt.Errorf("detect external IP: %w (set --external-ip)", err))
+	}
+	return ports, ip, errors.Join(errs...)
+}
+
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}

@@ -1,0 +1,221 @@
+package pbx
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Digest algorithm names as they appear in challenges (RFC 8760).
+const (
+	AlgMD5    = "MD5"
+	AlgSHA256 = "SHA-256"
+)
+
+// Reasons a digest check fails; the registrar maps them to SIP answers.
+var (
+	errNoCredentials  = errors.New("no credentials")
+	errBadCredentials = errors.New("malformed credentials")
+	errStaleNonce     = errors.New("stale nonce")
+	errBadNonce       = errors.New("nonce not issued by us")
+	errReplay         = errors.New("nonce count replayed")
+	errWrongRealm     = errors.New("wrong realm")
+	errWrongAlgorithm = errors.New("algorithm not allowed for this extension")
+	errWrongUser      = errors.New("username does not match")
+	errWrongPassword  = errors.New("wrong password")
+)
+
+// nonceSize is 8 bytes of time, 8 random, 16 of HMAC.
+const nonceSize = 32
+
+// digestAuth issues nonces and checks digest responses (RFC 2617, 7616,
+// 8760). Nonces are stateless (time-stamped and HMAC-signed), so issuing a
+// challenge costs no memory; the nonce counts seen are kept in two
+// generations that rotate every TTL, so replay state is bounded by the
+// authentication rate times two TTLs.
+type digestAuth struct {
+	realm string
+	ttl   time.Duration
+	key   [32]byte
+
+	mu       sync.Mutex
+	genStart time.Time
+	cur      map[string]uint32
+	prev     map[string]uint32
+}
+
+func newDigestAuth(realm string, ttl time.Duration) *digestAuth {
+	d := &digestAuth{realm: realm, ttl: ttl, cur: map[string]uint32{}, prev: map[string]uint32{}, genStart: time.Now()}
+	if _, err := rand.Read(d.key[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return d
+}
+
+// nonce makes a fresh nonce.
+func (d *digestAuth) nonce(now time.Time) string {
+	var b [nonceSize]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
+	rand.Read(b[8:16])
+	m := hmac.New(sha256.New, d.key[:])
+	m.Write(b[:16])
+	copy(b[16:], m.Sum(nil))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// checkNonce verifies a nonce's signature and age.
+func (d *digestAuth) checkNonce(n string, now time.Time) error {
+	var b [nonceSize]byte
+	if base64.RawURLEncoding.DecodedLen(len(n)) != nonceSize {
+		return errBadNonce
+	}
+	if _, err := base64.RawURLEncoding.Decode(b[:], []byte(n)); err != nil {
+		return errBadNonce
+	}
+	m := hmac.New(sha256.New, d.key[:])
+	m.Write(b[:16])
+	if !hmac.Equal(m.Sum(nil)[:16], b[16:]) {
+		return errBadNonce
+	}
+	issued := time.Unix(0, int64(binary.BigEndian.Uint64(b[:8])))
+	if age := now.Sub(issued); age > d.ttl || age < -time.Minute {
+		return errStaleNonce
+	}
+	return nil
+}
+
+// useCount records that nonce n was used with count nc, refusing counts that
+// do not increase. Without qop a client sends no count: the nonce is then
+// good for one request only (nc 1).
+func (d *digestAuth) useCount(n string, nc uint32, now time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now.Sub(d.genStart) >= d.ttl {
+		d.prev, d.cur = d.cur, make(map[string]uint32, len(d.cur))
+		d.genStart = now
+	}
+	last, ok := d.cur[n]
+	if !ok {
+		last = d.prev[n]
+	}
+	if nc <= last {
+		return errReplay
+	}
+	d.cur[n] = nc
+	return nil
+}
+
+// challenges returns the WWW-Authenticate/Proxy-Authenticate values for an
+// extension allowed algs, in the order given (SHA-256 first when both).
+func (d *digestAuth) challenges(algs []string, stale bool, now time.Time) []string {
+	n := d.nonce(now)
+	out := make([]string, 0, len(algs))
+	for _, alg := range algs {
+		var sb strings.Builder
+		sb.WriteString(`Digest realm="`)
+		sb.WriteString(d.realm)
+		sb.WriteString(`", nonce="`)
+		sb.WriteString(n)
+		sb.WriteString(`", algorithm=`)
+		sb.WriteString(alg)
+		sb.WriteString(`, qop="auth"`)
+		if stale {
+			sb.WriteString(", stale=true")
+		}
+		out = append(out, sb.String())
+	}
+	return out
+}
+
+// credentials is what verify needs to know about a request.
+type credentials struct {
+	header string // Authorization or Proxy-Authorization value
+	method string
+}
+
+// verify checks a digest response against the extension's secret. user is
+// the identity the request claims (To user for REGISTER, From user
+// otherwise). It returns the parsed username even on failure, for logging.
+func (d *digestAuth) verify(c credentials, user, secret string, algs []string, now time.Time) (string, error) {
+	if c.header == "" {
+		return "", errNoCredentials
+	}
+	cr, ok := parseDigestCredentials(c.header)
+	if !ok || cr.Nonce == "" || cr.Response == "" || cr.Username == "" {
+		return "", errBadCredentials
+	}
+	if cr.Username != user {
+		return cr.Username, errWrongUser
+	}
+	if cr.Realm != d.realm {
+		return cr.Username, errWrongRealm
+	}
+	alg := strings.ToUpper(cr.Algorithm)
+	if alg == "" {
+		alg = AlgMD5
+	}
+	allowed := false
+	for _, a := range algs {
+		allowed = allowed || a == alg
+	}
+	if !allowed {
+		return cr.Username, errWrongAlgorithm
+	}
+	if err := d.checkNonce(cr.Nonce, now); err != nil {
+		return cr.Username, err
+	}
+	var h hash.Hash
+	if alg == AlgSHA256 {
+		h = sha256.New()
+	} else {
+		h = md5.New()
+	}
+	ha1 := hashHex(h, cr.Username, ":", d.realm, ":", secret)
+	ha2 := hashHex(h, c.method, ":", cr.URI)
+	var want string
+	nc := uint32(1)
+	switch cr.QOP {
+	case "":
+		want = hashHex(h, ha1, ":", cr.Nonce, ":", ha2)
+	case "auth":
+		if cr.Nc == 0 || cr.Cnonce == "" {
+			return cr.Username, errBadCredentials
+		}
+		nc = cr.Nc
+		want = hashHex(h, ha1, ":", cr.Nonce, ":", ncString(nc), ":", cr.Cnonce, ":", cr.QOP, ":", ha2)
+	default:
+		return cr.Username, errBadCredentials
+	}
+	if len(want) != len(cr.Response) || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(cr.Response))) != 1 {
+		return cr.Username, errWrongPassword
+	}
+	if err := d.useCount(cr.Nonce, nc, now); err != nil {
+		return cr.Username, err
+	}
+	return cr.Username, nil
+}
+
+func ncString(nc uint32) string {
+	s := strconv.FormatUint(uint64(nc), 16)
+	return strings.Repeat("0", 8-len(s)) + s
+}
+
+func hashHex(h hash.Hash, parts ...string) string {
+	h.Reset()
+	for _, p := range parts {
+		h.Write([]byte(p))
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
+}

@@ -1,0 +1,279 @@
+// Package pbx is the call engine: the SIP server (sipgo), registrar and
+// location service, digest authentication, and (with later issues) the
+// B2BUA, in-call features, subscriptions, messaging and trunks.
+package pbx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/officepbx/pbx/pbx/store"
+)
+
+// Config configures the SIP engine. Zero values take the defaults noted.
+type Config struct {
+	Store *store.Store
+	Log   *slog.Logger
+	// Realm is the digest realm phones authenticate in. Default "pbx".
+	Realm string
+	// UserAgent is the Server/User-Agent header value.
+	UserAgent string
+	// MinExpires, MaxExpires, DefaultExpires bound registrations.
+	// Defaults 60 s, 3600 s, 3600 s.
+	MinExpires, MaxExpires, DefaultExpires time.Duration
+	// MaxContacts is how many phones may register one extension. Default 10.
+	MaxContacts int
+	// NonceTTL is how long a digest nonce stays good. Default 30 s (as
+	// Asterisk); a phone using an older one is told stale=true and retries.
+	NonceTTL time.Duration
+	// AuthFailLimit failures within AuthFailWindow block the source IP for
+	// AuthBlock. Defaults 10, 5 min, 10 min. A negative limit disables blocking.
+	AuthFailLimit  int
+	AuthFailWindow time.Duration
+	AuthBlock      time.Duration
+	// FlushInterval is how often registration changes are written to the
+	// database. Default 200 ms.
+	FlushInterval time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Realm == "" {
+		c.Realm = "pbx"
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "pbx"
+	}
+	setDur := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	setDur(&c.MinExpires, 60*time.Second)
+	setDur(&c.MaxExpires, time.Hour)
+	setDur(&c.DefaultExpires, time.Hour)
+	setDur(&c.NonceTTL, 30*time.Second)
+	setDur(&c.AuthFailWindow, 5*time.Minute)
+	setDur(&c.AuthBlock, 10*time.Minute)
+	setDur(&c.FlushInterval, 200*time.Millisecond)
+	if c.MaxContacts <= 0 {
+		c.MaxContacts = 10
+	}
+	if c.AuthFailLimit == 0 {
+		c.AuthFailLimit = 10
+	}
+}
+
+// Engine is the running SIP side of the PBX.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	auth    *digestAuth
+	loc     *location
+	exts    *extensionCache
+	block   *blocker
+	metrics metrics
+
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	closeMu sync.Mutex
+	closed  bool
+	closers []io.Closer // listeners handed to Serve
+}
+
+// New creates the engine and loads the stored registrations.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("pbx: Config.Store is required")
+	}
+	cfg.defaults()
+	sipLog := slog.New(newRateLimitedHandler(cfg.Log.Handler(), 20)).With("component", "sip")
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	e := &Engine{
+		cfg:   cfg,
+		log:   cfg.Log.With("component", "sip"),
+		ua:    ua,
+		srv:   srv,
+		auth:  newDigestAuth(cfg.Realm, cfg.NonceTTL),
+		loc:   newLocation(cfg.Store, cfg.Log.With("component", "location"), cfg.MaxContacts, cfg.FlushInterval),
+		exts:  newExtensionCache(cfg.Store),
+		block: newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock),
+	}
+	cfg.Store.Subscribe(func(ch store.Change) {
+		if ch.Kind == "extension" && ch.Deleted {
+			// A deleted extension loses its phones at once; the database rows
+			// went with it (ON DELETE CASCADE).
+			e.loc.dropExtension(ch.Key)
+		}
+	})
+	if err := e.loc.load(ctx, time.Now()); err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("load registrations: %w", err)
+	}
+	srv.OnRegister(e.handle(e.onRegister))
+	srv.OnOptions(e.handle(e.onOptions))
+	srv.OnNoRoute(e.handle(e.onNoRoute))
+	return e, nil
+}
+
+// Serve starts the engine on the given listeners (either may be nil) and
+// the background work (expiry, write-behind). It returns at once.
+func (e *Engine) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) {
+	ctx, e.cancel = context.WithCancel(ctx)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.loc.run(ctx)
+	}()
+	if udp != nil {
+		e.closers = append(e.closers, udp)
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			if err := e.srv.ServeUDP(udp); err != nil && !errors.Is(err, net.ErrClosed) {
+				e.log.Error("SIP UDP listener stopped", "error", err)
+			}
+		}()
+	}
+	if tcp != nil {
+		e.closers = append(e.closers, tcp)
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			if err := e.srv.ServeTCP(tcp); err != nil && !errors.Is(err, net.ErrClosed) {
+				e.log.Error("SIP TCP listener stopped", "error", err)
+			}
+		}()
+	}
+}
+
+// Close stops the listeners and background work and writes pending
+// registration changes to the database.
+func (e *Engine) Close() error {
+	e.closeMu.Lock()
+	if e.closed {
+		e.closeMu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.closeMu.Unlock()
+	// sipgo does not close listeners it was handed; closing them makes the
+	// Serve goroutines return.
+	for _, c := range e.closers {
+		c.Close()
+	}
+	err := e.ua.Close()
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.wg.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// Registrations returns every live contact binding.
+func (e *Engine) Registrations() []store.Registration {
+	return e.loc.all(time.Now())
+}
+
+// Lookup returns the live bindings of one extension.
+func (e *Engine) Lookup(ext string) []store.Registration {
+	return e.loc.lookup(ext, time.Now())
+}
+
+// handle wraps a request handler with the checks every request gets.
+func (e *Engine) handle(h func(*sip.Request, sip.ServerTransaction)) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		e.metrics.countRequest(req.Method)
+		if req.IsAck() {
+			return // ACKs get no response
+		}
+		if e.block.blocked(sourceIP(req), time.Now()) {
+			e.metrics.blocked.Add(1)
+			e.respond(tx, req, sip.StatusForbidden, "Blocked", nil)
+			return
+		}
+		if unsupported := unsupportedRequire(req); unsupported != "" {
+			e.respond(tx, req, sip.StatusBadExtension, "Bad Extension", []sip.Header{sip.NewHeader("Unsupported", unsupported)})
+			return
+		}
+		h(req, tx)
+	}
+}
+
+// respond sends a final response with extra headers.
+func (e *Engine) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs []sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	res.AppendHeader(sip.NewHeader("Server", e.cfg.UserAgent))
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
+		e.log.Debug("respond failed", "code", code, "error", err)
+	}
+}
+
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+
+func (e *Engine) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	e.respond(tx, req, sip.StatusOK, "OK", []sip.Header{
+		sip.NewHeader("Allow", allowMethods),
+		sip.NewHeader("Accept", "application/sdp"),
+	})
+}
+
+func (e *Engine) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
+	e.respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", []sip.Header{sip.NewHeader("Allow", allowMethods)})
+}
+
+// unsupportedRequire returns the option tags of Require we do not support.
+func unsupportedRequire(req *sip.Request) string {
+	var bad []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, tag := range strings.Split(h.Value(), ",") {
+			tag = strings.TrimSpace(tag)
+			switch tag {
+			case "":
+			default:
+				bad = append(bad, tag)
+			}
+		}
+	}
+	return strings.Join(bad, ", ")
+}
+
+func sourceIP(req *sip.Request) string {
+	host, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return req.Source()
+	}
+	return host
+}

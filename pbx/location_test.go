@@ -1,0 +1,46 @@
+package pbx
+
+import (
+	"testing"
+	"time"
+
+	"github.com/officepbx/pbx/pbx/store"
+)
+
+func TestLocationApply(t *testing.T) {
+	l := newLocation(nil, nil, 3, time.Second)
+	now := time.Now()
+	meta := store.Registration{Source: "127.0.0.1:5062", Transport: "udp", CallID: "c1", CSeq: 2}
+	got := l.apply("101", false, []bindingUpdate{{"sip:a@x", time.Minute}, {"sip:b@x", time.Minute}}, meta, now)
+	if len(got) != 2 || l.size() != 2 {
+		t.Fatalf("two contacts: got %d bindings, size %d", len(got), l.size())
+	}
+	// An older CSeq of the same Call-ID does not undo the newer binding.
+	old := meta
+	old.CSeq = 1
+	got = l.apply("101", false, []bindingUpdate{{"sip:a@x", 0}}, old, now)
+	if len(got) != 1 {
+		t.Fatalf("removal with any CSeq removes: got %d", len(got))
+	}
+	got = l.apply("101", false, []bindingUpdate{{"sip:b@x", 2 * time.Hour}}, old, now)
+	if got[0].ExpiresAt != now.Add(time.Minute) {
+		t.Fatalf("reordered REGISTER changed the binding: %v", got[0].ExpiresAt)
+	}
+	// Max contacts: the oldest gives way.
+	for _, c := range []string{"sip:c@x", "sip:d@x", "sip:e@x"} {
+		got = l.apply("101", false, []bindingUpdate{{c, time.Minute}}, meta, now)
+	}
+	if len(got) != 3 || got[0].Contact != "sip:c@x" || l.size() != 3 {
+		t.Fatalf("max contacts: %+v size %d", got, l.size())
+	}
+	// Expiry.
+	l.apply("102", false, []bindingUpdate{{"sip:z@x", 2 * time.Minute}}, meta, now)
+	if n := l.expire(now.Add(90 * time.Second)); n != 3 || l.size() != 1 {
+		t.Fatalf("expire removed %d, size %d", n, l.size())
+	}
+	// Contact: * clears.
+	got = l.apply("102", true, nil, meta, now)
+	if len(got) != 0 || l.size() != 0 {
+		t.Fatalf("wildcard: %d left, size %d", len(got), l.size())
+	}
+}

@@ -1,0 +1,45 @@
+package pbx
+
+import (
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// methods we count individually; anything else is "other".
+var countedMethods = [...]sip.RequestMethod{sip.REGISTER, sip.INVITE, sip.ACK, sip.BYE, sip.CANCEL, sip.OPTIONS,
+	sip.SUBSCRIBE, sip.NOTIFY, sip.REFER, sip.INFO, sip.MESSAGE, sip.UPDATE, sip.PRACK, sip.PUBLISH}
+
+// metrics are the SIP engine's counters.
+type metrics struct {
+	requests     [len(countedMethods) + 1]atomic.Uint64
+	authFailures atomic.Uint64
+	blocked      atomic.Uint64
+	registers    atomic.Uint64 // successful REGISTERs
+}
+
+func (m *metrics) countRequest(method sip.RequestMethod) {
+	for i, cm := range countedMethods {
+		if cm == method {
+			m.requests[i].Add(1)
+			return
+		}
+	}
+	m.requests[len(countedMethods)].Add(1)
+}
+
+// WriteMetrics writes the engine's metrics in Prometheus text format.
+func (e *Engine) WriteMetrics(w io.Writer) {
+	m := &e.metrics
+	fmt.Fprintf(w, "# HELP pbx_registrations Contact bindings currently registered.\n# TYPE pbx_registrations gauge\npbx_registrations %d\n", e.loc.size())
+	fmt.Fprintf(w, "# HELP pbx_sip_requests_total SIP requests received, by method.\n# TYPE pbx_sip_requests_total counter\n")
+	for i, cm := range countedMethods {
+		fmt.Fprintf(w, "pbx_sip_requests_total{method=%q} %d\n", string(cm), m.requests[i].Load())
+	}
+	fmt.Fprintf(w, "pbx_sip_requests_total{method=\"other\"} %d\n", m.requests[len(countedMethods)].Load())
+	fmt.Fprintf(w, "# HELP pbx_sip_auth_failures_total SIP digest authentications that failed (wrong password, unknown user, replay).\n# TYPE pbx_sip_auth_failures_total counter\npbx_sip_auth_failures_total %d\n", m.authFailures.Load())
+	fmt.Fprintf(w, "# HELP pbx_sip_blocked_total SIP requests refused because their source was blocked after repeated auth failures.\n# TYPE pbx_sip_blocked_total counter\npbx_sip_blocked_total %d\n", m.blocked.Load())
+	fmt.Fprintf(w, "# HELP pbx_sip_registers_total Successful REGISTER requests.\n# TYPE pbx_sip_registers_total counter\npbx_sip_registers_total %d\n", m.registers.Load())
+}

@@ -1,0 +1,184 @@
+package pbx
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/officepbx/pbx/dialplan"
+	"github.com/officepbx/pbx/pbx/store"
+)
+
+// onRegister is the registrar (RFC 3261 section 10.3): it authenticates the
+// extension named in To, then adds, refreshes, removes or lists its bindings.
+func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	to := req.To()
+	if to == nil || !dialplan.IsNumber(to.Address.User) {
+		e.respond(tx, req, sip.StatusBadRequest, "Bad Request (To must name an extension)", nil)
+		return
+	}
+	number := to.Address.User
+	now := time.Now()
+	ctx := context.Background()
+
+	ext, err := e.exts.get(ctx, number)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		e.log.Error("extension lookup failed", "extension", number, "error", err)
+		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
+		return
+	}
+	if !e.authenticate(req, tx, "Authorization", number, ext, known, now) {
+		return
+	}
+
+	// Validate everything before changing anything.
+	defaultExp := e.cfg.DefaultExpires
+	if h := req.GetHeader("Expires"); h != nil {
+		secs, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
+		if err != nil {
+			e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Expires)", nil)
+			return
+		}
+		defaultExp = time.Duration(secs) * time.Second
+	}
+	var updates []bindingUpdate
+	removeAll := false
+	contacts := req.GetHeaders("Contact")
+	for _, h := range contacts {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Contact)", nil)
+			return
+		}
+		if c.Address.Wildcard {
+			// "*" removes all bindings, and only with Expires: 0 and alone.
+			if len(contacts) != 1 || defaultExp != 0 {
+				e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Contact * needs Expires: 0 and no other Contact)", nil)
+				return
+			}
+			removeAll = true
+			continue
+		}
+		if c.Address.Host == "" {
+			e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Contact)", nil)
+			return
+		}
+		exp := defaultExp
+		if v, ok := c.Params.Get("expires"); ok {
+			secs, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+			if err != nil {
+				e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Contact expires)", nil)
+				return
+			}
+			exp = time.Duration(secs) * time.Second
+		}
+		if exp > 0 && exp < e.cfg.MinExpires {
+			e.respond(tx, req, sip.StatusIntervalToBrief, "Interval Too Brief",
+				[]sip.Header{sip.NewHeader("Min-Expires", strconv.Itoa(int(e.cfg.MinExpires/time.Second)))})
+			return
+		}
+		exp = min(exp, e.cfg.MaxExpires)
+		updates = append(updates, bindingUpdate{contact: c.Address.String(), expires: exp})
+	}
+
+	var bindings []store.Registration
+	if len(updates) == 0 && !removeAll {
+		bindings = e.loc.lookup(number, now) // a query: list, change nothing
+	} else {
+		meta := store.Registration{Source: req.Source(), Transport: strings.ToLower(req.Transport())}
+		if h := req.GetHeader("User-Agent"); h != nil {
+			meta.UserAgent = truncate(h.Value(), 200)
+		}
+		if h := req.CallID(); h != nil {
+			meta.CallID = h.Value()
+		}
+		if h := req.CSeq(); h != nil {
+			meta.CSeq = h.SeqNo
+		}
+		bindings = e.loc.apply(number, removeAll, updates, meta, now)
+	}
+	e.metrics.registers.Add(1)
+
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Server", e.cfg.UserAgent))
+	for _, b := range bindings {
+		left := int(b.ExpiresAt.Sub(now).Round(time.Second) / time.Second)
+		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(left)))
+	}
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	if err := tx.Respond(res); err != nil {
+		e.log.Debug("respond failed", "error", err)
+	}
+}
+
+// authenticate checks the digest credentials in header (Authorization or
+// Proxy-Authorization) for extension number. On failure it has answered the
+// request (401/407 challenge or 403) and returns false.
+func (e *Engine) authenticate(req *sip.Request, tx sip.ServerTransaction, header, number string, ext store.Extension, known bool, now time.Time) bool {
+	algs := ext.AuthAlgorithms
+	if !known || len(algs) == 0 {
+		algs = []string{AlgMD5} // unknown users are challenged like known ones
+	}
+	var cred string
+	if h := req.GetHeader(header); h != nil {
+		cred = h.Value()
+	}
+	secret := ext.Secret
+	var err error
+	var username string
+	if known {
+		username, err = e.auth.verify(credentials{header: cred, method: string(req.Method)}, number, secret, algs, now)
+	} else if cred == "" {
+		err = errNoCredentials
+	} else {
+		err = errors.New("unknown extension")
+	}
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errReplay),
+		errors.Is(err, errWrongAlgorithm):
+		// Not a password guess: a first request, a nonce from before a
+		// restart, or a reused nonce. A fresh challenge sorts it out.
+		e.challenge(req, tx, header, algs, false, now)
+		return false
+	case errors.Is(err, errStaleNonce):
+		e.challenge(req, tx, header, algs, true, now)
+		return false
+	}
+	e.metrics.authFailures.Add(1)
+	src := req.Source()
+	blocked := e.block.fail(sourceIP(req), now)
+	e.log.Warn("SIP authentication failed", "method", string(req.Method), "extension", number,
+		"username", truncate(username, 64), "source", src, "transport", req.Transport(), "reason", err.Error(),
+		"source_blocked", blocked)
+	e.respond(tx, req, sip.StatusForbidden, "Forbidden", nil)
+	return false
+}
+
+// challenge answers 401 (or 407 for Proxy-Authorization) with one digest
+// challenge per allowed algorithm.
+func (e *Engine) challenge(req *sip.Request, tx sip.ServerTransaction, header string, algs []string, stale bool, now time.Time) {
+	code, reason, name := sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate"
+	if header == "Proxy-Authorization" {
+		code, reason, name = sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
+	}
+	chals := e.auth.challenges(algs, stale, now)
+	hdrs := make([]sip.Header, len(chals))
+	for i, c := range chals {
+		hdrs[i] = sip.NewHeader(name, c)
+	}
+	e.respond(tx, req, code, reason, hdrs)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,20 @@
+package store
+
+import "errors"
+
+// Sentinel errors callers branch on.
+var (
+	// ErrNotFound is returned when the requested row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrNumberTaken is returned when a number is already used by any kind
+	// of dialable thing (extension, ring group, IVR, conference).
+	ErrNumberTaken = errors.New("number already in use")
+	// ErrExists is returned when a unique name (user, token) is taken.
+	ErrExists = errors.New("already exists")
+	// ErrInUse is returned when a row cannot be deleted because other
+	// configuration still points at it.
+	ErrInUse = errors.New("still referenced")
+	// ErrSchemaTooNew is returned when the database was written by a newer
+	// binary than this one: running on would risk silent damage.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+)

@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Extension is a phone number staff are reached on, with its SIP credentials.
+type Extension struct {
+	Number         string
+	Name           string
+	Email          string
+	Secret         string
+	AuthAlgorithms []string // "MD5", "SHA-256", in challenge order
+	RingSeconds    int
+	Voicemail      Voicemail
+	Forward        Forward
+	DND            bool
+	Outbound       string // internal, local, national, international
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Voicemail is an extension's voicemail box settings.
+type Voicemail struct {
+	Enabled bool
+	PIN     string
+}
+
+// Forward holds an extension's call-forward destinations; empty means off.
+type Forward struct {
+	Always   string
+	Busy     string
+	NoAnswer string
+}
+
+// ListOptions pages and filters a list. After is the cursor: the last key of
+// the previous page.
+type ListOptions struct {
+	Query string
+	Limit int
+	After string
+}
+
+const extensionColumns = `number, name, email, secret, auth_algorithms, ring_seconds, vm_enabled, vm_pin,
+	fwd_always, fwd_busy, fwd_no_answer, dnd, outbound, created_at, updated_at`
+
+func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
+	var e Extension
+	var algs string
+	var created, updated int64
+	err := row.Scan(&e.Number, &e.Name, &e.Email, &e.Secret, &algs, &e.RingSeconds, &e.Voicemail.Enabled,
+		&e.Voicemail.PIN, &e.Forward.Always, &e.Forward.Busy, &e.Forward.NoAnswer, &e.DND, &e.Outbound,
+		&created, &updated)
+	if err != nil {
+		return e, err
+	}
+	e.AuthAlgorithms = strings.Split(algs, ",")
+	e.CreatedAt, e.UpdatedAt = fromUnix(created), fromUnix(updated)
+	return e, nil
+}
+
+// CreateExtension stores a new extension; its number must be free across all
+// kinds (ErrNumberTaken).
+func (s *Store) CreateExtension(ctx context.Context, e *Extension) error {
+	now := time.Now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := claimNumber(ctx, tx, e.Number, "extension"); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO extensions (`+extensionColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Number, e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds,
+			e.Voicemail.Enabled, e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer,
+			e.DND, e.Outbound, unix(now), unix(now))
+		if err != nil {
+			return fmt.Errorf("insert extension: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.CreatedAt, e.UpdatedAt = fromUnix(unix(now)), fromUnix(unix(now))
+	s.publish(Change{Kind: "extension", Key: e.Number})
+	return nil
+}
+
+// GetExtension returns the extension with the given number.
+func (s *Store) GetExtension(ctx context.Context, number string) (Extension, error) {
+	e, err := scanExtension(s.r.QueryRowContext(ctx, `SELECT `+extensionColumns+` FROM extensions WHERE number = ?`, number))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, fmt.Errorf("extension %s: %w", number, ErrNotFound)
+	}
+	return e, err
+}
+
+// UpdateExtension replaces the stored extension e.Number with e.
+func (s *Store) UpdateExtension(ctx context.Context, e *Extension) error {
+	now := time.Now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE extensions SET name = ?, email = ?, secret = ?, auth_algorithms = ?,
+			ring_seconds = ?, vm_enabled = ?, vm_pin = ?, fwd_always = ?, fwd_busy = ?, fwd_no_answer = ?, dnd = ?,
+			outbound = ?, updated_at = ? WHERE number = ?`,
+			e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds, e.Voicemail.Enabled,
+			e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer, e.DND, e.Outbound, unix(now), e.Number)
+		if err != nil {
+			return fmt.Errorf("update extension: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("extension %s: %w", e.Number, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.UpdatedAt = fromUnix(unix(now))
+	s.publish(Change{Kind: "extension", Key: e.Number})
+	return nil
+}
+
+// DeleteExtension removes an extension and its registrations. It fails with
+// ErrInUse while another extension forwards to it.
+func (s *Store) DeleteExtension(ctx context.Context, number string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		refs, err := extensionsReferencing(ctx, tx, number)
+		if err != nil {
+			return err
+		}
+		if len(refs) > 0 {
+			return fmt.Errorf("%w: forwarded to by extension %s", ErrInUse, strings.Join(refs, ", "))
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM extensions WHERE number = ?`, number)
+		if err != nil {
+			return fmt.Errorf("delete extension: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("extension %s: %w", number, ErrNotFound)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM numbers WHERE number = ?`, number)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(Change{Kind: "extension", Key: number, Deleted: true})
+	return nil
+}
+
+// extensionsReferencing lists other extensions whose forwards name number.
+func extensionsReferencing(ctx context.Context, tx *sql.Tx, number string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT number FROM extensions WHERE number <> ?1 AND (
+		fwd_always IN ('extension:'||?1, 'voicemail:'||?1) OR fwd_busy IN ('extension:'||?1, 'voicemail:'||?1)
+		OR fwd_no_answer IN ('extension:'||?1, 'voicemail:'||?1)) ORDER BY number`, number)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// ListExtensions returns up to opt.Limit extensions ordered by number after
+// opt.After, filtered by opt.Query (number prefix, or name/email substring).
+// next is the cursor of the following page, empty on the last one.
+func (s *Store) ListExtensions(ctx context.Context, opt ListOptions) (items []Extension, next string, err error) {
+	limit := clampLimit(opt.Limit)
+	q := `SELECT ` + extensionColumns + ` FROM extensions WHERE number > ?`
+	args := []any{opt.After}
+	if opt.Query != "" {
+		like := "%" + escapeLike(opt.Query) + "%"
+		q += ` AND (number LIKE ? ESCAPE '\' OR name LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\')`
+		args = append(args, escapeLike(opt.Query)+"%", like, like)
+	}
+	q += ` ORDER BY number LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanExtension(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	if len(items) > limit {
+		items = items[:limit]
+		next = items[limit-1].Number
+	}
+	return items, next, nil
+}
+
+// CountExtensions returns how many extensions exist.
+func (s *Store) CountExtensions(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM extensions`).Scan(&n)
+	return n, err
+}
+
+// NumberKind reports what owns a dialable number ("extension", ...), or
+// ErrNotFound.
+func (s *Store) NumberKind(ctx context.Context, number string) (string, error) {
+	var kind string
+	err := s.r.QueryRowContext(ctx, `SELECT kind FROM numbers WHERE number = ?`, number).Scan(&kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("number %s: %w", number, ErrNotFound)
+	}
+	return kind, err
+}
+
+func claimNumber(ctx context.Context, tx *sql.Tx, number, kind string) error {
+	var existing string
+	err := tx.QueryRowContext(ctx, `SELECT kind FROM numbers WHERE number = ?`, number).Scan(&existing)
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w: %s is a %s", ErrNumberTaken, number, existing)
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO numbers(number, kind) VALUES (?, ?)`, number, kind)
+	return err
+}
+
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+)
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return defaultLimit
+	case n > maxLimit:
+		return maxLimit
+	}
+	return n
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
