@@ -110,7 +110,12 @@ func (s *Server) checkForward(ctx context.Context, dest, self string) (string, e
 		return "", nil
 	case dialplan.KindTrunk:
 		return "no trunk " + d.Trunk, nil // trunks are not configurable yet
-	case dialplan.KindExtension, dialplan.KindVoicemail:
+	case dialplan.KindVoicemail:
+		if d.Number == self {
+			return "", nil // "send my calls to my voicemail" is a normal wish
+		}
+		return s.checkNumberKind(ctx, d.Number, "extension")
+	case dialplan.KindExtension:
 		if d.Number == self {
 			return "cannot forward an extension to itself", nil
 		}

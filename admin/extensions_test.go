@@ -140,7 +140,7 @@ func TestCreateExtensionValidation(t *testing.T) {
 	}
 	// Valid destinations of each kind that needs no other table.
 	env.createExtension("301", nil)
-	for _, dest := range []string{"hangup", "number:911", "extension:300", "voicemail:300"} {
+	for _, dest := range []string{"hangup", "number:911", "extension:300", "voicemail:300", "voicemail:301"} {
 		env.must(http.StatusOK, env.do("PATCH", "/api/v1/extensions/301", env.admin, map[string]any{"forward": map[string]any{"always": dest}}))
 	}
 }

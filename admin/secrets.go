@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -44,6 +45,17 @@ const secretLen = 20
 // GenerateSecret returns a strong SIP password: 20 letters and digits from
 // crypto/rand, safe to type into a phone's web form.
 func GenerateSecret() string {
+	for {
+		s := randomSecret()
+		// sipp (and some phones' provisioning) read a password starting
+		// with "0x" as hex: avoid the ambiguity instead of documenting it.
+		if !strings.HasPrefix(strings.ToLower(s), "0x") {
+			return s
+		}
+	}
+}
+
+func randomSecret() string {
 	out := make([]byte, 0, secretLen)
 	var buf [32]byte
 	for len(out) < secretLen {

@@ -9,9 +9,11 @@ import (
 
 func TestGenerateSecret(t *testing.T) {
 	seen := map[string]bool{}
-	for i := 0; i < 200; i++ {
+	// 1 in 1922 random secrets starts with 0x; 20000 draws all but
+	// guarantee some would have.
+	for i := 0; i < 20000; i++ {
 		s := GenerateSecret()
-		if len(s) != 20 || strings.Trim(s, secretAlphabet) != "" || checkSecret(s) != "" {
+		if len(s) != 20 || strings.Trim(s, secretAlphabet) != "" || checkSecret(s) != "" || strings.HasPrefix(strings.ToLower(s), "0x") {
 			t.Fatalf("secret %q", s)
 		}
 		if seen[s] {

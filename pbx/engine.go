@@ -86,7 +86,9 @@ type Engine struct {
 	loc     *location
 	exts    *extensionCache
 	block   *blocker
+	work    *workers
 	metrics metrics
+	ctx     context.Context // ends when the engine closes
 
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
@@ -124,7 +126,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		loc:   newLocation(cfg.Store, cfg.Log.With("component", "location"), cfg.MaxContacts, cfg.FlushInterval),
 		exts:  newExtensionCache(cfg.Store),
 		block: newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock),
+		work:  newWorkers(),
 	}
+	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" && ch.Deleted {
 			// A deleted extension loses its phones at once; the database rows
@@ -133,23 +137,24 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		}
 	})
 	if err := e.loc.load(ctx, time.Now()); err != nil {
+		e.cancel()
 		ua.Close()
 		return nil, fmt.Errorf("load registrations: %w", err)
 	}
-	srv.OnRegister(e.handle(e.onRegister))
-	srv.OnOptions(e.handle(e.onOptions))
-	srv.OnNoRoute(e.handle(e.onNoRoute))
+	srv.OnRegister(e.pooled(e.handle(e.onRegister)))
+	srv.OnOptions(e.pooled(e.handle(e.onOptions)))
+	srv.OnNoRoute(e.pooled(e.handle(e.onNoRoute)))
 	return e, nil
 }
 
 // Serve starts the engine on the given listeners (either may be nil) and
 // the background work (expiry, write-behind). It returns at once.
-func (e *Engine) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) {
-	ctx, e.cancel = context.WithCancel(ctx)
+func (e *Engine) Serve(udp net.PacketConn, tcp net.Listener) {
+	e.work.run(e.ctx, 16, &e.wg)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.loc.run(ctx)
+		e.loc.run(e.ctx)
 	}()
 	if udp != nil {
 		e.closers = append(e.closers, udp)
@@ -189,9 +194,7 @@ func (e *Engine) Close() error {
 		c.Close()
 	}
 	err := e.ua.Close()
-	if e.cancel != nil {
-		e.cancel()
-	}
+	e.cancel()
 	e.wg.Wait()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
@@ -207,6 +210,15 @@ func (e *Engine) Registrations() []store.Registration {
 // Lookup returns the live bindings of one extension.
 func (e *Engine) Lookup(ext string) []store.Registration {
 	return e.loc.lookup(ext, time.Now())
+}
+
+// pooled runs a short handler on the worker pool (see workers).
+func (e *Engine) pooled(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if !e.work.do(e.ctx, h, req, tx) && !req.IsAck() {
+			e.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
+		}
+	}
 }
 
 // handle wraps a request handler with the checks every request gets.

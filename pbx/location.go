@@ -12,27 +12,35 @@ import (
 
 // location is the location service: the live contact bindings of every
 // extension. Memory is the source of truth while running; changes are
-// written behind to SQLite in batches (every flushInterval, and on close),
-// so a new binding is durable within a second and a restart finds it.
+// written behind to SQLite in batches, so a restart finds them: new and
+// changed bindings and removals every flushInterval (durable within a
+// second), plain refreshes (same phone, same address, later expiry) every
+// refreshInterval, and everything on close. A crash can thus lose at most
+// refreshInterval of expiry extensions, never a binding.
 type location struct {
 	st            *store.Store
 	log           *slog.Logger
 	maxContacts   int
 	flushInterval time.Duration
 
-	mu       sync.RWMutex
-	bindings map[string][]*store.Registration // by extension, oldest first
-	count    int
-	upserts  map[store.RegistrationKey]store.Registration
-	removals map[store.RegistrationKey]struct{}
+	mu        sync.RWMutex
+	bindings  map[string][]*store.Registration // by extension, oldest first
+	count     int
+	upserts   map[store.RegistrationKey]store.Registration
+	refreshes map[store.RegistrationKey]store.Registration
+	removals  map[store.RegistrationKey]struct{}
 }
+
+// refreshInterval is how often plain refreshes are written.
+const refreshInterval = 5 * time.Second
 
 func newLocation(st *store.Store, log *slog.Logger, maxContacts int, flushInterval time.Duration) *location {
 	return &location{
 		st: st, log: log, maxContacts: maxContacts, flushInterval: flushInterval,
-		bindings: map[string][]*store.Registration{},
-		upserts:  map[store.RegistrationKey]store.Registration{},
-		removals: map[store.RegistrationKey]struct{}{},
+		bindings:  map[string][]*store.Registration{},
+		upserts:   map[store.RegistrationKey]store.Registration{},
+		refreshes: map[store.RegistrationKey]store.Registration{},
+		removals:  map[store.RegistrationKey]struct{}{},
 	}
 }
 
@@ -85,6 +93,7 @@ func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, me
 			}
 			continue
 		}
+		refresh := false
 		if idx >= 0 {
 			old := list[idx]
 			// An older, reordered REGISTER of the same registration must not
@@ -92,6 +101,8 @@ func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, me
 			if old.CallID == meta.CallID && meta.CSeq < old.CSeq {
 				continue
 			}
+			refresh = old.Source == meta.Source && old.Transport == meta.Transport &&
+				old.UserAgent == meta.UserAgent && old.CallID == meta.CallID
 			list = append(list[:idx], list[idx+1:]...)
 		}
 		b := meta
@@ -100,7 +111,11 @@ func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, me
 		b.ExpiresAt = now.Add(u.expires)
 		b.UpdatedAt = now
 		list = append(list, &b)
-		l.markUpserted(&b)
+		if refresh {
+			l.markRefreshed(&b)
+		} else {
+			l.markUpserted(&b)
+		}
 		// Too many phones on one extension: the oldest binding gives way.
 		for len(list) > l.maxContacts {
 			l.markRemoved(list[0])
@@ -123,12 +138,25 @@ func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, me
 func (l *location) markUpserted(b *store.Registration) {
 	k := store.RegistrationKey{Extension: b.Extension, Contact: b.Contact}
 	delete(l.removals, k)
+	delete(l.refreshes, k)
 	l.upserts[k] = *b
+}
+
+// markRefreshed queues a plain refresh for the slow path, unless a change
+// of the same binding is still waiting for the fast one.
+func (l *location) markRefreshed(b *store.Registration) {
+	k := store.RegistrationKey{Extension: b.Extension, Contact: b.Contact}
+	if _, pending := l.upserts[k]; pending {
+		l.upserts[k] = *b
+		return
+	}
+	l.refreshes[k] = *b
 }
 
 func (l *location) markRemoved(b *store.Registration) {
 	k := store.RegistrationKey{Extension: b.Extension, Contact: b.Contact}
 	delete(l.upserts, k)
+	delete(l.refreshes, k)
 	l.removals[k] = struct{}{}
 }
 
@@ -209,17 +237,24 @@ func (l *location) dropExtension(ext string) {
 	delete(l.bindings, ext)
 }
 
-// flush writes pending changes in one transaction. On failure the changes
-// are put back so the next flush retries them.
-func (l *location) flush(ctx context.Context) error {
+// flush writes pending changes in one transaction, with the plain
+// refreshes too when withRefreshes. On failure the changes are put back so
+// the next flush retries them.
+func (l *location) flush(ctx context.Context, withRefreshes bool) error {
 	l.mu.Lock()
-	if len(l.upserts) == 0 && len(l.removals) == 0 {
+	if len(l.upserts) == 0 && len(l.removals) == 0 && (!withRefreshes || len(l.refreshes) == 0) {
 		l.mu.Unlock()
 		return nil
 	}
 	ups, rms := l.upserts, l.removals
 	l.upserts = make(map[store.RegistrationKey]store.Registration, len(ups))
 	l.removals = make(map[store.RegistrationKey]struct{}, len(rms))
+	if withRefreshes {
+		for k, r := range l.refreshes {
+			ups[k] = r
+		}
+		clear(l.refreshes)
+	}
 	l.mu.Unlock()
 
 	upList := make([]store.Registration, 0, len(ups))
@@ -234,10 +269,11 @@ func (l *location) flush(ctx context.Context) error {
 	if err != nil {
 		l.mu.Lock()
 		for k, r := range ups {
-			if _, newer := l.upserts[k]; !newer {
-				if _, gone := l.removals[k]; !gone {
-					l.upserts[k] = r
-				}
+			_, newer := l.upserts[k]
+			_, gone := l.removals[k]
+			_, refreshed := l.refreshes[k]
+			if !newer && !gone && !refreshed {
+				l.upserts[k] = r
 			}
 		}
 		for k := range rms {
@@ -251,16 +287,17 @@ func (l *location) flush(ctx context.Context) error {
 }
 
 // run expires bindings every second and flushes every flushInterval until
-// ctx ends; then it flushes once more.
+// ctx ends; then it flushes everything once more.
 func (l *location) run(ctx context.Context) {
 	flush := time.NewTicker(l.flushInterval)
 	defer flush.Stop()
 	sweep := time.NewTicker(time.Second)
 	defer sweep.Stop()
+	lastRefresh := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
-			if err := l.flush(context.WithoutCancel(ctx)); err != nil {
+			if err := l.flush(context.WithoutCancel(ctx), true); err != nil {
 				l.log.Error("final registration flush failed", "error", err)
 			}
 			return
@@ -268,8 +305,12 @@ func (l *location) run(ctx context.Context) {
 			if n := l.expire(now); n > 0 {
 				l.log.Debug("registrations expired", "count", n)
 			}
-		case <-flush.C:
-			if err := l.flush(ctx); err != nil {
+		case now := <-flush.C:
+			withRefreshes := now.Sub(lastRefresh) >= refreshInterval
+			if withRefreshes {
+				lastRefresh = now
+			}
+			if err := l.flush(ctx, withRefreshes); err != nil {
 				l.log.Error("registration flush failed; will retry", "error", err)
 			}
 		}

@@ -1,6 +1,7 @@
 package pbx
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -42,5 +43,52 @@ func TestLocationApply(t *testing.T) {
 	got = l.apply("102", true, nil, meta, now)
 	if len(got) != 0 || l.size() != 0 {
 		t.Fatalf("wildcard: %d left, size %d", len(got), l.size())
+	}
+}
+
+func TestLocationWritesRefreshesOnTheSlowPath(t *testing.T) {
+	e := newTestEngine(t) // a store with extension 101
+	l := newLocation(e.cfg.Store, e.log, 10, time.Second)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	meta := store.Registration{Source: "127.0.0.1:5062", Transport: "udp", CallID: "c1", CSeq: 1}
+	stored := func() []store.Registration {
+		regs, err := e.cfg.Store.LoadRegistrations(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return regs
+	}
+
+	l.apply("101", false, []bindingUpdate{{"sip:a@x", time.Minute}}, meta, now)
+	if err := l.flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if regs := stored(); len(regs) != 1 || !regs[0].ExpiresAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("a new binding must be written on the fast path: %+v", regs)
+	}
+
+	meta.CSeq = 2 // the same phone refreshing
+	l.apply("101", false, []bindingUpdate{{"sip:a@x", 2 * time.Minute}}, meta, now)
+	if err := l.flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if regs := stored(); !regs[0].ExpiresAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("a plain refresh was written on the fast path: %+v", regs)
+	}
+	if err := l.flush(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if regs := stored(); !regs[0].ExpiresAt.Equal(now.Add(2 * time.Minute)) {
+		t.Fatalf("the refresh was not written on the slow path: %+v", regs)
+	}
+
+	meta.CSeq, meta.Source = 3, "127.0.0.1:6000" // the phone moved: a change, not a refresh
+	l.apply("101", false, []bindingUpdate{{"sip:a@x", 2 * time.Minute}}, meta, now)
+	if err := l.flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if regs := stored(); regs[0].Source != "127.0.0.1:6000" {
+		t.Fatalf("a new source must be written on the fast path: %+v", regs)
 	}
 }

@@ -105,7 +105,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	eng.Serve(context.WithoutCancel(ctx), a.sipUDP, a.sipTCP)
+	eng.Serve(a.sipUDP, a.sipTCP)
 	a.httpSrv = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
