@@ -292,3 +292,37 @@ func TestRepeatedAuthFailuresBlockTheSource(t *testing.T) {
 		t.Fatal("a blocked source registered")
 	}
 }
+
+func TestGracefulShutdownWritesPendingRegistrations(t *testing.T) {
+	// With write-behind slowed to an hour, only the shutdown flush can
+	// have put the binding in the database.
+	p := pbxtest.Start(t, pbxtest.WithConfig(func(c *app.Config) { c.RegistrationFlush = time.Hour }))
+	ext := p.CreateExtension("101", nil)
+	ua := p.NewUA("101", ext.Secret)
+	expect(t, 200)(ua.Register(ctx(t), 600))
+	p.Restart()
+	if regs := registrations(t, p); len(regs) != 1 || regs[0].Contact != ua.Contact() {
+		t.Fatalf("after graceful restart: %+v", regs)
+	}
+}
+
+func TestReplayedCredentialsAreChallengedAgain(t *testing.T) {
+	p := pbxtest.Start(t)
+	ext := p.CreateExtension("101", nil)
+	ua := p.NewUA("101", ext.Secret)
+	challenge := expect(t, 401)(ua.Send(ctx(t), ua.RegisterRequest(600, "<"+ua.Contact()+">")))
+	first := ua.RegisterRequest(600, "<"+ua.Contact()+">")
+	if err := ua.Authorize(first, challenge); err != nil {
+		t.Fatal(err)
+	}
+	auth := first.GetHeader("Authorization").Value()
+	expect(t, 200)(ua.Send(ctx(t), first))
+
+	// The same credentials (same nonce, same nc) in a new request: a replay.
+	again := ua.RegisterRequest(600, "<"+ua.Contact()+">")
+	again.AppendHeader(sip.NewHeader("Authorization", auth))
+	res := expect(t, 401)(ua.Send(ctx(t), again))
+	if len(res.GetHeaders("WWW-Authenticate")) == 0 {
+		t.Fatal("replay answered without a fresh challenge")
+	}
+}
