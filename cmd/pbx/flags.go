@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +19,14 @@ type settings struct {
 	cfg      app.Config
 	logLevel string
 	sipTLS   string
+	// envErrs are environment values that did not parse, by flag; they are
+	// errors unless that flag is given on the command line.
+	envErrs []envErr
+}
+
+type envErr struct {
+	flag string
+	err  error
 }
 
 // newFlagSet declares the flags with defaults taken from the environment.
@@ -39,11 +48,37 @@ func newFlagSet(name string, stderr io.Writer, getenv func(string) string) (*fla
 	fs.StringVar(&s.cfg.ExternalIP, "external-ip", env("PBX_EXTERNAL_IP", ""), "address used in Contact/Via/SDP; default: the primary interface's (env PBX_EXTERNAL_IP)")
 	fs.StringVar(&s.logLevel, "log-level", env("PBX_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PBX_LOG_LEVEL)")
 	fs.StringVar(&s.cfg.MetricsToken, "metrics-token", env("PBX_METRICS_TOKEN", ""), "bearer token required by /metrics; open when empty (env PBX_METRICS_TOKEN)")
-	failLimit, _ := strconv.Atoi(env("PBX_AUTH_FAIL_LIMIT", "10"))
+	// An unparsable value must not silently become 0, which means "off".
+	failLimit, err := strconv.Atoi(env("PBX_AUTH_FAIL_LIMIT", "10"))
+	if err != nil {
+		s.envErrs = append(s.envErrs, envErr{"auth-fail-limit",
+			fmt.Errorf("PBX_AUTH_FAIL_LIMIT %q: want a whole number", getenv("PBX_AUTH_FAIL_LIMIT"))})
+	}
 	fs.IntVar(&s.cfg.AuthFailLimit, "auth-fail-limit", failLimit, "SIP auth failures from one IP within 5 minutes that block it; 0 disables (env PBX_AUTH_FAIL_LIMIT)")
-	block, _ := time.ParseDuration(env("PBX_AUTH_BLOCK", "10m"))
+	block, err := time.ParseDuration(env("PBX_AUTH_BLOCK", "10m"))
+	if err != nil {
+		s.envErrs = append(s.envErrs, envErr{"auth-block",
+			fmt.Errorf("PBX_AUTH_BLOCK %q: want a duration such as 10m", getenv("PBX_AUTH_BLOCK"))})
+	}
 	fs.DurationVar(&s.cfg.AuthBlock, "auth-block", block, "how long a source stays blocked after too many auth failures (env PBX_AUTH_BLOCK)")
 	return fs, s
+}
+
+// checkEnv reports environment values that did not parse and that no flag
+// on the command line overrides.
+func (s *settings) checkEnv(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	for _, e := range s.envErrs {
+		if !set[e.flag] {
+			errs = append(errs, e.err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", errUsage, errors.Join(errs...))
+	}
+	return nil
 }
 
 // logger builds the process logger for the chosen level.

@@ -25,6 +25,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	if err := s.checkEnv(fs); err != nil {
+		return err
+	}
 	if s.sipTLS != "" {
 		return fmt.Errorf("--sip-tls %s: SIP over TLS is not available in this version yet; use UDP/TCP (--sip)", s.sipTLS)
 	}

@@ -202,7 +202,7 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	})
 
-	const workers, rounds = 8, 15
+	const workers, rounds = 8, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
