@@ -101,8 +101,11 @@ func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, me
 			if old.CallID == meta.CallID && meta.CSeq < old.CSeq {
 				continue
 			}
+			// Same phone at the same address: only the expiry moves (a new
+			// Call-ID, as after a phone's reboot, changes nothing stored
+			// that matters after a restart).
 			refresh = old.Source == meta.Source && old.Transport == meta.Transport &&
-				old.UserAgent == meta.UserAgent && old.CallID == meta.CallID
+				old.UserAgent == meta.UserAgent
 			list = append(list[:idx], list[idx+1:]...)
 		}
 		b := meta
