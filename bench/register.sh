@@ -24,7 +24,7 @@ WORK=$(mktemp -d)
 PBX_PID=
 
 command -v sipp >/dev/null || { echo "sipp is missing: apt-get install -y sip-tester" >&2; exit 1; }
-cleanup() { [ -n "$PBX_PID" ] && kill "$PBX_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+cleanup() { [ -n "$PBX_PID" ] && kill "$PBX_PID" 2>/dev/null; wait 2>/dev/null; [ -z "${KEEP_ERRORS:-}" ] || cp "$WORK/pbx.log" "$KEEP_ERRORS.pbx.log"; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 CGO_ENABLED=0 go build -o "$WORK/pbx" ./cmd/pbx
@@ -66,7 +66,8 @@ for rate in $RATES; do
   /usr/bin/time -f "%U %S" -o "$WORK/sipp.time" sipp 127.0.0.1:$SIP_PORT -sf bench/sipp/register_auth.xml -inf "$WORK/users.csv" \
     -r "$rate" -rp 1000 -m "$calls" -l $((rate * 2)) -i 127.0.0.1 -p 0 \
     -timeout $((STEP * 3))s -recv_timeout 4000 -max_recv_loops 5000 -max_sched_loops 5000 -nostdin \
-    -trace_stat -stf "$WORK/stat.csv" -fd 1 >/dev/null 2>"$WORK/sipp.err" || true
+    -trace_stat -stf "$WORK/stat.csv" -fd 1 -trace_err -error_file "$WORK/sipp-errors.log" >/dev/null 2>"$WORK/sipp.err" || true
+  [ -z "${KEEP_ERRORS:-}" ] || cp "$WORK/sipp-errors.log" "$KEEP_ERRORS.$rate" 2>/dev/null || true
   t1=$(date +%s.%N); after=$(cpu_ticks)
   last=$(tail -n 1 "$WORK/stat.csv")
   head=$(head -n 1 "$WORK/stat.csv")
