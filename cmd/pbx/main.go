@@ -37,7 +37,7 @@ func main() {
 // run dispatches a command line; getenv supplies the environment.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	cmd := "serve"
-	if len(args) > 0 && (len(args[0]) == 0 || args[0][0] != '-') {
+	if len(args) > 0 && (len(args[0]) == 0 || args[0][0] != '-' || isHelp(args[0])) {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -51,12 +51,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return fmt.Errorf("%w: pbx admin password USER", errUsage)
 		}
 		return adminPassword(ctx, args[1:], stdin, stdout, stderr, getenv)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return nil
 	}
 	return fmt.Errorf("%w: unknown command %q\n%s", errUsage, cmd, usageText)
 }
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
 const usageText = `pbx: a small-office IP PBX in one binary
 

@@ -29,6 +29,8 @@ func TestRunCommands(t *testing.T) {
 			wantStdout: []string{"pbx ", runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}},
 		{name: "help", args: []string{"help"},
 			wantStdout: []string{"Commands:", "pbx [serve] [flags]", "pbx version", "pbx admin password USER"}},
+		{name: "-h gives the overview", args: []string{"-h"}, wantStdout: []string{"Commands:", "pbx admin password USER"}},
+		{name: "--help gives the overview", args: []string{"--help"}, wantStdout: []string{"Commands:"}},
 		{name: "unknown command", args: []string{"frobnicate"}, wantUsage: true,
 			wantErr: []string{`unknown command "frobnicate"`, "Commands:"}},
 		{name: "empty command", args: []string{""}, wantUsage: true, wantErr: []string{`unknown command ""`}},
