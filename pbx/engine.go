@@ -147,34 +147,34 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Serve starts the engine on the given listeners (either may be nil) and
-// the background work (expiry, write-behind). It returns at once.
-func (e *Engine) Serve(udp net.PacketConn, tcp net.Listener) {
+// Serve starts the engine on the given listeners (any may be nil: UDP,
+// TCP, and a TLS listener) and the background work (expiry, write-behind).
+// It returns at once.
+func (e *Engine) Serve(udp net.PacketConn, tcp, tlsLn net.Listener) {
 	e.work.run(e.ctx, 16, &e.wg)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		e.loc.run(e.ctx)
 	}()
-	if udp != nil {
-		e.closers = append(e.closers, udp)
+	serve := func(name string, c io.Closer, fn func() error) {
+		e.closers = append(e.closers, c)
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
-			if err := e.srv.ServeUDP(udp); err != nil && !errors.Is(err, net.ErrClosed) {
-				e.log.Error("SIP UDP listener stopped", "error", err)
+			if err := fn(); err != nil && !errors.Is(err, net.ErrClosed) {
+				e.log.Error("SIP listener stopped", "transport", name, "error", err)
 			}
 		}()
 	}
+	if udp != nil {
+		serve("udp", udp, func() error { return e.srv.ServeUDP(udp) })
+	}
 	if tcp != nil {
-		e.closers = append(e.closers, tcp)
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			if err := e.srv.ServeTCP(tcp); err != nil && !errors.Is(err, net.ErrClosed) {
-				e.log.Error("SIP TCP listener stopped", "error", err)
-			}
-		}()
+		serve("tcp", tcp, func() error { return e.srv.ServeTCP(tcp) })
+	}
+	if tlsLn != nil {
+		serve("tls", tlsLn, func() error { return e.srv.ServeTLS(tlsLn) })
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -325,4 +326,27 @@ func TestReplayedCredentialsAreChallengedAgain(t *testing.T) {
 	if len(res.GetHeaders("WWW-Authenticate")) == 0 {
 		t.Fatal("replay answered without a fresh challenge")
 	}
+}
+
+func TestRegisterOverTLS(t *testing.T) {
+	p := pbxtest.Start(t, pbxtest.WithTLS())
+	ext := p.CreateExtension("101", nil)
+	ua := p.NewUA("101", ext.Secret, pbxtest.WithTransport("tls"))
+	expect(t, 200)(ua.Register(ctx(t), 300))
+	regs := registrations(t, p)
+	if len(regs) != 1 || !strings.HasSuffix(regs[0].Source, "/tls") {
+		t.Fatalf("TLS registration: %+v", regs)
+	}
+	// The self-signed certificate was made once and is reused after a restart.
+	cert := filepath.Join(p.Config.DataDir, "tls", "cert.pem")
+	before, err := os.ReadFile(cert)
+	if err != nil {
+		t.Fatalf("no certificate in the data directory: %v", err)
+	}
+	p.Restart()
+	after, _ := os.ReadFile(cert)
+	if string(before) != string(after) {
+		t.Fatal("restart replaced the certificate")
+	}
+	expect(t, 200)(ua.Register(ctx(t), 300))
 }

@@ -42,7 +42,7 @@ func newFlagSet(name string, stderr io.Writer, getenv func(string) string) (*fla
 	}
 	fs.StringVar(&s.cfg.DataDir, "data", env("PBX_DATA", "./pbx-data"), "data directory: database, recordings, prompts (env PBX_DATA)")
 	fs.StringVar(&s.cfg.SIPAddr, "sip", env("PBX_SIP", "0.0.0.0:5060"), "SIP listen address, UDP and TCP (env PBX_SIP)")
-	fs.StringVar(&s.sipTLS, "sip-tls", env("PBX_SIP_TLS", ""), "SIP over TLS listen address, e.g. 0.0.0.0:5061; off when empty (env PBX_SIP_TLS)")
+	fs.StringVar(&s.cfg.SIPTLSAddr, "sip-tls", env("PBX_SIP_TLS", ""), "SIP over TLS listen address, e.g. 0.0.0.0:5061; off when empty; a self-signed certificate is made in DATA/tls if none is there (env PBX_SIP_TLS)")
 	fs.StringVar(&s.cfg.HTTPAddr, "http", env("PBX_HTTP", "0.0.0.0:8080"), "HTTP listen address for the REST API and web UI (env PBX_HTTP)")
 	fs.StringVar(&s.cfg.RTPPorts, "rtp-ports", env("PBX_RTP_PORTS", "10000-20000"), "UDP port range for RTP media (env PBX_RTP_PORTS)")
 	fs.StringVar(&s.cfg.ExternalIP, "external-ip", env("PBX_EXTERNAL_IP", ""), "address used in Contact/Via/SDP; default: the primary interface's (env PBX_EXTERNAL_IP)")

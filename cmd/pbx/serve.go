@@ -28,9 +28,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	if err := s.checkEnv(fs); err != nil {
 		return err
 	}
-	if s.sipTLS != "" {
-		return fmt.Errorf("--sip-tls %s: SIP over TLS is not available in this version yet; use UDP/TCP (--sip)", s.sipTLS)
-	}
 	if s.cfg.AuthFailLimit == 0 {
 		s.cfg.AuthFailLimit = -1 // 0 on the command line means off
 	}

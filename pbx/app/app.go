@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ type App struct {
 	log      *slog.Logger
 	sipUDP   net.PacketConn
 	sipTCP   net.Listener
+	sipTLS   net.Listener // nil unless --sip-tls
 	httpLn   net.Listener
 	httpSrv  *http.Server
 	httpErr  chan error
@@ -61,7 +63,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	log.Info("PBX started", "version", cfg.Version, "data", cfg.DataDir, "sip_udp", a.SIPUDPAddr(),
-		"sip_tcp", a.SIPTCPAddr(), "http", a.HTTPAddr(), "external_ip", ip.String(), "rtp_ports", cfg.RTPPorts)
+		"sip_tcp", a.SIPTCPAddr(), "sip_tls", a.SIPTLSAddr(), "http", a.HTTPAddr(), "external_ip", ip.String(), "rtp_ports", cfg.RTPPorts)
 	return a, nil
 }
 
@@ -88,6 +90,19 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	if a.sipUDP, a.sipTCP, err = listenSIP(cfg.SIPAddr); err != nil {
 		return err
 	}
+	if cfg.SIPTLSAddr != "" {
+		cert, err := loadOrCreateCert(cfg.DataDir, a.ExternalIP)
+		if err != nil {
+			return err
+		}
+		a.sipTLS, err = tls.Listen("tcp", cfg.SIPTLSAddr, &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			MinVersion:   tls.VersionTLS12,
+		})
+		if err != nil {
+			return fmt.Errorf("listen sip tls %s: %w", cfg.SIPTLSAddr, err)
+		}
+	}
 	a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
@@ -105,7 +120,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	eng.Serve(a.sipUDP, a.sipTCP)
+	eng.Serve(a.sipUDP, a.sipTCP, a.sipTLS)
 	a.httpSrv = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -198,6 +213,14 @@ func (a *App) SIPUDPAddr() string { return a.sipUDP.LocalAddr().String() }
 // SIPTCPAddr is the address SIP listens on over TCP.
 func (a *App) SIPTCPAddr() string { return a.sipTCP.Addr().String() }
 
+// SIPTLSAddr is the address SIP listens on over TLS, or "" when off.
+func (a *App) SIPTLSAddr() string {
+	if a.sipTLS == nil {
+		return ""
+	}
+	return a.sipTLS.Addr().String()
+}
+
 // HTTPAddr is the address of the REST API and web UI.
 func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
 
@@ -228,6 +251,9 @@ func (a *App) close() error {
 		}
 		if a.sipTCP != nil {
 			a.sipTCP.Close()
+		}
+		if a.sipTLS != nil {
+			a.sipTLS.Close()
 		}
 	}
 	if a.httpLn != nil && a.httpSrv == nil {

@@ -21,6 +21,7 @@ import (
 type Config struct {
 	DataDir    string // database, recordings, prompts, TLS material
 	SIPAddr    string // UDP and TCP listen address
+	SIPTLSAddr string // TLS listen address; off when empty
 	HTTPAddr   string // REST API and web UI
 	RTPPorts   string // "LO-HI"
 	ExternalIP string // address put in Contact/Via/SDP; detected when empty
@@ -97,7 +98,11 @@ func (c *Config) validate() (PortRange, net.IP, error) {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data directory must be set"))
 	}
-	for name, addr := range map[string]string{"sip": c.SIPAddr, "http": c.HTTPAddr} {
+	addrs := map[string]string{"sip": c.SIPAddr, "http": c.HTTPAddr}
+	if c.SIPTLSAddr != "" {
+		addrs["sip-tls"] = c.SIPTLSAddr
+	}
+	for name, addr := range addrs {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s address %q: want HOST:PORT, e.g. 0.0.0.0:5060", name, addr))
 		}

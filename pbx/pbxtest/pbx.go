@@ -38,6 +38,9 @@ type Option func(*app.Config)
 // WithConfig lets a test change any configuration field.
 func WithConfig(fn func(*app.Config)) Option { return Option(fn) }
 
+// WithTLS makes the PBX listen for SIP over TLS too (self-signed).
+func WithTLS() Option { return func(c *app.Config) { c.SIPTLSAddr = "127.0.0.1:0" } }
+
 // Start starts a PBX on 127.0.0.1 with fresh ports and a temporary data
 // directory, logs in as admin, and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *PBX {
@@ -84,6 +87,9 @@ func (p *PBX) start() {
 	p.URL = "http://" + a.HTTPAddr()
 	// Restarts keep the same ports, as a real restart would.
 	p.Config.SIPAddr, p.Config.HTTPAddr = a.SIPUDPAddr(), a.HTTPAddr()
+	if a.SIPTLSAddr() != "" {
+		p.Config.SIPTLSAddr = a.SIPTLSAddr()
+	}
 	p.Token = p.Login("admin", AdminPassword)
 }
 

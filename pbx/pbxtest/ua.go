@@ -2,6 +2,7 @@ package pbxtest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -43,7 +44,8 @@ type UA struct {
 // UAOption configures a UA.
 type UAOption func(*UA)
 
-// WithTransport picks "udp" (default) or "tcp".
+// WithTransport picks "udp" (default), "tcp" or "tls" (the PBX must listen
+// on TLS: pbxtest.WithTLS; the UA accepts its self-signed certificate).
 func WithTransport(tp string) UAOption { return func(u *UA) { u.Transport = tp } }
 
 // WithAlgorithms sets the digest algorithms the UA supports, preferred first.
@@ -53,17 +55,26 @@ func WithAlgorithms(algs ...string) UAOption { return func(u *UA) { u.Algorithms
 // pointed at the PBX. It is closed when the test ends.
 func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	p.t.Helper()
-	host, portStr, err := net.SplitHostPort(p.SIPAddr)
-	if err != nil {
-		p.t.Fatalf("pbx address: %v", err)
-	}
-	port, _ := strconv.Atoi(portStr)
 	u := &UA{t: p.t, User: user, Secret: secret, Transport: "udp", Algorithms: []string{"MD5"},
-		pbxHost: host, pbxPort: port, callID: sip.GenerateTagN(24), cseq: 1, fromTag: sip.GenerateTagN(12)}
+		callID: sip.GenerateTagN(24), cseq: 1, fromTag: sip.GenerateTagN(12)}
 	for _, o := range opts {
 		o(u)
 	}
-	u.ua, err = sipgo.NewUA(sipgo.WithUserAgent("pbxtest-ua"))
+	pbxAddr := p.SIPAddr
+	if u.Transport == "tls" {
+		if pbxAddr = p.App.SIPTLSAddr(); pbxAddr == "" {
+			p.t.Fatal("UA over TLS: start the PBX with pbxtest.WithTLS()")
+		}
+	}
+	host, portStr, err := net.SplitHostPort(pbxAddr)
+	if err != nil {
+		p.t.Fatalf("pbx address: %v", err)
+	}
+	u.pbxHost = host
+	u.pbxPort, _ = strconv.Atoi(portStr)
+	u.ua, err = sipgo.NewUA(sipgo.WithUserAgent("pbxtest-ua"),
+		// The test PBX's certificate is self-signed.
+		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true}))
 	if err != nil {
 		p.t.Fatalf("ua: %v", err)
 	}
@@ -92,14 +103,16 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 			time.Sleep(time.Millisecond)
 		}
 		u.client, err = sipgo.NewClient(u.ua, sipgo.WithClientConnectionAddr(u.laddr), sipgo.WithClientNAT())
-	case "tcp":
+	case "tcp", "tls":
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			p.t.Fatalf("ua listen: %v", err)
 		}
 		u.laddr = ln.Addr().String()
 		p.t.Cleanup(func() { ln.Close() })
-		go u.srv.ServeTCP(ln)
+		if u.Transport == "tcp" {
+			go u.srv.ServeTCP(ln)
+		}
 		u.client, err = sipgo.NewClient(u.ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientNAT())
 	default:
 		p.t.Fatalf("ua transport %q: want udp or tcp", u.Transport)
@@ -114,8 +127,8 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 // Contact is the URI the UA registers.
 func (u *UA) Contact() string {
 	c := "sip:" + u.User + "@" + u.laddr
-	if u.Transport == "tcp" {
-		c += ";transport=tcp"
+	if u.Transport != "udp" {
+		c += ";transport=" + u.Transport
 	}
 	return c
 }
