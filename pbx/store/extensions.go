@@ -175,7 +175,7 @@ func extensionsReferencing(ctx context.Context, tx *sql.Tx, number string) ([]st
 // ListExtensions returns up to opt.Limit extensions ordered by number after
 // opt.After, filtered by opt.Query (number prefix, or name/email substring).
 // next is the cursor of the following page, empty on the last one.
-func (s *Store) ListExtensions(ctx context.Context, opt ListOptions) (items []Extension, next string, err error) {
+func (s *Store) ListExtensions(ctx context.Context, opt ListOptions) ([]Extension, string, error) {
 	limit := clampLimit(opt.Limit)
 	q := `SELECT ` + extensionColumns + ` FROM extensions WHERE number > ?`
 	args := []any{opt.After}
@@ -185,27 +185,7 @@ func (s *Store) ListExtensions(ctx context.Context, opt ListOptions) (items []Ex
 		args = append(args, escapeLike(opt.Query)+"%", like, like)
 	}
 	q += ` ORDER BY number LIMIT ?`
-	args = append(args, limit+1)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanExtension(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		items = append(items, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	if len(items) > limit {
-		items = items[:limit]
-		next = items[limit-1].Number
-	}
-	return items, next, nil
+	return queryPage(ctx, s.r, q, args, limit, scanExtension, func(e Extension) string { return e.Number })
 }
 
 // CountExtensions returns how many extensions exist.

@@ -158,7 +158,7 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 }
 
 // ListUsers pages users ordered by username.
-func (s *Store) ListUsers(ctx context.Context, opt ListOptions) (items []User, next string, err error) {
+func (s *Store) ListUsers(ctx context.Context, opt ListOptions) ([]User, string, error) {
 	limit := clampLimit(opt.Limit)
 	q := `SELECT ` + userColumns + ` FROM users WHERE username > ?`
 	args := []any{opt.After}
@@ -168,27 +168,7 @@ func (s *Store) ListUsers(ctx context.Context, opt ListOptions) (items []User, n
 		args = append(args, like, like)
 	}
 	q += ` ORDER BY username LIMIT ?`
-	args = append(args, limit+1)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		items = append(items, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	if len(items) > limit {
-		items = items[:limit]
-		next = items[limit-1].Username
-	}
-	return items, next, nil
+	return queryPage(ctx, s.r, q, args, limit, scanUser, func(u User) string { return u.Username })
 }
 
 // CountUsers returns how many users exist.
