@@ -28,6 +28,9 @@ type Config struct {
 	Realm string
 	// UserAgent is the Server/User-Agent header value.
 	UserAgent string
+	// ExternalIP is the address the PBX puts in From/Via/Contact of the
+	// requests it sends. Default 127.0.0.1.
+	ExternalIP string
 	// MinExpires, MaxExpires, DefaultExpires bound registrations.
 	// Defaults 60 s, 3600 s, 3600 s.
 	MinExpires, MaxExpires, DefaultExpires time.Duration
@@ -56,6 +59,9 @@ func (c *Config) defaults() {
 	if c.UserAgent == "" {
 		c.UserAgent = "pbx"
 	}
+	if c.ExternalIP == "" {
+		c.ExternalIP = "127.0.0.1"
+	}
 	setDur := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -82,6 +88,7 @@ type Engine struct {
 	log     *slog.Logger
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
+	client  *sipgo.Client
 	auth    *digestAuth
 	loc     *location
 	exts    *extensionCache
@@ -117,16 +124,22 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		ua.Close()
 		return nil, fmt.Errorf("sip server: %w", err)
 	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(cfg.ExternalIP), sipgo.WithClientLogger(sipLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
 	e := &Engine{
-		cfg:   cfg,
-		log:   cfg.Log.With("component", "sip"),
-		ua:    ua,
-		srv:   srv,
-		auth:  newDigestAuth(cfg.Realm, cfg.NonceTTL),
-		loc:   newLocation(cfg.Store, cfg.Log.With("component", "location"), cfg.MaxContacts, cfg.FlushInterval),
-		exts:  newExtensionCache(cfg.Store),
-		block: newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock),
-		work:  newWorkers(),
+		client: client,
+		cfg:    cfg,
+		log:    cfg.Log.With("component", "sip"),
+		ua:     ua,
+		srv:    srv,
+		auth:   newDigestAuth(cfg.Realm, cfg.NonceTTL),
+		loc:    newLocation(cfg.Store, cfg.Log.With("component", "location"), cfg.MaxContacts, cfg.FlushInterval),
+		exts:   newExtensionCache(cfg.Store),
+		block:  newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock),
+		work:   newWorkers(),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	cfg.Store.Subscribe(func(ch store.Change) {

@@ -350,3 +350,32 @@ func TestRegisterOverTLS(t *testing.T) {
 	}
 	expect(t, 200)(ua.Register(ctx(t), 300))
 }
+
+// TestPhoneBehindNATIsReachedAtItsSource: the phone registers a Contact it
+// cannot be reached at (as a phone behind NAT registers its private
+// address; a loopback address with nothing listening stands in for it, so
+// a regression sends nothing off this machine); the PBX reaches it through
+// the address and transport its REGISTER came from.
+func TestPhoneBehindNATIsReachedAtItsSource(t *testing.T) {
+	p := pbxtest.Start(t)
+	ext := p.CreateExtension("101", nil)
+	for _, tp := range []string{"udp", "tcp"} {
+		t.Run(tp, func(t *testing.T) {
+			ua := p.NewUA("101", ext.Secret, pbxtest.WithTransport(tp))
+			expect(t, 200)(ua.RegisterContacts(ctx(t), 300, "<sip:101@127.0.0.2:9;transport="+tp+">"))
+			results := p.App.Engine.Ping(ctx(t), "101")
+			var got *pbx.PingResult
+			for i := range results {
+				if strings.Contains(results[i].Contact, "transport="+tp) {
+					got = &results[i]
+				}
+			}
+			if got == nil || got.Err != nil || got.Status != 200 {
+				t.Fatalf("ping through the registered source: %+v", results)
+			}
+			if ua.Received(sip.OPTIONS) != 1 {
+				t.Fatalf("the phone got %d OPTIONS, want 1", ua.Received(sip.OPTIONS))
+			}
+		})
+	}
+}

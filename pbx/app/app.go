@@ -75,6 +75,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		Store:         a.Store,
 		Log:           a.log,
 		UserAgent:     "pbx/" + cfg.Version,
+		ExternalIP:    a.ExternalIP.String(),
 		AuthFailLimit: cfg.AuthFailLimit,
 		AuthBlock:     cfg.AuthBlock,
 		FlushInterval: cfg.RegistrationFlush,

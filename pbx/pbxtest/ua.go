@@ -35,8 +35,9 @@ type UA struct {
 	client  *sipgo.Client
 	laddr   string
 
-	mu      sync.Mutex
-	callID  string
+	mu       sync.Mutex
+	received map[sip.RequestMethod]int
+	callID   string
 	cseq    uint32
 	fromTag string
 }
@@ -82,6 +83,11 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	if err != nil {
 		p.t.Fatalf("ua server: %v", err)
 	}
+	// Like a phone: answer OPTIONS (keep-alive / qualify) with 200.
+	u.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		u.count(req.Method)
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	})
 	switch u.Transport {
 	case "udp":
 		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -122,6 +128,22 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	}
 	p.t.Cleanup(func() { u.ua.Close() })
 	return u
+}
+
+func (u *UA) count(m sip.RequestMethod) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.received == nil {
+		u.received = map[sip.RequestMethod]int{}
+	}
+	u.received[m]++
+}
+
+// Received reports how many requests of method the UA has been sent.
+func (u *UA) Received(method sip.RequestMethod) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.received[method]
 }
 
 // Contact is the URI the UA registers.
