@@ -38,8 +38,8 @@ type UA struct {
 	mu       sync.Mutex
 	received map[sip.RequestMethod]int
 	callID   string
-	cseq    uint32
-	fromTag string
+	cseq     uint32
+	fromTag  string
 }
 
 // UAOption configures a UA.
