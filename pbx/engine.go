@@ -84,18 +84,19 @@ func (c *Config) defaults() {
 
 // Engine is the running SIP side of the PBX.
 type Engine struct {
-	cfg     Config
-	log     *slog.Logger
-	ua      *sipgo.UserAgent
-	srv     *sipgo.Server
-	client  *sipgo.Client
-	auth    *digestAuth
-	loc     *location
-	exts    *extensionCache
-	block   *blocker
-	work    *workers
-	metrics metrics
-	ctx     context.Context // ends when the engine closes
+	cfg      Config
+	log      *slog.Logger
+	ua       *sipgo.UserAgent
+	srv      *sipgo.Server
+	client   *sipgo.Client
+	auth     *digestAuth
+	loc      *location
+	exts     *extensionCache
+	block    *blocker
+	work     *workers
+	regWatch watchers
+	metrics  metrics
+	ctx      context.Context // ends when the engine closes
 
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
@@ -142,6 +143,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		work:   newWorkers(),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	e.loc.onChange = e.regWatch.notify
 	cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" && ch.Deleted {
 			// A deleted extension loses its phones at once; the database rows

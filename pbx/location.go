@@ -22,6 +22,7 @@ type location struct {
 	log           *slog.Logger
 	maxContacts   int
 	flushInterval time.Duration
+	onChange      func() // called, without the lock, after bindings change
 
 	mu        sync.RWMutex
 	bindings  map[string][]*store.Registration // by extension, oldest first
@@ -69,6 +70,18 @@ type bindingUpdate struct {
 // apply applies a REGISTER's contact updates for ext and returns the
 // extension's bindings afterwards. removeAll handles "Contact: *".
 func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) []store.Registration {
+	out := l.applyLocked(ext, removeAll, updates, meta, now)
+	l.changed()
+	return out
+}
+
+func (l *location) changed() {
+	if l.onChange != nil {
+		l.onChange()
+	}
+}
+
+func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) []store.Registration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	list := l.bindings[ext]
@@ -206,6 +219,14 @@ func (l *location) size() int {
 
 // expire removes bindings whose time is up.
 func (l *location) expire(now time.Time) int {
+	n := l.expireLocked(now)
+	if n > 0 {
+		l.changed()
+	}
+	return n
+}
+
+func (l *location) expireLocked(now time.Time) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
@@ -232,12 +253,13 @@ func (l *location) expire(now time.Time) int {
 // dropExtension forgets every binding of a deleted extension.
 func (l *location) dropExtension(ext string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	for _, b := range l.bindings[ext] {
 		l.markRemoved(b)
 	}
 	l.count -= len(l.bindings[ext])
 	delete(l.bindings, ext)
+	l.mu.Unlock()
+	l.changed()
 }
 
 // flush writes pending changes in one transaction, with the plain

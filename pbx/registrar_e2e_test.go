@@ -379,3 +379,26 @@ func TestPhoneBehindNATIsReachedAtItsSource(t *testing.T) {
 		})
 	}
 }
+
+func TestWatchRegistrationsSignalsChanges(t *testing.T) {
+	p := pbxtest.Start(t)
+	ext := p.CreateExtension("101", nil)
+	changed, stop := p.App.Engine.WatchRegistrations()
+	defer stop()
+	ua := p.NewUA("101", ext.Secret)
+	expect(t, 200)(ua.Register(ctx(t), 300))
+	select {
+	case <-changed:
+	case <-ctx(t).Done():
+		t.Fatal("no signal after a registration")
+	}
+	if len(p.App.Engine.Registrations()) != 1 {
+		t.Fatal("signal before the binding was visible")
+	}
+	expect(t, 200)(ua.Unregister(ctx(t)))
+	select {
+	case <-changed:
+	case <-ctx(t).Done():
+		t.Fatal("no signal after unregistering")
+	}
+}
