@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
@@ -189,22 +188,23 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 func TestMigrationFailureRollsBack(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openStore(t)
-	init, err := fs.ReadFile(migrations.Files, embedded(t)[0].name)
-	if err != nil {
-		t.Fatal(err)
+	// Every embedded migration, then a broken next one.
+	broken := fstest.MapFS{}
+	ms := embedded(t)
+	for _, m := range ms {
+		broken[m.name] = &fstest.MapFile{Data: []byte(m.sql)}
 	}
+	next := ms[len(ms)-1].version + 1
+	name := fmt.Sprintf("%04d_x.sql", next)
 	before := dump(t, s.r)
-	broken := fstest.MapFS{
-		embedded(t)[0].name: {Data: init},
-		// The first statement succeeds; the second is a syntax error.
-		"0002_x.sql": {Data: []byte("CREATE TABLE partial (id INTEGER PRIMARY KEY);\n" +
-			"INSERT INTO settings(key, value) VALUES ('half', 'done');\nCREATE TABLE broken (;\n")},
-	}
-	err = s.migrateFS(ctx, broken)
+	// The first statement succeeds; the second is a syntax error.
+	broken[name] = &fstest.MapFile{Data: []byte("CREATE TABLE partial (id INTEGER PRIMARY KEY);\n" +
+		"INSERT INTO settings(key, value) VALUES ('half', 'done');\nCREATE TABLE broken (;\n")}
+	err := s.migrateFS(ctx, broken)
 	if err == nil {
 		t.Fatal("broken migration applied without error")
 	}
-	if !errContains(err, "0002_x.sql") {
+	if !errContains(err, name) {
 		t.Errorf("error %q does not name the failing file", err)
 	}
 	if after := dump(t, s.r); after != before {
@@ -213,7 +213,7 @@ func TestMigrationFailureRollsBack(t *testing.T) {
 
 	// The same file, fixed, applies: the rollback was not an accident of the
 	// test's SQL.
-	broken["0002_x.sql"] = &fstest.MapFile{Data: []byte("CREATE TABLE partial (id INTEGER PRIMARY KEY);\n" +
+	broken[name] = &fstest.MapFile{Data: []byte("CREATE TABLE partial (id INTEGER PRIMARY KEY);\n" +
 		"INSERT INTO settings(key, value) VALUES ('half', 'done');\n")}
 	if err := s.migrateFS(ctx, broken); err != nil {
 		t.Fatalf("fixed migration: %v", err)
@@ -222,8 +222,8 @@ func TestMigrationFailureRollsBack(t *testing.T) {
 		t.Errorf("setting from fixed migration = %q, %v", v, err)
 	}
 	rows := schemaRows(t, s.r)
-	if last := rows[len(rows)-1]; last != (schemaRow{2, "0002_x.sql"}) {
-		t.Errorf("last schema row %v, want {2 0002_x.sql}", last)
+	if last := rows[len(rows)-1]; last != (schemaRow{next, name}) {
+		t.Errorf("last schema row %v, want {%d %s}", last, next, name)
 	}
 }
 
