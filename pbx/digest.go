@@ -11,10 +11,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Digest algorithm names as they appear in challenges (RFC 8760).
@@ -49,6 +49,8 @@ type digestAuth struct {
 	ttl   time.Duration
 	key   [32]byte
 
+	macs sync.Pool // of hash.Hash: HMAC-SHA-256 keyed with key
+
 	mu       sync.Mutex
 	genStart time.Time
 	cur      map[string]uint32
@@ -60,6 +62,7 @@ func newDigestAuth(realm string, ttl time.Duration) *digestAuth {
 	if _, err := rand.Read(d.key[:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
+	d.macs.New = func() any { return hmac.New(sha256.New, d.key[:]) }
 	return d
 }
 
@@ -68,10 +71,18 @@ func (d *digestAuth) nonce(now time.Time) string {
 	var b [nonceSize]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
 	rand.Read(b[8:16])
-	m := hmac.New(sha256.New, d.key[:])
-	m.Write(b[:16])
-	copy(b[16:], m.Sum(nil))
+	d.sign(b[16:], b[:16])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// sign writes the first len(dst) bytes of the HMAC of msg into dst.
+func (d *digestAuth) sign(dst, msg []byte) {
+	m := d.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write(msg)
+	var sum [sha256.Size]byte
+	copy(dst, m.Sum(sum[:0]))
+	d.macs.Put(m)
 }
 
 // checkNonce verifies a nonce's signature and age.
@@ -83,9 +94,9 @@ func (d *digestAuth) checkNonce(n string, now time.Time) error {
 	if _, err := base64.RawURLEncoding.Decode(b[:], []byte(n)); err != nil {
 		return errBadNonce
 	}
-	m := hmac.New(sha256.New, d.key[:])
-	m.Write(b[:16])
-	if !hmac.Equal(m.Sum(nil)[:16], b[16:]) {
+	var mac [16]byte
+	d.sign(mac[:], b[:16])
+	if !hmac.Equal(mac[:], b[16:]) {
 		return errBadNonce
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(b[:8])))
@@ -175,29 +186,27 @@ func (d *digestAuth) verify(c credentials, user, secret string, algs []string, n
 	if err := d.checkNonce(cr.Nonce, now); err != nil {
 		return cr.Username, err
 	}
-	var h hash.Hash
-	if alg == AlgSHA256 {
-		h = sha256.New()
-	} else {
-		h = md5.New()
-	}
-	ha1 := hashHex(h, cr.Username, ":", d.realm, ":", secret)
-	ha2 := hashHex(h, c.method, ":", cr.URI)
-	var want string
+	sha := alg == AlgSHA256
+	var ha1, ha2, want [sha256.Size * 2]byte
+	n1 := hexDigest(ha1[:], sha, cr.Username, ":", d.realm, ":", secret)
+	n2 := hexDigest(ha2[:], sha, c.method, ":", cr.URI)
 	nc := uint32(1)
+	var nw int
 	switch cr.QOP {
 	case "":
-		want = hashHex(h, ha1, ":", cr.Nonce, ":", ha2)
+		nw = hexDigest(want[:], sha, b2s(ha1[:n1]), ":", cr.Nonce, ":", b2s(ha2[:n2]))
 	case "auth":
 		if cr.Nc == 0 || cr.Cnonce == "" {
 			return cr.Username, errBadCredentials
 		}
 		nc = cr.Nc
-		want = hashHex(h, ha1, ":", cr.Nonce, ":", ncString(nc), ":", cr.Cnonce, ":", cr.QOP, ":", ha2)
+		var ncHex [8]byte
+		hex.Encode(ncHex[:], binary.BigEndian.AppendUint32(nil, nc))
+		nw = hexDigest(want[:], sha, b2s(ha1[:n1]), ":", cr.Nonce, ":", b2s(ncHex[:]), ":", cr.Cnonce, ":", cr.QOP, ":", b2s(ha2[:n2]))
 	default:
 		return cr.Username, errBadCredentials
 	}
-	if len(want) != len(cr.Response) || subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(cr.Response))) != 1 {
+	if len(cr.Response) != nw || subtle.ConstantTimeCompare(want[:nw], []byte(strings.ToLower(cr.Response))) != 1 {
 		return cr.Username, errWrongPassword
 	}
 	if err := d.useCount(cr.Nonce, nc, now); err != nil {
@@ -206,16 +215,23 @@ func (d *digestAuth) verify(c credentials, user, secret string, algs []string, n
 	return cr.Username, nil
 }
 
-func ncString(nc uint32) string {
-	s := strconv.FormatUint(uint64(nc), 16)
-	return strings.Repeat("0", 8-len(s)) + s
+// hexDigest writes the lower-case hex MD5 (or SHA-256) of the joined parts
+// into dst and returns its length. It works in a stack buffer: it runs
+// several times for every authenticated request.
+func hexDigest(dst []byte, sha bool, parts ...string) int {
+	var buf [512]byte
+	in := buf[:0]
+	for _, p := range parts {
+		in = append(in, p...)
+	}
+	if sha {
+		sum := sha256.Sum256(in)
+		return hex.Encode(dst, sum[:])
+	}
+	sum := md5.Sum(in)
+	return hex.Encode(dst, sum[:])
 }
 
-func hashHex(h hash.Hash, parts ...string) string {
-	h.Reset()
-	for _, p := range parts {
-		h.Write([]byte(p))
-	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
-}
+// b2s views b as a string without copying; b must not change while the
+// string is in use.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
