@@ -1,0 +1,73 @@
+package media
+
+import (
+	"fmt"
+
+	"github.com/zaf/g711"
+)
+
+// Static RTP payload types of the codecs the relay speaks (RFC 3551).
+const (
+	PayloadPCMU uint8 = 0  // G.711 µ-law
+	PayloadPCMA uint8 = 8  // G.711 A-law
+	PayloadCN   uint8 = 13 // comfort noise, relayed untouched
+)
+
+// Lookup tables built once from zaf/g711: decode with one law, re-encode
+// with the other. They are arrays written only by their initialisers.
+var (
+	ulawToAlaw = func() (t [256]byte) {
+		for i := range t {
+			t[i] = g711.EncodeAlawFrame(g711.DecodeUlawFrame(uint8(i)))
+		}
+		return t
+	}()
+	alawToUlaw = func() (t [256]byte) {
+		for i := range t {
+			t[i] = g711.EncodeUlawFrame(g711.DecodeAlawFrame(uint8(i)))
+		}
+		return t
+	}()
+)
+
+// UlawToAlaw transcodes the µ-law samples of src into A-law in dst and
+// returns the number of samples written, min(len(dst), len(src)). dst may be
+// src to transcode in place. It does not allocate.
+func UlawToAlaw(dst, src []byte) int {
+	n := min(len(dst), len(src))
+	dst, src = dst[:n], src[:n]
+	for i, s := range src {
+		dst[i] = ulawToAlaw[s]
+	}
+	return n
+}
+
+// AlawToUlaw transcodes the A-law samples of src into µ-law in dst and
+// returns the number of samples written, min(len(dst), len(src)). dst may be
+// src to transcode in place. It does not allocate.
+func AlawToUlaw(dst, src []byte) int {
+	n := min(len(dst), len(src))
+	dst, src = dst[:n], src[:n]
+	for i, s := range src {
+		dst[i] = alawToUlaw[s]
+	}
+	return n
+}
+
+// Transcode converts a G.711 payload in place from payload type from to
+// payload type to (each PayloadPCMU or PayloadPCMA). Equal types leave the
+// payload as it is. Other types give an error wrapping ErrUnsupportedCodec.
+func Transcode(payload []byte, from, to uint8) error {
+	switch {
+	case from == to && isG711(from):
+	case from == PayloadPCMU && to == PayloadPCMA:
+		UlawToAlaw(payload, payload)
+	case from == PayloadPCMA && to == PayloadPCMU:
+		AlawToUlaw(payload, payload)
+	default:
+		return fmt.Errorf("%w: transcode %d to %d", ErrUnsupportedCodec, from, to)
+	}
+	return nil
+}
+
+func isG711(pt uint8) bool { return pt == PayloadPCMU || pt == PayloadPCMA }

@@ -1,0 +1,179 @@
+package media
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Side names one of a relay's two legs.
+type Side uint8
+
+// The two legs of a relay.
+const (
+	SideA Side = iota
+	SideB
+)
+
+// String returns "A" or "B".
+func (s Side) String() string {
+	if s == SideA {
+		return "A"
+	}
+	return "B"
+}
+
+// LegConfig describes one leg of a relay: the local sockets the phone sends
+// to and what the phone's SDP said.
+type LegConfig struct {
+	// Ports are the leg's local sockets. A relay that starts takes them
+	// over and releases them on Close.
+	Ports *PortPair
+	// Remote is the phone's RTP address from its SDP (c= and m= lines).
+	// The relay sends there until the phone's own packets show where it
+	// really is. The zero value sends nothing until then.
+	Remote netip.AddrPort
+	// RemoteRTCP is the phone's RTCP address (SDP a=rtcp). The zero value
+	// means Remote's port + 1.
+	RemoteRTCP netip.AddrPort
+	// PayloadType is the audio codec negotiated with the phone:
+	// PayloadPCMU or PayloadPCMA.
+	PayloadType uint8
+	// EventPayloadType is the dynamic payload type of telephone-event/8000
+	// negotiated with the phone (96-127), or 0 if none was.
+	EventPayloadType uint8
+}
+
+// leg is the runtime state of one side.
+type leg struct {
+	side    Side
+	ports   *PortPair
+	pt      uint8
+	eventPT uint8
+
+	// Where to send: read by the other leg's goroutines, written when
+	// this leg latches. A new value is allocated only on a latch.
+	rtpDst      atomic.Pointer[netip.AddrPort]
+	rtcpDst     atomic.Pointer[netip.AddrPort]
+	rtcpLatched atomic.Bool
+
+	// Symmetric-RTP latch, owned by this leg's RTP goroutine.
+	latched   bool
+	latchSSRC uint32
+	latchAddr netip.AddrPort
+
+	// lastRTP is when RTP last arrived, as time since the relay's epoch.
+	lastRTP atomic.Int64
+
+	watchdog legWatchdog
+}
+
+func newLeg(side Side, cfg LegConfig) *leg {
+	l := &leg{side: side, ports: cfg.Ports, pt: cfg.PayloadType, eventPT: cfg.EventPayloadType}
+	rtp, rtcp := cfg.Remote, cfg.RemoteRTCP
+	if !rtcp.IsValid() && rtp.IsValid() {
+		rtcp = netip.AddrPortFrom(rtp.Addr(), rtp.Port()+1)
+	}
+	rtp, rtcp = unmap(rtp), unmap(rtcp)
+	l.rtpDst.Store(&rtp)
+	l.rtcpDst.Store(&rtcp)
+	return l
+}
+
+// latch applies symmetric RTP (RFC 4961 behaviour, as phones behind NAT
+// need): the leg sends to wherever the phone's packets come from. It
+// latches on the first packet and re-latches only when a new SSRC arrives
+// from a new address (the phone moved or restarted its stream); a packet
+// of the latched SSRC from another address is taken as spoofed and
+// rejected. It reports whether the packet is accepted.
+func (l *leg) latch(ssrc uint32, from netip.AddrPort) bool {
+	switch {
+	case !l.latched:
+	case from == l.latchAddr:
+		l.latchSSRC = ssrc
+		return true
+	case ssrc == l.latchSSRC:
+		return false
+	}
+	l.latched, l.latchSSRC, l.latchAddr = true, ssrc, from
+	dst := from // a copy, so that only a latch allocates
+	l.rtpDst.Store(&dst)
+	l.rtcpLatched.Store(false) // RTCP follows on its next packet
+	return true
+}
+
+// latchRTCP accepts an RTCP packet from the leg's phone: the first after
+// an RTP latch (or ever) sets the RTCP destination, later ones must come
+// from it.
+func (l *leg) latchRTCP(from netip.AddrPort) bool {
+	if l.rtcpLatched.Load() {
+		return from == *l.rtcpDst.Load()
+	}
+	dst := from
+	l.rtcpDst.Store(&dst)
+	l.rtcpLatched.Store(true)
+	return true
+}
+
+func unmap(a netip.AddrPort) netip.AddrPort {
+	if a.Addr().Is4In6() {
+		return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	}
+	return a
+}
+
+// legWatchdog reports a leg on which no RTP has arrived for a while. It
+// uses a timer rather than a goroutine: the timer fires at most once per
+// timeout period and reschedules itself for the moment the silence would
+// reach the timeout.
+type legWatchdog struct {
+	mu       sync.Mutex
+	timer    *time.Timer
+	stopped  bool
+	reported int64 // lastRTP value already reported; -1 for none
+}
+
+func (r *Relay) startWatchdog(l *leg) {
+	w := &l.watchdog
+	w.reported = -1
+	w.timer = time.AfterFunc(r.timeout, func() { r.checkWatchdog(l) })
+}
+
+func (r *Relay) checkWatchdog(l *leg) {
+	w := &l.watchdog
+	last := l.lastRTP.Load()
+	idle := r.since() - time.Duration(last)
+	fire := false
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	next := r.timeout - idle
+	if idle >= r.timeout {
+		fire = w.reported != last
+		w.reported = last
+		next = r.timeout
+	}
+	w.mu.Unlock()
+
+	if fire && r.onTimeout != nil {
+		r.onTimeout(l.side)
+	}
+
+	w.mu.Lock()
+	if !w.stopped {
+		w.timer.Reset(next)
+	}
+	w.mu.Unlock()
+}
+
+func (w *legWatchdog) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}

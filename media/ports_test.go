@@ -1,0 +1,201 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+)
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+func TestNewPortAllocatorRange(t *testing.T) {
+	tests := []struct {
+		name     string
+		min, max int
+		pairs    int
+		wantErr  bool
+	}{
+		{"even-odd", 21000, 21009, 5, false},
+		{"odd min rounds up", 21001, 21009, 4, false},
+		{"even max drops lone RTP port", 21000, 21010, 5, false},
+		{"single pair", 21000, 21001, 1, false},
+		{"no room for RTCP", 21000, 21000, 0, true},
+		{"odd single", 21001, 21002, 0, true},
+		{"inverted", 21010, 21000, 0, true},
+		{"zero", 0, 10, 0, true},
+		{"too high", 65534, 65536, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := NewPortAllocator(loopback, tt.min, tt.max)
+			if tt.wantErr {
+				if !errors.Is(err, ErrPortRange) {
+					t.Fatalf("err = %v, want ErrPortRange", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.pairs != tt.pairs {
+				t.Errorf("pairs = %d, want %d", a.pairs, tt.pairs)
+			}
+		})
+	}
+}
+
+func TestPortAllocatorExhaustionAndRelease(t *testing.T) {
+	a, err := NewPortAllocator(loopback, 21100, 21105) // 3 pairs
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*PortPair
+	for {
+		p, err := a.Allocate()
+		if errors.Is(err, ErrNoPorts) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.RTPPort()%2 != 0 || p.RTCPPort() != p.RTPPort()+1 {
+			t.Fatalf("pair %d/%d not even/odd", p.RTPPort(), p.RTCPPort())
+		}
+		if got := p.RTP.LocalAddr().(*net.UDPAddr).Port; got != p.RTPPort() {
+			t.Fatalf("RTP socket on %d, want %d", got, p.RTPPort())
+		}
+		if got := p.RTCP.LocalAddr().(*net.UDPAddr).Port; got != p.RTCPPort() {
+			t.Fatalf("RTCP socket on %d, want %d", got, p.RTCPPort())
+		}
+		got = append(got, p)
+	}
+	if len(got) != 3 || a.InUse() != 3 {
+		t.Fatalf("allocated %d, InUse %d; want 3", len(got), a.InUse())
+	}
+	got[1].Release()
+	got[1].Release() // idempotent
+	if a.InUse() != 2 {
+		t.Fatalf("InUse after release = %d, want 2", a.InUse())
+	}
+	// The only free pair is the released one: it is reused.
+	p, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.RTPPort() != got[1].RTPPort() {
+		t.Errorf("reused %d, want %d", p.RTPPort(), got[1].RTPPort())
+	}
+	p.Release()
+	for _, p := range got {
+		p.Release()
+	}
+	if a.InUse() != 0 {
+		t.Fatalf("InUse = %d, want 0", a.InUse())
+	}
+}
+
+func TestPortAllocatorRoundRobin(t *testing.T) {
+	a, err := NewPortAllocator(loopback, 21200, 21209)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port1 := p1.RTPPort()
+	p1.Release()
+	p2, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Release()
+	if p2.RTPPort() == port1 {
+		t.Fatalf("just-freed port %d reused at once", port1)
+	}
+}
+
+func TestPortAllocatorSkipsForeignPorts(t *testing.T) {
+	// Another process (here: a plain socket) holds the first RTCP port.
+	other, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 21301})
+	if err != nil {
+		t.Skipf("cannot bind test port: %v", err)
+	}
+	defer other.Close()
+	a, err := NewPortAllocator(loopback, 21300, 21303)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	if p.RTPPort() != 21302 {
+		t.Fatalf("got %d, want 21302", p.RTPPort())
+	}
+	if _, err := a.Allocate(); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("err = %v, want ErrNoPorts", err)
+	}
+	// The RTP port of the skipped pair must not stay bound by us.
+	if c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 21300}); err != nil {
+		t.Fatalf("port 21300 left bound: %v", err)
+	} else {
+		c.Close()
+	}
+}
+
+func TestPortAllocatorBadIP(t *testing.T) {
+	a, err := NewPortAllocator(netip.MustParseAddr("192.0.2.1"), 21400, 21409)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Allocate(); err == nil || errors.Is(err, ErrNoPorts) {
+		t.Fatalf("err = %v, want a bind error", err)
+	}
+}
+
+func TestPortAllocatorConcurrent(t *testing.T) {
+	a, err := NewPortAllocator(loopback, 21500, 21539) // 20 pairs
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		held = map[int]bool{}
+	)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				p, err := a.Allocate()
+				if errors.Is(err, ErrNoPorts) {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if held[p.RTPPort()] {
+					t.Errorf("port %d handed out twice", p.RTPPort())
+				}
+				held[p.RTPPort()] = true
+				mu.Unlock()
+
+				mu.Lock()
+				delete(held, p.RTPPort())
+				mu.Unlock()
+				p.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	if a.InUse() != 0 {
+		t.Fatalf("InUse = %d after all released", a.InUse())
+	}
+}
