@@ -159,6 +159,30 @@ func (s *Server) saveExtension(c echo.Context, in *extensionInput, e *store.Exte
 	return c.JSON(http.StatusOK, toExtensionJSON(*e, true))
 }
 
+type secretJSON struct {
+	Secret string `json:"secret"`
+}
+
+// regenerateSecret gives an extension a new generated strong SIP secret, for
+// when the old one leaked or a phone is handed on. Phones using the old one
+// fail their next registration.
+func (s *Server) regenerateSecret(c echo.Context) error {
+	number := pathParam(c, "number")
+	ctx := c.Request().Context()
+	e, err := s.loadExtension(ctx, number)
+	if err != nil {
+		return err
+	}
+	e.Secret = GenerateSecret()
+	if err := s.store.UpdateExtension(ctx, &e); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("no extension %s", number)
+		}
+		return err
+	}
+	return c.JSON(http.StatusOK, secretJSON{Secret: e.Secret})
+}
+
 // deleteExtension removes an extension unless another one forwards to it.
 func (s *Server) deleteExtension(c echo.Context) error {
 	number := pathParam(c, "number")

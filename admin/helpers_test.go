@@ -34,6 +34,7 @@ type envOption func(*Config)
 
 func withUI(ui fs.FS) envOption                       { return func(c *Config) { c.UI = ui } }
 func withRegistrations(r LiveRegistrations) envOption { return func(c *Config) { c.Registrations = r } }
+func withEvents(w RegistrationWatcher) envOption      { return func(c *Config) { c.Events = w } }
 func withMetricsToken(tok string) envOption           { return func(c *Config) { c.MetricsToken = tok } }
 
 func newEnv(t testing.TB, opts ...envOption) *testEnv {

@@ -80,13 +80,7 @@ func (s *Server) listRegistrations(c echo.Context) error {
 			next = encodeRegistrationCursor(last.Extension, last.Contact)
 			break
 		}
-		items = append(items, registrationJSON{
-			Extension: r.Extension,
-			Contact:   r.Contact,
-			Source:    r.Source + "/" + r.Transport,
-			UserAgent: r.UserAgent,
-			ExpiresAt: r.ExpiresAt.UTC().Truncate(time.Second),
-		})
+		items = append(items, toRegistrationJSON(r))
 	}
 	return c.JSON(http.StatusOK, page[registrationJSON]{Items: items, NextCursor: next})
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,6 +38,9 @@ type Config struct {
 	Store *store.Store
 	// Registrations is the registrar's live view; nil answers an empty list.
 	Registrations LiveRegistrations
+	// Events signals registration changes to the event stream
+	// (/api/v1/events); nil sends the initial state only, then keep-alives.
+	Events RegistrationWatcher
 	// Metrics are extra metric writers (the SIP engine's) appended to /metrics.
 	Metrics []MetricsSource
 	// UI is the static web UI served at /; nil serves none. index.html is the
@@ -66,6 +70,9 @@ type Server struct {
 	limiter   *loginLimiter
 	touches   *touchTracker
 	requests  *statusCounters
+
+	closing   chan struct{} // closed by Close: event streams end
+	closeOnce sync.Once
 }
 
 // bodyLimit bounds API request bodies; no JSON object we accept is near it.
@@ -101,6 +108,8 @@ func New(cfg Config) (*Server, error) {
 		limiter:   newLoginLimiter(),
 		touches:   newTouchTracker(),
 		requests:  &statusCounters{},
+
+		closing: make(chan struct{}),
 	}
 	s.e = s.newEcho()
 	return s, nil
@@ -162,8 +171,10 @@ func (s *Server) routes(e *echo.Echo) {
 	e.PUT(v1+"/extensions/:number", s.putExtension, auth, admin)
 	e.PATCH(v1+"/extensions/:number", s.patchExtension, auth)
 	e.DELETE(v1+"/extensions/:number", s.deleteExtension, auth, admin)
+	e.POST(v1+"/extensions/:number/secret", s.regenerateSecret, auth, admin)
 
 	e.GET(v1+"/registrations", s.listRegistrations, auth)
+	e.GET(v1+"/events", s.events, auth)
 
 	if s.cfg.UI != nil {
 		e.GET("/*", s.serveUI)

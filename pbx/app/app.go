@@ -111,6 +111,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	api, err := admin.New(admin.Config{
 		Store:         a.Store,
 		Registrations: eng,
+		Events:        eng,
 		Metrics:       []admin.MetricsSource{eng},
 		UI:            webui.FS(),
 		Log:           a.log.With("component", "http"),
@@ -129,6 +130,8 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	// Event streams never go idle: end them when Shutdown starts.
+	a.httpSrv.RegisterOnShutdown(api.Close)
 	go func() {
 		err := a.httpSrv.Serve(a.httpLn)
 		if errors.Is(err, http.ErrServerClosed) {

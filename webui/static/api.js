@@ -1,0 +1,53 @@
+// api.js: the console's only way to the server, the public REST API.
+// The session travels in the HttpOnly cookie set by POST /auth/login.
+
+/** ApiError is a failed API call: HTTP status, the server's message and
+ *  per-field messages ({"number": "already in use"}). */
+export class ApiError extends Error {
+  constructor(status, message, fields) {
+    super(message);
+    this.status = status;
+    this.fields = fields || {};
+  }
+}
+
+/** api calls /api/v1 + path and returns the decoded JSON (null for 204). */
+export async function api(method, path, body) {
+  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch('/api/v1' + path, opts);
+  } catch (e) {
+    throw new ApiError(0, 'The PBX cannot be reached. Check the network and try again.');
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch (e) {
+    data = null;
+  }
+  if (!res.ok) {
+    const msg = (data && data.error) || `request failed (${res.status})`;
+    const err = new ApiError(res.status, msg, data && data.fields);
+    if (res.status === 401 && path !== '/auth/login') {
+      window.dispatchEvent(new CustomEvent('pbx:unauthenticated'));
+    }
+    throw err;
+  }
+  return data;
+}
+
+/** query builds "?a=1&b=2" from the non-empty values of obj. */
+export function query(obj) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(obj)) {
+    if (v !== undefined && v !== null && v !== '') p.set(k, v);
+  }
+  const s = p.toString();
+  return s ? '?' + s : '';
+}

@@ -1,0 +1,151 @@
+// app.js: the console's shell: who is logged in, the navigation, the
+// hash router, the login page and the dashboard.
+import { api, ApiError } from './api.js';
+import { h, notice, page, failure } from './dom.js';
+import { extensionsPage, extensionPage } from './extensions.js';
+import { usersPage, userPage } from './users.js';
+import { mePage } from './me.js';
+
+const session = { me: null };
+let cleanup = null; // the current page's teardown (closes live streams)
+
+
+function isAdmin() { return session.me && session.me.role === 'admin'; }
+
+function renderNav() {
+  const links = isAdmin()
+    ? [['#/dashboard', 'Dashboard'], ['#/extensions', 'Extensions'], ['#/users', 'Users']]
+    : [['#/dashboard', 'Dashboard'], ['#/me', 'My extension']];
+  const cur = location.hash.split('/').slice(0, 2).join('/');
+  document.getElementById('nav').replaceChildren(...links.map(([href, text]) =>
+    h('li', {}, h('a', { href, 'aria-current': href === cur ? 'page' : null }, text))));
+  document.getElementById('who').textContent = `${session.me.username} (${session.me.role})`;
+  document.getElementById('top').hidden = false;
+}
+
+async function route() {
+  if (cleanup) { cleanup(); cleanup = null; }
+  if (!session.me) { loginPage(); return; }
+  renderNav();
+  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  try {
+    switch (parts[0]) {
+      case '':
+      case 'dashboard': cleanup = dashboardPage(); break;
+      case 'extensions':
+        if (parts[1]) await extensionPage(parts[1] === 'new' ? null : parts[1]);
+        else await extensionsPage();
+        break;
+      case 'users':
+        if (parts[1]) await userPage(parts[1] === 'new' ? null : parts[1]);
+        else await usersPage();
+        break;
+      case 'me': await mePage(session.me); break;
+      default: page('Not found', notice('There is no page here.', 'bad'), h('p', {}, h('a', { href: '#/dashboard' }, 'Go to the dashboard')));
+    }
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return; // the login page is on its way
+    failure('Error', err);
+  }
+}
+
+function loginPage() {
+  document.getElementById('top').hidden = true;
+  const err = h('p', { class: 'notice bad', role: 'alert', id: 'login-error', hidden: true });
+  const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none' });
+  const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const form = h('form', { class: 'card narrow', id: 'login-form', novalidate: true },
+    err,
+    h('div', { class: 'field' }, h('label', { for: 'username' }, 'Username'), user),
+    h('div', { class: 'field' }, h('label', { for: 'password' }, 'Password'), pass),
+    h('button', { type: 'submit' }, 'Log in'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    if (!user.value || !pass.value) {
+      err.textContent = 'Enter your username and password.';
+      err.hidden = false;
+      return;
+    }
+    try {
+      await api('POST', '/auth/login', { username: user.value, password: pass.value });
+      session.me = await api('GET', '/auth/me');
+      if (!location.hash || location.hash === '#/' || location.hash === '#/login') {
+        location.hash = session.me.role === 'admin' ? '#/dashboard' : '#/me';
+        return; // hashchange routes
+      }
+      route();
+    } catch (e) {
+      if (e.status === 401) err.textContent = 'Wrong username or password.';
+      else if (e.status === 429) err.textContent = 'Too many failed attempts. ' + capitalize(e.message.replace(/^too many failed login attempts; /, '')) + '.';
+      else err.textContent = e.message;
+      err.hidden = false;
+      pass.select();
+    }
+  });
+  page('Log in to the PBX', form);
+  user.focus();
+}
+
+function capitalize(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
+
+function dashboardPage() {
+  const status = h('p', { class: 'muted', id: 'live-status', role: 'status' }, 'Connecting…');
+  const body = h('tbody', { id: 'registrations' });
+  const empty = h('p', { class: 'empty', id: 'registrations-empty', hidden: true }, 'No phone is registered right now.');
+  const table = h('div', { class: 'table-wrap' }, h('table', {},
+    h('caption', { class: 'sr-only' }, 'Registered phones'),
+    h('thead', {}, h('tr', {}, ['Extension', 'Contact', 'Source', 'Phone', 'Expires'].map((t) => h('th', { scope: 'col' }, t)))),
+    body));
+  page('Dashboard',
+    h('section', { class: 'card', 'aria-labelledby': 'reg-h' },
+      h('h2', { id: 'reg-h' }, 'Registrations'), status, empty, table),
+    h('section', { class: 'card', 'aria-labelledby': 'calls-h' },
+      h('h2', { id: 'calls-h' }, 'Active calls'),
+      h('p', { class: 'empty' }, 'Live calls appear here, with a button to hang each up, once the call engine is part of the PBX.')));
+
+  const es = new EventSource('/api/v1/events');
+  es.addEventListener('open', () => { status.textContent = 'Live: updates as phones register.'; });
+  es.addEventListener('error', () => {
+    status.textContent = 'Connection lost; reconnecting…';
+    // A stream refused at once usually means the session ended.
+    if (es.readyState === EventSource.CLOSED) api('GET', '/auth/me').catch(() => {});
+  });
+  es.addEventListener('registrations', (ev) => {
+    const items = JSON.parse(ev.data).items || [];
+    body.replaceChildren(...items.map((r) => h('tr', { 'data-extension': r.extension },
+      h('td', {}, r.extension), h('td', { class: 'wrap' }, r.contact), h('td', {}, r.source),
+      h('td', {}, r.user_agent || '—'), h('td', {}, new Date(r.expires_at).toLocaleTimeString()))));
+    empty.hidden = items.length > 0;
+    table.hidden = items.length === 0;
+    status.textContent = `Live: ${items.length} registered ${items.length === 1 ? 'phone' : 'phones'}.`;
+  });
+  return () => es.close();
+}
+
+async function logout() {
+  try { await api('POST', '/auth/logout'); } catch (e) { /* the session is gone either way */ }
+  session.me = null;
+  location.hash = '#/login';
+  route();
+}
+
+async function start() {
+  document.getElementById('logout').addEventListener('click', logout);
+  window.addEventListener('hashchange', route);
+  window.addEventListener('pbx:unauthenticated', () => {
+    if (session.me) { session.me = null; route(); }
+  });
+  try {
+    session.me = await api('GET', '/auth/me');
+  } catch (e) {
+    session.me = null;
+  }
+  if (session.me && (!location.hash || location.hash === '#/login')) {
+    location.hash = session.me.role === 'admin' ? '#/dashboard' : '#/me';
+    return; // hashchange routes
+  }
+  route();
+}
+
+start();
