@@ -174,6 +174,9 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST(v1+"/extensions/:number/secret", s.regenerateSecret, auth, admin)
 
 	e.GET(v1+"/registrations", s.listRegistrations, auth)
+
+	e.GET(v1+"/cdr", s.listCDR, auth)
+	e.GET(v1+"/cdr.csv", s.exportCDR, auth)
 	e.GET(v1+"/events", s.events, auth)
 
 	if s.cfg.UI != nil {
