@@ -1,6 +1,7 @@
 // Package pbx is the call engine: the SIP server (sipgo), registrar and
-// location service, digest authentication, and (with later issues) the
-// B2BUA, in-call features, subscriptions, messaging and trunks.
+// location service, digest authentication, the B2BUA (calls of two or more
+// dialogs with media through the relay of package media, CDRs), and (with
+// later issues) in-call features, subscriptions, messaging and trunks.
 package pbx
 
 import (
@@ -10,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/officepbx/pbx/media"
 	"github.com/officepbx/pbx/pbx/store"
 )
 
@@ -47,6 +51,22 @@ type Config struct {
 	// FlushInterval is how often registration changes are written to the
 	// database. Default 200 ms.
 	FlushInterval time.Duration
+
+	// RTPPortMin and RTPPortMax bound the UDP ports of call media.
+	// Default 10000-20000.
+	RTPPortMin, RTPPortMax int
+	// RTPBindIP is the address media sockets bind to. Default ExternalIP;
+	// set it (e.g. to 0.0.0.0's interface address) when ExternalIP is a
+	// NAT's public address that is not local.
+	RTPBindIP string
+	// MediaTimeout hangs up a call whose RTP stops on either leg for this
+	// long (a dead phone or network). Default 60 s.
+	MediaTimeout time.Duration
+	// CDRFlushInterval is how often call records are written. Default 200 ms.
+	CDRFlushInterval time.Duration
+	// ShutdownGrace bounds how long Close waits for phones to answer the
+	// BYEs and CANCELs of the calls it ends. Default 3 s.
+	ShutdownGrace time.Duration
 }
 
 func (c *Config) defaults() {
@@ -74,6 +94,15 @@ func (c *Config) defaults() {
 	setDur(&c.AuthFailWindow, 5*time.Minute)
 	setDur(&c.AuthBlock, 10*time.Minute)
 	setDur(&c.FlushInterval, 200*time.Millisecond)
+	setDur(&c.MediaTimeout, media.DefaultMediaTimeout)
+	setDur(&c.CDRFlushInterval, 200*time.Millisecond)
+	setDur(&c.ShutdownGrace, 3*time.Second)
+	if c.RTPPortMin <= 0 || c.RTPPortMax <= 0 {
+		c.RTPPortMin, c.RTPPortMax = 10000, 20000
+	}
+	if c.RTPBindIP == "" {
+		c.RTPBindIP = c.ExternalIP
+	}
 	if c.MaxContacts <= 0 {
 		c.MaxContacts = 10
 	}
@@ -96,7 +125,16 @@ type Engine struct {
 	work     *workers
 	regWatch watchers
 	metrics  metrics
-	ctx      context.Context // ends when the engine closes
+
+	ports     *media.PortAllocator
+	mediaIP   netip.Addr // the address in our SDP
+	calls     *callTable
+	callWatch watchers
+	cdrs      *cdrWriter
+	// listenPorts are the SIP ports by transport ("udp", "tcp", "tls"),
+	// for the Contact of our dialogs. Set by Serve before any request.
+	listenPorts map[string]int
+	ctx         context.Context // ends when the engine closes
 
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
@@ -130,20 +168,40 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		ua.Close()
 		return nil, fmt.Errorf("sip client: %w", err)
 	}
+	mediaIP, err := netip.ParseAddr(cfg.ExternalIP)
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("pbx: ExternalIP %q: %w", cfg.ExternalIP, err)
+	}
+	bindIP, err := netip.ParseAddr(cfg.RTPBindIP)
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("pbx: RTPBindIP %q: %w", cfg.RTPBindIP, err)
+	}
+	ports, err := media.NewPortAllocator(bindIP, cfg.RTPPortMin, cfg.RTPPortMax)
+	if err != nil {
+		ua.Close()
+		return nil, err
+	}
 	e := &Engine{
-		client: client,
-		cfg:    cfg,
-		log:    cfg.Log.With("component", "sip"),
-		ua:     ua,
-		srv:    srv,
-		auth:   newDigestAuth(cfg.Realm, cfg.NonceTTL),
-		loc:    newLocation(cfg.Store, cfg.Log.With("component", "location"), cfg.MaxContacts, cfg.FlushInterval),
-		exts:   newExtensionCache(cfg.Store),
-		block:  newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock),
-		work:   newWorkers(),
+		ports:       ports,
+		mediaIP:     mediaIP.Unmap(),
+		cdrs:        newCDRWriter(cfg.Store, cfg.Log.With("component", "cdr"), cfg.CDRFlushInterval),
+		listenPorts: map[string]int{},
+		client:      client,
+		cfg:         cfg,
+		log:         cfg.Log.With("component", "sip"),
+		ua:          ua,
+		srv:         srv,
+		auth:        newDigestAuth(cfg.Realm, cfg.NonceTTL),
+		loc:         newLocation(cfg.Store, cfg.Log.With("component", "location"), cfg.MaxContacts, cfg.FlushInterval),
+		exts:        newExtensionCache(cfg.Store),
+		block:       newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock),
+		work:        newWorkers(),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.loc.onChange = e.regWatch.notify
+	e.calls = newCallTable(&e.callWatch)
 	cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" && ch.Deleted {
 			// A deleted extension loses its phones at once; the database rows
@@ -159,6 +217,13 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	srv.OnRegister(e.pooled(e.handle(e.onRegister)))
 	srv.OnOptions(e.pooled(e.handle(e.onOptions)))
 	srv.OnNoRoute(e.pooled(e.handle(e.onNoRoute)))
+	// Call handlers: INVITE lives as long as its call, so it is never pooled.
+	srv.OnInvite(e.handle(e.onInvite))
+	srv.OnAck(e.onAck)
+	srv.OnBye(e.pooled(e.handle(e.onBye)))
+	srv.OnCancel(e.pooled(e.handle(e.onCancel)))
+	srv.OnInfo(e.pooled(e.handle(e.onInDialog)))
+	srv.OnUpdate(e.pooled(e.handle(e.onInDialog)))
 	return e, nil
 }
 
@@ -167,11 +232,24 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 // It returns at once.
 func (e *Engine) Serve(udp net.PacketConn, tcp, tlsLn net.Listener) {
 	e.work.run(e.ctx, 16, &e.wg)
-	e.wg.Add(1)
+	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
 		e.loc.run(e.ctx)
 	}()
+	go func() {
+		defer e.wg.Done()
+		e.cdrs.run(e.ctx)
+	}()
+	if udp != nil {
+		e.listenPorts["udp"] = addrPort(udp.LocalAddr())
+	}
+	if tcp != nil {
+		e.listenPorts["tcp"] = addrPort(tcp.Addr())
+	}
+	if tlsLn != nil {
+		e.listenPorts["tls"] = addrPort(tlsLn.Addr())
+	}
 	serve := func(name string, c io.Closer, fn func() error) {
 		e.closers = append(e.closers, c)
 		e.wg.Add(1)
@@ -203,6 +281,9 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	e.closeMu.Unlock()
+	// Calls end first, while SIP still runs to send their BYEs and CANCELs;
+	// their CDRs are queued before the writer's final flush below.
+	e.calls.shutdown(e.cfg.ShutdownGrace)
 	// sipgo does not close listeners it was handed; closing them makes the
 	// Serve goroutines return.
 	for _, c := range e.closers {
@@ -225,6 +306,32 @@ func (e *Engine) Registrations() []store.Registration {
 // Lookup returns the live bindings of one extension.
 func (e *Engine) Lookup(ext string) []store.Registration {
 	return e.loc.lookup(ext, time.Now())
+}
+
+// RTPPortsInUse reports how many media port pairs live calls hold.
+func (e *Engine) RTPPortsInUse() int { return e.ports.InUse() }
+
+// contact is the PBX's Contact for a dialog over transport.
+func (e *Engine) contact(transport string) sip.ContactHeader {
+	tp := strings.ToLower(transport)
+	if tp == "" {
+		tp = "udp"
+	}
+	uri := sip.Uri{Scheme: "sip", User: "pbx", Host: e.cfg.ExternalIP, Port: e.listenPorts[tp]}
+	if tp != "udp" {
+		uri.UriParams = sip.NewParams()
+		uri.UriParams.Add("transport", tp)
+	}
+	return sip.ContactHeader{Address: uri}
+}
+
+func addrPort(a net.Addr) int {
+	_, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 // pooled runs a short handler on the worker pool (see workers).

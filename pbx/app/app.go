@@ -79,6 +79,8 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		AuthFailLimit: cfg.AuthFailLimit,
 		AuthBlock:     cfg.AuthBlock,
 		FlushInterval: cfg.RegistrationFlush,
+		RTPPortMin:    a.RTPPorts.Lo,
+		RTPPortMax:    a.RTPPorts.Hi,
 	}
 	if cfg.TuneSIP != nil {
 		cfg.TuneSIP(&sipCfg)

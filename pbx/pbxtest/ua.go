@@ -27,6 +27,12 @@ type UA struct {
 	// Algorithms the phone understands, in preference order; it answers the
 	// first challenge it supports. Default: MD5 only, like most phones.
 	Algorithms []string
+	// Tone is the frequency (Hz) of the tone the phone sends in calls.
+	// Default 440.
+	Tone float64
+	// Codecs are the G.711 payload types the phone offers and accepts, in
+	// preference order. Default PCMU, PCMA.
+	Codecs []uint8
 
 	pbxHost string
 	pbxPort int
@@ -40,6 +46,14 @@ type UA struct {
 	callID   string
 	cseq     uint32
 	fromTag  string
+	policy   Policy
+	calls    map[string]*Call // by Call-ID
+	incoming chan *Call
+	closing  bool
+
+	ctx    context.Context // ends when the UA closes
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // call goroutines
 }
 
 // UAOption configures a UA.
@@ -52,12 +66,20 @@ func WithTransport(tp string) UAOption { return func(u *UA) { u.Transport = tp }
 // WithAlgorithms sets the digest algorithms the UA supports, preferred first.
 func WithAlgorithms(algs ...string) UAOption { return func(u *UA) { u.Algorithms = algs } }
 
+// WithTone sets the frequency of the tone the UA sends in calls.
+func WithTone(freq float64) UAOption { return func(u *UA) { u.Tone = freq } }
+
+// WithCodecs sets the codecs (PCMU, PCMA) the UA offers and accepts.
+func WithCodecs(pts ...uint8) UAOption { return func(u *UA) { u.Codecs = pts } }
+
 // NewUA starts a user agent for extension user with the given SIP secret,
 // pointed at the PBX. It is closed when the test ends.
 func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	p.t.Helper()
 	u := &UA{t: p.t, User: user, Secret: secret, Transport: "udp", Algorithms: []string{"MD5"},
-		callID: sip.GenerateTagN(24), cseq: 1, fromTag: sip.GenerateTagN(12)}
+		callID: sip.GenerateTagN(24), cseq: 1, fromTag: sip.GenerateTagN(12),
+		Tone: 440, Codecs: []uint8{PCMU, PCMA}, calls: map[string]*Call{}, incoming: make(chan *Call, 32)}
+	u.ctx, u.cancel = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(u)
 	}
@@ -88,6 +110,10 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 		u.count(req.Method)
 		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
+	u.srv.OnInvite(u.onInvite)
+	u.srv.OnAck(u.onAck)
+	u.srv.OnBye(u.onBye)
+	u.srv.OnCancel(u.onCancel)
 	switch u.Transport {
 	case "udp":
 		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -127,6 +153,7 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 		p.t.Fatalf("ua client: %v", err)
 	}
 	p.t.Cleanup(func() { u.ua.Close() })
+	p.t.Cleanup(u.closeCalls) // before the UA closes
 	return u
 }
 
@@ -269,7 +296,12 @@ func (u *UA) addDialogHeaders(req *sip.Request, method sip.RequestMethod) {
 
 // Send sends req to the PBX as it is and returns the final response.
 func (u *UA) Send(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	u.toPBX(req)
+	return u.client.Do(ctx, req)
+}
+
+// toPBX addresses req to the PBX over the UA's transport.
+func (u *UA) toPBX(req *sip.Request) {
 	req.SetTransport(strings.ToUpper(u.Transport))
 	req.SetDestination(net.JoinHostPort(u.pbxHost, strconv.Itoa(u.pbxPort)))
-	return u.client.Do(ctx, req)
 }

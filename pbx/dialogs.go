@@ -1,0 +1,67 @@
+package pbx
+
+import (
+	"github.com/emiago/sipgo/sip"
+)
+
+// requestDialog finds the dialog an in-dialog request belongs to: the
+// PBX's tag is the request's To tag, whichever side sends it.
+func (e *Engine) requestDialog(req *sip.Request) (dialogRef, bool) {
+	to, cid := req.To(), req.CallID()
+	if to == nil || cid == nil {
+		return dialogRef{}, false
+	}
+	tag, ok := to.Params.Get("tag")
+	if !ok || tag == "" {
+		return dialogRef{}, false
+	}
+	return e.calls.dialog(dialogKey{callID: cid.Value(), localTag: tag})
+}
+
+// onAck takes the caller's ACK of our 2xx. ACKs of failure responses
+// stay in their transaction and never get here; stray ACKs are dropped.
+func (e *Engine) onAck(req *sip.Request, _ sip.ServerTransaction) {
+	e.metrics.countRequest(req.Method)
+	if ref, ok := e.requestDialog(req); ok && ref.fork == nil {
+		ref.call.in.ack()
+	}
+}
+
+// onBye ends the call a BYE's dialog belongs to.
+func (e *Engine) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	ref, ok := e.requestDialog(req)
+	if !ok {
+		e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+		return
+	}
+	e.respond(tx, req, sip.StatusOK, "OK", nil)
+	c := ref.call
+	switch {
+	case ref.fork == nil:
+		c.stop(causeCallerHungUp)
+	default:
+		c.mu.Lock()
+		winner := c.winner == ref.fork
+		c.mu.Unlock()
+		if winner {
+			c.stop(causeCalleeHungUp)
+		}
+		// A fork that lost the race hangs up by itself.
+	}
+}
+
+// onInDialog answers in-dialog requests the PBX does not act on yet
+// (re-INVITE, UPDATE, INFO): 501 inside a known dialog, 481 outside one.
+func (e *Engine) onInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := e.requestDialog(req); !ok {
+		e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+		return
+	}
+	e.respond(tx, req, sip.StatusNotImplemented, "Not Implemented", nil)
+}
+
+// onCancel answers a CANCEL that matched no pending INVITE (the
+// transaction layer handles those that do).
+func (e *Engine) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+}

@@ -1,0 +1,267 @@
+package pbx
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/officepbx/pbx/pbx/store"
+)
+
+// fork is one outbound dialog of a call: the INVITE to one registered
+// phone of the callee, where the PBX is the UAC. Its goroutine runs the
+// INVITE transaction and reports to the call; after the answer the call
+// owns the dialog (ACK, BYE).
+type fork struct {
+	c       *call
+	b       store.Registration
+	number  string
+	req     *sip.Request // the INVITE
+	callID  string
+	fromTag string
+
+	cancelOnce sync.Once
+	cancelReq  chan struct{} // closed to ask for CANCEL
+	decision   chan bool     // the call's answer to an answered event: keep it?
+
+	mu     sync.Mutex
+	state  string
+	res    *sip.Response // the 2xx, once answered
+	answer mediaOffer
+	cseq   uint32 // the last CSeq the PBX used in this dialog
+}
+
+type forkEventKind int
+
+const (
+	forkRinging forkEventKind = iota
+	forkAnswered
+	forkFailed
+)
+
+type forkEvent struct {
+	f     *fork
+	kind  forkEventKind
+	final finalResponse // forkFailed
+	sdp   mediaOffer    // forkAnswered
+	err   error         // forkAnswered with an unusable SDP
+}
+
+// newFork builds the INVITE for one binding of the callee. The caller's
+// name and number go in From (caller ID).
+func (c *call) newFork(b store.Registration, number string, offer []byte) (*fork, error) {
+	e := c.e
+	req, err := e.newRequestTo(sip.INVITE, b)
+	if err != nil {
+		return nil, fmt.Errorf("contact %q: %w", b.Contact, err)
+	}
+	f := &fork{c: c, b: b, number: number, req: req, callID: sip.GenerateTagN(24) + "@pbx", fromTag: sip.GenerateTagN(16),
+		cancelReq: make(chan struct{}), decision: make(chan bool, 1), state: "trying", cseq: 1}
+	req.RemoveHeader("From")
+	req.RemoveHeader("To")
+	from := &sip.FromHeader{DisplayName: c.caller.Name,
+		Address: sip.Uri{Scheme: "sip", User: c.caller.Number, Host: e.cfg.ExternalIP}, Params: sip.NewParams()}
+	from.Params.Add("tag", f.fromTag)
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: number, Host: e.cfg.ExternalIP}, Params: sip.NewParams()})
+	cid := sip.CallIDHeader(f.callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: f.cseq, MethodName: sip.INVITE})
+	ct := e.contact(req.Transport())
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(offer)
+	return f, nil
+}
+
+func (f *fork) key() dialogKey { return dialogKey{callID: f.callID, localTag: f.fromTag} }
+
+func (f *fork) setState(s string) {
+	f.mu.Lock()
+	f.state = s
+	f.mu.Unlock()
+	f.c.e.callWatch.notify()
+}
+
+func (f *fork) info() LegInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	li := LegInfo{Role: "callee", Number: f.number, Contact: f.b.Contact, Source: f.b.Source, State: f.state}
+	if f.res != nil {
+		li.Codec = codecName(pickCodec(f.answer))
+	}
+	return li
+}
+
+// requestCancel asks the fork to CANCEL its INVITE (if still pending).
+func (f *fork) requestCancel() { f.cancelOnce.Do(func() { close(f.cancelReq) }) }
+
+// report hands an event to the call; false when the call takes no more.
+func (f *fork) report(ev forkEvent) bool {
+	ev.f = f
+	select {
+	case f.c.events <- ev:
+		return true
+	case <-f.c.setupOver:
+		return false
+	}
+}
+
+// run sends the INVITE and follows its transaction to the end. A CANCEL
+// goes out only after a provisional response (RFC 3261 9.1); an answer
+// that comes when the call no longer wants it is ACKed and hung up.
+func (f *fork) run() {
+	e := f.c.e
+	tx, err := e.client.TransactionRequest(e.ctx, f.req)
+	if err != nil {
+		f.c.log.Warn("INVITE to phone failed", "contact", f.b.Contact, "source", f.b.Source, "error", err)
+		f.setState("failed")
+		f.report(forkEvent{kind: forkFailed, final: finalResponse{sip.StatusServiceUnavailable, "Service Unavailable"}})
+		return
+	}
+	var cancelTx sip.ClientTransaction
+	defer func() {
+		if cancelTx != nil {
+			cancelTx.Terminate()
+		}
+	}()
+	provisional, wantCancel := false, false
+	cancelReq := f.cancelReq
+	for {
+		select {
+		case res := <-tx.Responses():
+			switch {
+			case res.StatusCode < 200:
+				if res.StatusCode > 100 && !provisional {
+					provisional = true
+					f.setState("ringing")
+					f.report(forkEvent{kind: forkRinging})
+				}
+				if wantCancel && cancelTx == nil {
+					cancelTx = f.sendCancel()
+				}
+			case res.StatusCode < 300:
+				f.answered(tx, res)
+				return
+			default:
+				f.setState("failed")
+				f.report(forkEvent{kind: forkFailed, final: finalResponse{res.StatusCode, res.Reason}})
+				tx.Terminate()
+				return
+			}
+		case <-cancelReq:
+			cancelReq, wantCancel = nil, true
+			f.setState("cancelled")
+			if provisional {
+				cancelTx = f.sendCancel()
+			}
+		case <-tx.Done():
+			f.setState("failed")
+			f.report(forkEvent{kind: forkFailed, final: finalResponse{sip.StatusRequestTimeout, "Request Timeout"}})
+			return
+		case <-e.calls.abandon:
+			tx.Terminate()
+			return
+		}
+	}
+}
+
+// answered ACKs a 2xx (and its retransmissions), then lets the call
+// decide: keep the dialog, or hang it up at once.
+func (f *fork) answered(tx sip.ClientTransaction, res *sip.Response) {
+	ack := f.request(sip.ACK, res, f.cseq)
+	e := f.c.e
+	if err := e.client.WriteRequest(ack); err != nil {
+		f.c.log.Debug("ACK failed", "error", err)
+	}
+	template := ack.Clone()
+	tx.OnRetransmission(func(r *sip.Response) {
+		if r.StatusCode/100 == 2 {
+			_ = e.client.WriteRequest(template.Clone(), func(*sipgo.Client, *sip.Request) error { return nil })
+		}
+	})
+	sdp, err := parseSDP(res.Body())
+	f.mu.Lock()
+	f.res, f.answer = res, sdp
+	f.mu.Unlock()
+	if f.report(forkEvent{kind: forkAnswered, sdp: sdp, err: err}) && <-f.decision {
+		f.setState("answered")
+		return
+	}
+	f.setState("hung up")
+	ctx, cancel := context.WithTimeout(e.ctx, byeTimeout)
+	defer cancel()
+	if err := f.bye(ctx); err != nil {
+		f.c.log.Debug("BYE to late answer failed", "error", err)
+	}
+}
+
+// request builds an in-dialog request after the 2xx res. The Request-URI
+// is the phone's Contact; the packet goes where the phone registered from.
+func (f *fork) request(method sip.RequestMethod, res *sip.Response, seq uint32) *sip.Request {
+	target := f.req.Recipient
+	if ct := res.Contact(); ct != nil {
+		target = ct.Address
+	}
+	req := sip.NewRequest(method, *target.Clone())
+	req.AppendHeader(sip.HeaderClone(f.req.From()))
+	req.AppendHeader(sip.HeaderClone(res.To()))
+	req.AppendHeader(sip.HeaderClone(f.req.CallID()))
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+	if method != sip.ACK {
+		ct := f.c.e.contact(f.req.Transport())
+		req.AppendHeader(&ct)
+		req.AppendHeader(sip.NewHeader("User-Agent", f.c.e.cfg.UserAgent))
+	}
+	req.SetTransport(f.req.Transport())
+	req.SetDestination(f.b.Source)
+	return req
+}
+
+// bye hangs up the answered dialog.
+func (f *fork) bye(ctx context.Context) error {
+	f.mu.Lock()
+	res := f.res
+	f.cseq++
+	seq := f.cseq
+	f.mu.Unlock()
+	if res == nil {
+		return fmt.Errorf("fork not answered")
+	}
+	r, err := f.c.e.client.Do(ctx, f.request(sip.BYE, res, seq))
+	if err != nil {
+		return err
+	}
+	if r.StatusCode >= 300 {
+		return fmt.Errorf("callee answered BYE with %d", r.StatusCode)
+	}
+	return nil
+}
+
+// sendCancel CANCELs the INVITE: same Request-URI, top Via, From, To,
+// Call-ID and CSeq number (RFC 3261 9.1).
+func (f *fork) sendCancel() sip.ClientTransaction {
+	req := sip.NewRequest(sip.CANCEL, *f.req.Recipient.Clone())
+	req.AppendHeader(sip.HeaderClone(f.req.Via()))
+	req.AppendHeader(sip.HeaderClone(f.req.From()))
+	req.AppendHeader(sip.HeaderClone(f.req.To()))
+	req.AppendHeader(sip.HeaderClone(f.req.CallID()))
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: f.req.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	req.SetTransport(f.req.Transport())
+	req.SetDestination(f.b.Source)
+	tx, err := f.c.e.client.TransactionRequest(f.c.e.ctx, req, func(_ *sipgo.Client, r *sip.Request) error {
+		r.SetBody(nil)
+		return nil
+	})
+	if err != nil {
+		f.c.log.Debug("CANCEL failed", "contact", f.b.Contact, "error", err)
+		return nil
+	}
+	return tx
+}

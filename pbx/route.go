@@ -1,0 +1,45 @@
+package pbx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/officepbx/pbx/pbx/store"
+)
+
+// defaultRingTime is how long an extension rings when it sets no time.
+const defaultRingTime = 20 * time.Second
+
+// target is where a call goes: for now one extension and its phones.
+// Ring groups, IVRs, voicemail and trunks will be further kinds.
+type target struct {
+	ext      store.Extension
+	bindings []store.Registration
+	ringTime time.Duration
+}
+
+// route decides where a call from caller to the dialed number goes. It is
+// the seam the dial-plan interpreter will sit behind; today it knows the
+// numbering plan's extensions only. Errors wrap errUnknownNumber or
+// errNotRegistered.
+func (e *Engine) route(ctx context.Context, caller store.Extension, dialed string, now time.Time) (target, error) {
+	_ = caller // the dial plan will route by caller too (permission class, context)
+	ext, err := e.exts.get(ctx, dialed)
+	if errors.Is(err, store.ErrNotFound) {
+		return target{}, fmt.Errorf("%w: %s", errUnknownNumber, dialed)
+	}
+	if err != nil {
+		return target{}, fmt.Errorf("route %s: %w", dialed, err)
+	}
+	t := target{ext: ext, ringTime: defaultRingTime}
+	if ext.RingSeconds > 0 {
+		t.ringTime = time.Duration(ext.RingSeconds) * time.Second
+	}
+	t.bindings = e.loc.lookup(dialed, now)
+	if len(t.bindings) == 0 {
+		return t, fmt.Errorf("%w: extension %s", errNotRegistered, dialed)
+	}
+	return t, nil
+}

@@ -1,0 +1,146 @@
+package pbx
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+
+	"github.com/officepbx/pbx/media"
+)
+
+// telephoneEventPT is the dynamic payload type the PBX offers for RFC 4733
+// telephone-event/8000.
+const telephoneEventPT uint8 = 101
+
+// mediaOffer is what the PBX needs from one side's SDP: where its audio
+// goes and which codecs it takes, in its order of preference.
+type mediaOffer struct {
+	remote  netip.AddrPort // zero when the address is not an IP (or 0.0.0.0): wait for the phone's packets
+	rtcp    netip.AddrPort // from a=rtcp; zero means RTP port + 1
+	codecs  []uint8        // PCMU and PCMA only, in the SDP's order
+	eventPT uint8          // telephone-event/8000 payload type, 0 if none
+}
+
+// parseSDP reads the first active audio stream of an SDP body. A body that
+// does not parse, or has no audio stream, wraps errBadSDP; one offering
+// neither PCMU nor PCMA wraps errNoCodec.
+func parseSDP(body []byte) (mediaOffer, error) {
+	var out mediaOffer
+	if len(body) == 0 {
+		return out, fmt.Errorf("%w: no session description", errNoOffer)
+	}
+	var s sdp.SessionDescription
+	if err := s.Unmarshal(body); err != nil {
+		return out, fmt.Errorf("%w: %v", errBadSDP, err)
+	}
+	var audio *sdp.MediaDescription
+	for _, m := range s.MediaDescriptions {
+		if m.MediaName.Media == "audio" && m.MediaName.Port.Value != 0 {
+			audio = m
+			break
+		}
+	}
+	if audio == nil {
+		return out, fmt.Errorf("%w: no audio stream", errNoCodec)
+	}
+	port := audio.MediaName.Port.Value
+	if port < 1 || port > 65535 {
+		return out, fmt.Errorf("%w: audio port %d", errBadSDP, port)
+	}
+	conn := audio.ConnectionInformation
+	if conn == nil {
+		conn = s.ConnectionInformation
+	}
+	if conn == nil || conn.Address == nil {
+		return out, fmt.Errorf("%w: no connection address", errBadSDP)
+	}
+	if ip, err := netip.ParseAddr(conn.Address.Address); err == nil && !ip.IsUnspecified() {
+		out.remote = netip.AddrPortFrom(ip.Unmap(), uint16(port))
+		if v, ok := audio.Attribute("rtcp"); ok {
+			if p, err := strconv.Atoi(strings.Fields(v + " ")[0]); err == nil && p > 0 && p <= 65535 {
+				out.rtcp = netip.AddrPortFrom(out.remote.Addr(), uint16(p))
+			}
+		}
+	}
+	rtpmap := map[uint8]string{}
+	for _, a := range audio.Attributes {
+		if a.Key != "rtpmap" {
+			continue
+		}
+		pt, enc, ok := strings.Cut(a.Value, " ")
+		n, err := strconv.ParseUint(pt, 10, 8)
+		if ok && err == nil {
+			rtpmap[uint8(n)] = strings.ToLower(strings.TrimSpace(enc))
+		}
+	}
+	for _, f := range audio.MediaName.Formats {
+		n, err := strconv.ParseUint(f, 10, 8)
+		if err != nil {
+			continue
+		}
+		pt := uint8(n)
+		switch {
+		case pt == media.PayloadPCMU || pt == media.PayloadPCMA:
+			out.codecs = append(out.codecs, pt)
+		case rtpmap[pt] == "telephone-event/8000" && out.eventPT == 0:
+			out.eventPT = pt
+		}
+	}
+	if len(out.codecs) == 0 {
+		return out, fmt.Errorf("%w: neither PCMU nor PCMA offered", errNoCodec)
+	}
+	return out, nil
+}
+
+// sdpParams describes an SDP the PBX sends.
+type sdpParams struct {
+	sessionID uint64
+	version   uint64
+	addr      netip.Addr // the PBX's media address
+	port      int        // RTP port; RTCP is port+1
+	codecs    []uint8
+	eventPT   uint8 // 0: no telephone-event
+}
+
+func newSessionID() uint64 { return rand.Uint64N(1 << 62) }
+
+// buildSDP writes a one-stream audio SDP.
+func buildSDP(p sdpParams) []byte {
+	ipVer := "IP4"
+	if p.addr.Is6() {
+		ipVer = "IP6"
+	}
+	addr := p.addr.String()
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=pbx %d %d IN %s %s\r\ns=pbx\r\nc=IN %s %s\r\nt=0 0\r\n", p.sessionID, p.version, ipVer, addr, ipVer, addr)
+	fmt.Fprintf(&b, "m=audio %d RTP/AVP", p.port)
+	for _, c := range p.codecs {
+		fmt.Fprintf(&b, " %d", c)
+	}
+	if p.eventPT != 0 {
+		fmt.Fprintf(&b, " %d", p.eventPT)
+	}
+	b.WriteString("\r\n")
+	for _, c := range p.codecs {
+		switch c {
+		case media.PayloadPCMU:
+			b.WriteString("a=rtpmap:0 PCMU/8000\r\n")
+		case media.PayloadPCMA:
+			b.WriteString("a=rtpmap:8 PCMA/8000\r\n")
+		}
+	}
+	if p.eventPT != 0 {
+		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", p.eventPT, p.eventPT)
+	}
+	fmt.Fprintf(&b, "a=ptime:20\r\na=rtcp:%d\r\na=sendrecv\r\n", p.port+1)
+	return []byte(b.String())
+}
+
+// pickCodec returns the first codec in the SDP's order: for an offer the
+// codec the PBX answers with, for an answer the one the callee chose. Both
+// G.711 laws do, since the relay transcodes between them.
+func pickCodec(o mediaOffer) uint8 { return o.codecs[0] }
