@@ -38,6 +38,8 @@ type Config struct {
 	Store *store.Store
 	// Registrations is the registrar's live view; nil answers an empty list.
 	Registrations LiveRegistrations
+	// Calls is the call engine's live view; nil answers an empty list.
+	Calls LiveCalls
 	// Events signals registration changes to the event stream
 	// (/api/v1/events); nil sends the initial state only, then keep-alives.
 	Events RegistrationWatcher
@@ -174,6 +176,9 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST(v1+"/extensions/:number/secret", s.regenerateSecret, auth, admin)
 
 	e.GET(v1+"/registrations", s.listRegistrations, auth)
+
+	e.GET(v1+"/calls", s.listCalls, auth)
+	e.DELETE(v1+"/calls/:id", s.hangupCall, auth, admin)
 
 	e.GET(v1+"/cdr", s.listCDR, auth)
 	e.GET(v1+"/cdr.csv", s.exportCDR, auth)

@@ -113,6 +113,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	api, err := admin.New(admin.Config{
 		Store:         a.Store,
 		Registrations: eng,
+		Calls:         liveCalls{eng},
 		Events:        eng,
 		Metrics:       []admin.MetricsSource{eng},
 		UI:            webui.FS(),
