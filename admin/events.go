@@ -20,30 +20,58 @@ type RegistrationWatcher interface {
 	WatchRegistrations() (<-chan struct{}, func())
 }
 
+// CallWatcher signals that calls started, changed state or ended. Signals
+// are coalesced: on one, read LiveCalls again.
+type CallWatcher interface {
+	WatchCalls() (<-chan struct{}, func())
+}
+
 // Event stream pacing: a registration storm (an office rebooting its
-// phones) reaches a browser as a few events, and an idle stream still
-// carries a byte now and then so proxies and browsers keep it open.
+// phones) or a burst of calls reaches a browser as a few events, and an
+// idle stream still carries a byte now and then so proxies and browsers
+// keep it open. Each kind of event is paced on its own, so a storm of one
+// does not hold back the other.
 const (
 	eventMinInterval  = 250 * time.Millisecond
 	eventKeepAlive    = 15 * time.Second
 	eventRetryMillis  = 3000 // what EventSource waits before reconnecting
 	eventRegistration = "registrations"
+	eventCalls        = "calls"
 )
 
+// eventKind is one kind of event on a stream: where its changes are
+// signalled, how its data is made, and its pacing state.
+type eventKind struct {
+	name    string
+	changes <-chan struct{} // nil: never changes
+	data    func() any
+	last    time.Time // when it was last sent
+	due     bool      // changed since last sent
+}
+
 // events is GET /api/v1/events: a Server-Sent Events stream of live state.
-// It sends a "registrations" event with every binding the caller may see at
-// once, then again after each change, and ends when the client goes away
-// or the server shuts down.
+// It sends a "registrations" event with every binding the caller may see
+// and a "calls" event with every call the caller may see at once, then each
+// again after it changes, and ends when the client goes away or the server
+// shuts down.
 func (s *Server) events(c echo.Context) error {
 	p := principalOf(c)
 	req := c.Request()
 	ctx := req.Context()
 
-	var changes <-chan struct{}
+	kinds := []*eventKind{
+		{name: eventRegistration, data: func() any { return page[registrationJSON]{Items: s.visibleRegistrations(p)} }},
+		{name: eventCalls, data: func() any { return page[callJSON]{Items: s.visibleCalls(p)} }},
+	}
 	if s.cfg.Events != nil {
 		ch, stop := s.cfg.Events.WatchRegistrations()
 		defer stop()
-		changes = ch
+		kinds[0].changes = ch
+	}
+	if s.cfg.CallEvents != nil {
+		ch, stop := s.cfg.CallEvents.WatchCalls()
+		defer stop()
+		kinds[1].changes = ch
 	}
 
 	res := c.Response()
@@ -55,27 +83,34 @@ func (s *Server) events(c echo.Context) error {
 
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "retry: %d\n\n", eventRetryMillis)
-	// send writes the current state; false means the client went away.
-	send := func() bool {
-		data, err := json.Marshal(page[registrationJSON]{Items: s.visibleRegistrations(p)})
+	// send writes the current state of k; false means the client went away.
+	send := func(k *eventKind) bool {
+		data, err := json.Marshal(k.data())
 		if err != nil {
 			return false // cannot happen: plain strings and times
 		}
-		fmt.Fprintf(&buf, "event: %s\ndata: %s\n\n", eventRegistration, data)
+		fmt.Fprintf(&buf, "event: %s\ndata: %s\n\n", k.name, data)
 		_, err = res.Write(buf.Bytes())
 		buf.Reset()
 		if err != nil {
 			return false
 		}
 		res.Flush()
+		k.last, k.due = time.Now(), false
 		return true
 	}
-	if !send() {
-		return nil
+	for _, k := range kinds {
+		if !send(k) {
+			return nil
+		}
 	}
 	keepAlive := time.NewTicker(eventKeepAlive)
 	defer keepAlive.Stop()
-	last := time.Now()
+	// pace fires when a due event's interval has passed. Since Go 1.23 a
+	// Reset timer never delivers a stale tick.
+	pace := time.NewTimer(eventMinInterval)
+	pace.Stop()
+	defer pace.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -87,25 +122,31 @@ func (s *Server) events(c echo.Context) error {
 				return nil
 			}
 			res.Flush()
-		case <-changes:
-			// Wait out the rest of the interval; signals meanwhile coalesce
-			// in the watcher's channel and are read on the next turn.
-			if wait := eventMinInterval - time.Since(last); wait > 0 {
-				t := time.NewTimer(wait)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return nil
-				case <-s.closing:
-					t.Stop()
-					return nil
-				case <-t.C:
-				}
+		case <-kinds[0].changes:
+			kinds[0].due = true
+		case <-kinds[1].changes:
+			kinds[1].due = true
+		case <-pace.C:
+		}
+		// Send what is due and whose interval has passed; wait out the rest.
+		// Signals meanwhile coalesce into the one event sent when it ends.
+		var wait time.Duration
+		for _, k := range kinds {
+			if !k.due {
+				continue
 			}
-			last = time.Now()
-			if !send() {
+			if d := eventMinInterval - time.Since(k.last); d > 0 {
+				if wait == 0 || d < wait {
+					wait = d
+				}
+				continue
+			}
+			if !send(k) {
 				return nil
 			}
+		}
+		if wait > 0 {
+			pace.Reset(wait)
 		}
 	}
 }

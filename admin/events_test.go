@@ -104,6 +104,16 @@ func nextEvent(t *testing.T, events <-chan sseEvent) sseEvent {
 	return sseEvent{}
 }
 
+// nextNamed returns the next event called name, skipping other kinds.
+func nextNamed(t *testing.T, name string, events <-chan sseEvent) sseEvent {
+	t.Helper()
+	for {
+		if ev := nextEvent(t, events); ev.name == name {
+			return ev
+		}
+	}
+}
+
 func registrationExtensions(t *testing.T, ev sseEvent) []string {
 	t.Helper()
 	if ev.name != "registrations" {
@@ -132,7 +142,7 @@ func TestEventsRegistrations(t *testing.T) {
 	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if got := registrationExtensions(t, nextEvent(t, events)); strings.Join(got, ",") != "102 10.0.0.2:5060/udp" {
+	if got := registrationExtensions(t, nextNamed(t, eventRegistration, events)); strings.Join(got, ",") != "102 10.0.0.2:5060/udp" {
 		t.Errorf("initial event %v", got)
 	}
 
@@ -142,7 +152,7 @@ func TestEventsRegistrations(t *testing.T) {
 		store.Registration{Extension: "101", Contact: "sip:101@10.0.0.1", Source: "10.0.0.1:5060", Transport: "tcp", ExpiresAt: exp},
 	)
 	signal <- struct{}{}
-	if got := registrationExtensions(t, nextEvent(t, events)); strings.Join(got, ",") != "101 10.0.0.1:5060/tcp,102 10.0.0.2:5060/udp" {
+	if got := registrationExtensions(t, nextNamed(t, eventRegistration, events)); strings.Join(got, ",") != "101 10.0.0.1:5060/tcp,102 10.0.0.2:5060/udp" {
 		t.Errorf("change event %v", got)
 	}
 
@@ -150,7 +160,7 @@ func TestEventsRegistrations(t *testing.T) {
 	env.createExtension("101", nil)
 	anna := env.createUser("anna", roleUser, "101")
 	userEvents, _ := openStream(t, env, anna)
-	if got := registrationExtensions(t, nextEvent(t, userEvents)); strings.Join(got, ",") != "101 10.0.0.1:5060/tcp" {
+	if got := registrationExtensions(t, nextNamed(t, eventRegistration, userEvents)); strings.Join(got, ",") != "101 10.0.0.1:5060/tcp" {
 		t.Errorf("user's initial event %v", got)
 	}
 
@@ -179,16 +189,16 @@ func TestEventsCoalesced(t *testing.T) {
 	live := newFakeLive()
 	env := newEnv(t, withRegistrations(live), withEvents(live))
 	events, _ := openStream(t, env, env.admin)
-	if got := registrationExtensions(t, nextEvent(t, events)); len(got) != 0 {
+	if got := registrationExtensions(t, nextNamed(t, eventRegistration, events)); len(got) != 0 {
 		t.Errorf("initial %v", got)
 	}
 	signal := <-live.watches
 	start := time.Now()
 	live.set(store.Registration{Extension: "101", Contact: "sip:101@h", Source: "h:1", Transport: "udp"})
 	signal <- struct{}{}
-	nextEvent(t, events)
+	nextNamed(t, eventRegistration, events)
 	signal <- struct{}{}
-	nextEvent(t, events)
+	nextNamed(t, eventRegistration, events)
 	// Two changes right after connecting: the second event is at least two
 	// intervals after the stream opened.
 	if d := time.Since(start); d < eventMinInterval {
@@ -199,7 +209,7 @@ func TestEventsCoalesced(t *testing.T) {
 func TestEventsWithoutWatcher(t *testing.T) {
 	env := newEnv(t)
 	events, _ := openStream(t, env, env.admin)
-	if got := registrationExtensions(t, nextEvent(t, events)); len(got) != 0 {
+	if got := registrationExtensions(t, nextNamed(t, eventRegistration, events)); len(got) != 0 {
 		t.Errorf("initial %v", got)
 	}
 	env.must(http.StatusUnauthorized, env.do("GET", "/api/v1/events", "", nil))
@@ -220,4 +230,138 @@ func TestRegenerateSecret(t *testing.T) {
 	env.must(http.StatusNotFound, env.do("POST", "/api/v1/extensions/999/secret", env.admin, nil))
 	anna := env.createUser("anna", roleUser, "101")
 	env.must(http.StatusForbidden, env.do("POST", "/api/v1/extensions/101/secret", anna, nil))
+}
+
+// fakeLiveCalls is a call engine whose calls the test changes, signalling
+// watchers as the engine does.
+type fakeLiveCalls struct {
+	mu      sync.Mutex
+	calls   []Call
+	watches chan chan struct{}
+	stopped chan struct{}
+}
+
+func newFakeLiveCalls() *fakeLiveCalls {
+	return &fakeLiveCalls{watches: make(chan chan struct{}, 4), stopped: make(chan struct{}, 4)}
+}
+
+func (f *fakeLiveCalls) Calls() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Call(nil), f.calls...)
+}
+
+func (f *fakeLiveCalls) Hangup(string) error { return ErrNoSuchCall }
+
+func (f *fakeLiveCalls) WatchCalls() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	f.watches <- ch
+	return ch, func() { f.stopped <- struct{}{} }
+}
+
+func (f *fakeLiveCalls) set(calls ...Call) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = calls
+}
+
+// callSummaries reads a calls event as "ID FROM>TO STATE CODEC,CODEC" lines.
+func callSummaries(t *testing.T, ev sseEvent) []string {
+	t.Helper()
+	if ev.name != eventCalls {
+		t.Fatalf("event %q, want calls", ev.name)
+	}
+	var body struct {
+		Items []callJSON `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(ev.data), &body); err != nil || body.Items == nil {
+		t.Fatalf("data %q: %v", ev.data, err)
+	}
+	out := []string{}
+	for _, c := range body.Items {
+		var codecs []string
+		for _, l := range c.Legs {
+			codecs = append(codecs, l.Codec)
+		}
+		out = append(out, c.ID+" "+c.From+">"+c.To+" "+c.State+" "+strings.Join(codecs, ","))
+	}
+	return out
+}
+
+func TestEventsCalls(t *testing.T) {
+	live := newFakeLive()
+	calls := newFakeLiveCalls()
+	now := time.Now()
+	calls.set(
+		Call{ID: "a", From: "101", To: "102", State: "answered", StartedAt: now, AnsweredAt: now,
+			Legs: []CallLeg{{Role: "caller", Number: "101", Codec: "PCMU"}, {Role: "callee", Number: "102", Codec: "PCMA"}}},
+		Call{ID: "b", From: "103", To: "104", State: "ringing", StartedAt: now},
+	)
+	env := newEnv(t, withRegistrations(live), withEvents(live), func(c *Config) { c.Calls = calls; c.CallEvents = calls })
+
+	// On connect: registrations, then calls.
+	events, _ := openStream(t, env, env.admin)
+	if ev := nextEvent(t, events); ev.name != eventRegistration {
+		t.Fatalf("first event %q, want registrations", ev.name)
+	}
+	if got := strings.Join(callSummaries(t, nextEvent(t, events)), "|"); got != "a 101>102 answered PCMU,PCMA|b 103>104 ringing " {
+		t.Errorf("initial calls %q", got)
+	}
+	regSignal, callSignal := <-live.watches, <-calls.watches
+
+	// A user sees the calls of their own extension only, as in GET /calls.
+	env.createExtension("104", nil)
+	bea := env.createUser("bea", roleUser, "104")
+	userEvents, _ := openStream(t, env, bea)
+	if got := strings.Join(callSummaries(t, nextNamed(t, eventCalls, userEvents)), "|"); got != "b 103>104 ringing " {
+		t.Errorf("user's initial calls %q", got)
+	}
+	userSignal := <-calls.watches
+	<-live.watches
+
+	// A call ends: both streams hear of it.
+	calls.set(Call{ID: "b", From: "103", To: "104", State: "answered", StartedAt: now, AnsweredAt: now})
+	callSignal <- struct{}{}
+	userSignal <- struct{}{}
+	if got := strings.Join(callSummaries(t, nextEvent(t, events)), "|"); got != "b 103>104 answered " {
+		t.Errorf("admin's change event %q", got)
+	}
+	if got := strings.Join(callSummaries(t, nextEvent(t, userEvents)), "|"); got != "b 103>104 answered " {
+		t.Errorf("user's change event %q", got)
+	}
+
+	// Kinds are paced separately: a registration change and a call change
+	// together both go out, neither swallowed by the other's pacing.
+	calls.set()
+	callSignal <- struct{}{}
+	regSignal <- struct{}{}
+	got := map[string]sseEvent{}
+	for range 2 {
+		ev := nextEvent(t, events)
+		got[ev.name] = ev
+	}
+	if _, ok := got[eventRegistration]; !ok {
+		t.Errorf("no registrations event after a registration change: %v", got)
+	}
+	if c := callSummaries(t, got[eventCalls]); len(c) != 0 {
+		t.Errorf("calls after the last ended: %v", c)
+	}
+
+	env.srv.Close()
+	for range 4 { // two streams, each with two subscriptions
+		select {
+		case <-live.stopped:
+		case <-calls.stopped:
+		case <-time.After(5 * time.Second):
+			t.Fatal("subscription not ended")
+		}
+	}
+}
+
+func TestEventsCallsWithoutWatcher(t *testing.T) {
+	env := newEnv(t)
+	events, _ := openStream(t, env, env.admin)
+	if got := callSummaries(t, nextNamed(t, eventCalls, events)); len(got) != 0 {
+		t.Errorf("initial calls %v", got)
+	}
 }

@@ -43,6 +43,9 @@ type Config struct {
 	// Events signals registration changes to the event stream
 	// (/api/v1/events); nil sends the initial state only, then keep-alives.
 	Events RegistrationWatcher
+	// CallEvents signals call changes to the event stream; nil sends the
+	// calls at connect only.
+	CallEvents CallWatcher
 	// Metrics are extra metric writers (the SIP engine's) appended to /metrics.
 	Metrics []MetricsSource
 	// UI is the static web UI served at /; nil serves none. index.html is the

@@ -115,6 +115,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		Registrations: eng,
 		Calls:         liveCalls{eng},
 		Events:        eng,
+		CallEvents:    liveCalls{eng},
 		Metrics:       []admin.MetricsSource{eng},
 		UI:            webui.FS(),
 		Log:           a.log.With("component", "http"),

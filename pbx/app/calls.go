@@ -31,3 +31,6 @@ func (l liveCalls) Hangup(id string) error {
 	}
 	return err
 }
+
+// WatchCalls signals call changes (coalesced) for the admin event stream.
+func (l liveCalls) WatchCalls() (<-chan struct{}, func()) { return l.eng.WatchCalls() }

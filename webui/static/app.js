@@ -1,10 +1,12 @@
 // app.js: the console's shell: who is logged in, the navigation, the
-// hash router, the login page and the dashboard.
+// hash router and the login page.
 import { api, ApiError } from './api.js';
 import { h, notice, page, failure } from './dom.js';
 import { extensionsPage, extensionPage } from './extensions.js';
 import { usersPage, userPage } from './users.js';
 import { mePage } from './me.js';
+import { dashboardPage } from './dashboard.js';
+import { historyPage } from './history.js';
 
 const session = { me: null };
 let cleanup = null; // the current page's teardown (closes live streams)
@@ -14,8 +16,8 @@ function isAdmin() { return session.me && session.me.role === 'admin'; }
 
 function renderNav() {
   const links = isAdmin()
-    ? [['#/dashboard', 'Dashboard'], ['#/extensions', 'Extensions'], ['#/users', 'Users']]
-    : [['#/dashboard', 'Dashboard'], ['#/me', 'My extension']];
+    ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/users', 'Users']]
+    : [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/me', 'My extension']];
   const cur = location.hash.split('/').slice(0, 2).join('/');
   document.getElementById('nav').replaceChildren(...links.map(([href, text]) =>
     h('li', {}, h('a', { href, 'aria-current': href === cur ? 'page' : null }, text))));
@@ -31,7 +33,8 @@ async function route() {
   try {
     switch (parts[0]) {
       case '':
-      case 'dashboard': cleanup = dashboardPage(); break;
+      case 'dashboard': cleanup = dashboardPage(session.me); break;
+      case 'history': await historyPage(session.me); break;
       case 'extensions':
         if (parts[1]) await extensionPage(parts[1] === 'new' ? null : parts[1]);
         else await extensionsPage();
@@ -88,40 +91,6 @@ function loginPage() {
 }
 
 function capitalize(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
-
-function dashboardPage() {
-  const status = h('p', { class: 'muted', id: 'live-status', role: 'status' }, 'Connecting…');
-  const body = h('tbody', { id: 'registrations' });
-  const empty = h('p', { class: 'empty', id: 'registrations-empty', hidden: true }, 'No phone is registered right now.');
-  const table = h('div', { class: 'table-wrap' }, h('table', {},
-    h('caption', { class: 'sr-only' }, 'Registered phones'),
-    h('thead', {}, h('tr', {}, ['Extension', 'Contact', 'Source', 'Phone', 'Expires'].map((t) => h('th', { scope: 'col' }, t)))),
-    body));
-  page('Dashboard',
-    h('section', { class: 'card', 'aria-labelledby': 'reg-h' },
-      h('h2', { id: 'reg-h' }, 'Registrations'), status, empty, table),
-    h('section', { class: 'card', 'aria-labelledby': 'calls-h' },
-      h('h2', { id: 'calls-h' }, 'Active calls'),
-      h('p', { class: 'empty' }, 'Live calls appear here, with a button to hang each up, once the call engine is part of the PBX.')));
-
-  const es = new EventSource('/api/v1/events');
-  es.addEventListener('open', () => { status.textContent = 'Live: updates as phones register.'; });
-  es.addEventListener('error', () => {
-    status.textContent = 'Connection lost; reconnecting…';
-    // A stream refused at once usually means the session ended.
-    if (es.readyState === EventSource.CLOSED) api('GET', '/auth/me').catch(() => {});
-  });
-  es.addEventListener('registrations', (ev) => {
-    const items = JSON.parse(ev.data).items || [];
-    body.replaceChildren(...items.map((r) => h('tr', { 'data-extension': r.extension },
-      h('td', {}, r.extension), h('td', { class: 'wrap' }, r.contact), h('td', {}, r.source),
-      h('td', {}, r.user_agent || '—'), h('td', {}, new Date(r.expires_at).toLocaleTimeString()))));
-    empty.hidden = items.length > 0;
-    table.hidden = items.length === 0;
-    status.textContent = `Live: ${items.length} registered ${items.length === 1 ? 'phone' : 'phones'}.`;
-  });
-  return () => es.close();
-}
 
 async function logout() {
   try { await api('POST', '/auth/logout'); } catch (e) { /* the session is gone either way */ }
