@@ -62,7 +62,7 @@ export async function userPage(name) {
     field('username', { label: 'Username', value: u.username, help: isNew ? 'Letters, digits, “.”, “_”, “@” and “-”; cannot be changed later.' : null,
       attrs: { autocomplete: 'off', readonly: !isNew, autocapitalize: 'none', required: true } }),
     field('password', { label: isNew ? 'Password' : 'New password', type: 'password',
-      help: isNew ? 'At least 12 characters.' : 'Leave empty to keep the current password. A new one logs the user out everywhere.',
+      help: isNew ? 'At least 8 characters.' : 'Leave empty to keep the current password. A new one logs the user out everywhere.',
       attrs: { autocomplete: 'new-password' } }),
     field('role', { label: 'Role', type: 'select', value: u.role, options: [['user', 'user: own extension only'], ['admin', 'admin: everything']] }),
     field('extension', { label: 'Extension', value: u.extension, help: 'The extension this user manages on the self-service page; may be empty.',
