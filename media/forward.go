@@ -48,7 +48,7 @@ func (d *direction) drop() {
 
 // pumpRTP is the per-packet loop of one direction. It returns when the
 // relay closes the sockets.
-func (r *Relay) pumpRTP(d *direction) {
+func (r *pumps) pumpRTP(d *direction) {
 	defer r.wg.Done()
 	conn, outConn := d.in.ports.RTP, d.out.ports.RTP
 	for {
@@ -151,7 +151,7 @@ func (d *direction) process(pkt []byte, from netip.AddrPort, now time.Duration) 
 
 // pumpRTCP passes the RTCP packets of one direction through unchanged.
 // RTCP is rare (every few seconds), so it gets its own small loop.
-func (r *Relay) pumpRTCP(d *direction) {
+func (r *pumps) pumpRTCP(d *direction) {
 	defer r.wg.Done()
 	var buf [maxPacket]byte
 	conn, outConn := d.in.ports.RTCP, d.out.ports.RTCP

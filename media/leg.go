@@ -134,13 +134,17 @@ type legWatchdog struct {
 	reported int64 // lastRTP value already reported; -1 for none
 }
 
-func (r *Relay) startWatchdog(l *leg) {
+func (r *pumps) startWatchdog(l *leg) {
 	w := &l.watchdog
+	// The timer may fire before AfterFunc returns (a short timeout): the
+	// lock keeps checkWatchdog from seeing w.timer unset.
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.reported = -1
 	w.timer = time.AfterFunc(r.timeout, func() { r.checkWatchdog(l) })
 }
 
-func (r *Relay) checkWatchdog(l *leg) {
+func (r *pumps) checkWatchdog(l *leg) {
 	w := &l.watchdog
 	last := l.lastRTP.Load()
 	idle := r.since() - time.Duration(last)

@@ -51,15 +51,28 @@ type Config struct {
 // allocates nothing: each direction has a fixed read buffer and rewrites
 // the packet in place.
 type Relay struct {
+	pumps
 	legs      [2]*leg
 	dirs      [2]*direction // dirs[SideA] carries A to B
+	closeOnce sync.Once
+}
+
+// pumps is what the packet loops and dead-media timers of a relay or an
+// echo share: the clock, the timeout and the goroutines' lifetime.
+type pumps struct {
 	epoch     time.Time
 	timeout   time.Duration
 	onTimeout func(Side)
 
-	closed    atomic.Bool
-	closeOnce sync.Once
-	wg        sync.WaitGroup
+	closed atomic.Bool
+	wg     sync.WaitGroup
+}
+
+func newPumps(timeout time.Duration, onTimeout func(Side)) pumps {
+	if timeout <= 0 {
+		timeout = DefaultMediaTimeout
+	}
+	return pumps{epoch: time.Now(), timeout: timeout, onTimeout: onTimeout}
 }
 
 // NewRelay validates cfg and starts relaying. From then on the relay owns
@@ -77,14 +90,7 @@ func NewRelay(cfg Config) (*Relay, error) {
 			return nil, fmt.Errorf("%w: leg %s payload type %d", ErrUnsupportedCodec, lc.side, lc.cfg.PayloadType)
 		}
 	}
-	r := &Relay{
-		epoch:     time.Now(),
-		timeout:   cfg.MediaTimeout,
-		onTimeout: cfg.OnTimeout,
-	}
-	if r.timeout <= 0 {
-		r.timeout = DefaultMediaTimeout
-	}
+	r := &Relay{pumps: newPumps(cfg.MediaTimeout, cfg.OnTimeout)}
 	r.legs[SideA] = newLeg(SideA, cfg.A)
 	r.legs[SideB] = newLeg(SideB, cfg.B)
 	for _, s := range []Side{SideA, SideB} {
@@ -116,7 +122,7 @@ func newDirection(in, out *leg, s Side, onDigit func(Side, Digit)) *direction {
 }
 
 // since is the monotonic time since the relay started.
-func (r *Relay) since() time.Duration { return time.Since(r.epoch) }
+func (r *pumps) since() time.Duration { return time.Since(r.epoch) }
 
 // Stats returns a snapshot of the relay's counters.
 func (r *Relay) Stats() Stats {

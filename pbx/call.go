@@ -39,7 +39,21 @@ type call struct {
 	answeredAt time.Time
 	forks      []*fork
 	winner     *fork
-	codec      uint8 // the caller's codec, once answered
+	codec      uint8     // the caller's codec, once answered
+	digits     [2][]rune // DTMF keys pressed, by media.Side (A: caller, B: callee)
+}
+
+// onDigit records a key press of one side; the relay calls it on its
+// leg's goroutine, SIP INFO on a worker. It does not block.
+func (c *call) onDigit(side media.Side, d media.Digit, via string) {
+	r := d.Rune()
+	if r == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.digits[side] = append(c.digits[side], r)
+	c.mu.Unlock()
+	c.log.Debug("DTMF", "side", side.String(), "digit", string(r), "via", via)
 }
 
 func newCallID() string {
@@ -79,7 +93,8 @@ func (c *call) info() CallInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ci := CallInfo{ID: c.id, From: c.caller.Number, FromName: c.caller.Name, To: c.dialed, State: c.state,
-		StartedAt: c.startedAt, AnsweredAt: c.answeredAt}
+		StartedAt: c.startedAt, AnsweredAt: c.answeredAt,
+		CallerDigits: string(c.digits[media.SideA]), CalleeDigits: string(c.digits[media.SideB])}
 	in := LegInfo{Role: "caller", Number: c.caller.Number, Source: c.in.req.Source(), State: string(c.state)}
 	if ct := c.in.req.Contact(); ct != nil {
 		in.Contact = ct.Address.String()

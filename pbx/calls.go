@@ -27,6 +27,10 @@ type CallInfo struct {
 	StartedAt  time.Time
 	AnsweredAt time.Time // zero until answered
 	Legs       []LegInfo
+	// CallerDigits and CalleeDigits are the DTMF keys each side pressed
+	// while the call was up, as the PBX detected them (RFC 4733 events in
+	// the media, or SIP INFO).
+	CallerDigits, CalleeDigits string
 }
 
 // LegInfo describes one dialog of a call: the caller's, or one per phone
@@ -167,4 +171,11 @@ func (e *Engine) Hangup(id string) error {
 // that ends the subscription.
 func (e *Engine) WatchCalls() (<-chan struct{}, func()) {
 	return e.callWatch.subscribe()
+}
+
+// count is the number of live calls.
+func (t *callTable) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.calls)
 }

@@ -222,7 +222,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	srv.OnAck(e.onAck)
 	srv.OnBye(e.pooled(e.handle(e.onBye)))
 	srv.OnCancel(e.pooled(e.handle(e.onCancel)))
-	srv.OnInfo(e.pooled(e.handle(e.onInDialog)))
+	srv.OnInfo(e.pooled(e.handle(e.onInfo)))
 	srv.OnUpdate(e.pooled(e.handle(e.onInDialog)))
 	return e, nil
 }

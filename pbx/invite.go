@@ -73,6 +73,7 @@ func (c *call) run() {
 			c.in.respond(fail.code, fail.reason)
 		}
 		c.log.Info("call failed", "code", fail.code, "cause", fail.cause)
+		c.e.metrics.callEnded(nil)
 		c.e.cdrs.add(c.cdr(fail.disposition, fail.cause, nil))
 		return
 	}
@@ -81,8 +82,15 @@ func (c *call) run() {
 
 // bridge is an answered call's media and callee dialog.
 type bridge struct {
-	relay  *media.Relay
-	callee *fork
+	media  callMedia
+	callee *fork // nil for the echo test
+}
+
+// callMedia is an answered call's media: a relay between two phones, or
+// the echo test's echo.
+type callMedia interface {
+	Close() error
+	Stats() media.Stats
 }
 
 // setup routes the call, rings the phones and connects the first that
@@ -104,6 +112,9 @@ func (c *call) setup() (bridge, failure, bool) {
 	if err != nil {
 		c.log.Error("no media ports", "error", err)
 		return bridge{}, failureFor(err), false
+	}
+	if tgt.echo {
+		return c.setupEcho(offer, aPorts)
 	}
 	bPorts, err := e.ports.Allocate()
 	if err != nil {
@@ -133,6 +144,7 @@ func (c *call) setup() (bridge, failure, bool) {
 			PayloadType: pickCodec(ans), EventPayloadType: ans.eventPT},
 		MediaTimeout: e.cfg.MediaTimeout,
 		OnTimeout:    func(media.Side) { c.stop(causeMediaTimeout) },
+		OnDigit:      func(s media.Side, d media.Digit) { c.onDigit(s, d, "rfc4733") },
 	})
 	if err != nil {
 		c.log.Error("media relay failed", "error", err)
@@ -140,7 +152,7 @@ func (c *call) setup() (bridge, failure, bool) {
 		return bridge{}, failureFor(err), false
 	}
 	bridged = true
-	b := bridge{relay: relay, callee: winner}
+	b := bridge{media: relay, callee: winner}
 	fail, ok = c.answerCaller(b, offer, aPorts.RTPPort())
 	if !ok {
 		relay.Close()
@@ -269,7 +281,11 @@ func (c *call) answerCaller(b bridge, offer mediaOffer, port int) (failure, bool
 			c.stop(causeNoACK)
 		}
 	}
-	c.log.Info("call answered", "callee_contact", b.callee.b.Contact)
+	if b.callee != nil {
+		c.log.Info("call answered", "callee_contact", b.callee.b.Contact)
+	} else {
+		c.log.Info("call answered by the PBX")
+	}
 	return failure{}, true
 }
 
@@ -279,8 +295,8 @@ func (c *call) talk(b bridge) {
 	<-c.done
 	cause := c.stopCause()
 	c.setState(CallEnding)
-	b.relay.Close()
-	stats := b.relay.Stats()
+	b.media.Close()
+	stats := b.media.Stats()
 	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 	defer cancel()
 	go func() {
@@ -291,7 +307,7 @@ func (c *call) talk(b bridge) {
 		}
 	}()
 	var wg sync.WaitGroup
-	if cause != causeCalleeHungUp {
+	if b.callee != nil && cause != causeCalleeHungUp {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -307,6 +323,7 @@ func (c *call) talk(b bridge) {
 	}
 	wg.Wait()
 	c.log.Info("call ended", "cause", cause)
+	c.e.metrics.callEnded(&stats)
 	c.e.cdrs.add(c.cdr(store.DispositionAnswered, cause, &stats))
 }
 

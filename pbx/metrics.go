@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/officepbx/pbx/media"
 )
 
 // methods we count individually; anything else is "other".
@@ -18,6 +20,22 @@ type metrics struct {
 	authFailures atomic.Uint64
 	blocked      atomic.Uint64
 	registers    atomic.Uint64 // successful REGISTERs
+
+	callsAnswered atomic.Uint64 // calls that ended after being answered
+	callsFailed   atomic.Uint64 // calls that ended unanswered (busy, no answer, cancelled, errors)
+	rtpPackets    atomic.Uint64 // RTP packets the relays received, both directions, of ended calls
+	rtpLost       atomic.Uint64 // RTP packets the relays found missing (sequence gaps), of ended calls
+}
+
+// callEnded counts a finished call; stats is nil for one never answered.
+func (m *metrics) callEnded(stats *media.Stats) {
+	if stats == nil {
+		m.callsFailed.Add(1)
+		return
+	}
+	m.callsAnswered.Add(1)
+	m.rtpPackets.Add(stats.AToB.Packets + stats.BToA.Packets)
+	m.rtpLost.Add(stats.AToB.Lost + stats.BToA.Lost)
 }
 
 func (m *metrics) countRequest(method sip.RequestMethod) {
@@ -41,5 +59,10 @@ func (e *Engine) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "pbx_sip_requests_total{method=\"other\"} %d\n", m.requests[len(countedMethods)].Load())
 	fmt.Fprintf(w, "# HELP pbx_sip_auth_failures_total SIP digest authentications that failed (wrong password, unknown user, replay).\n# TYPE pbx_sip_auth_failures_total counter\npbx_sip_auth_failures_total %d\n", m.authFailures.Load())
 	fmt.Fprintf(w, "# HELP pbx_sip_blocked_total SIP requests refused because their source was blocked after repeated auth failures.\n# TYPE pbx_sip_blocked_total counter\npbx_sip_blocked_total %d\n", m.blocked.Load())
+	fmt.Fprintf(w, "# HELP pbx_calls_active Calls in progress (set-up, ringing or answered).\n# TYPE pbx_calls_active gauge\npbx_calls_active %d\n", e.calls.count())
+	fmt.Fprintf(w, "# HELP pbx_calls_total Calls ended, by whether they were answered.\n# TYPE pbx_calls_total counter\n")
+	fmt.Fprintf(w, "pbx_calls_total{answered=\"true\"} %d\npbx_calls_total{answered=\"false\"} %d\n", m.callsAnswered.Load(), m.callsFailed.Load())
+	fmt.Fprintf(w, "# HELP pbx_rtp_packets_total RTP packets relayed for ended calls, both directions.\n# TYPE pbx_rtp_packets_total counter\npbx_rtp_packets_total %d\n", m.rtpPackets.Load())
+	fmt.Fprintf(w, "# HELP pbx_rtp_lost_total RTP packets missing (sequence gaps) in ended calls, both directions.\n# TYPE pbx_rtp_lost_total counter\npbx_rtp_lost_total %d\n", m.rtpLost.Load())
 	fmt.Fprintf(w, "# HELP pbx_sip_registers_total Successful REGISTER requests.\n# TYPE pbx_sip_registers_total counter\npbx_sip_registers_total %d\n", m.registers.Load())
 }

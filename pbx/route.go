@@ -12,9 +12,14 @@ import (
 // defaultRingTime is how long an extension rings when it sets no time.
 const defaultRingTime = 20 * time.Second
 
-// target is where a call goes: for now one extension and its phones.
-// Ring groups, IVRs, voicemail and trunks will be further kinds.
+// echoTestNumber is the feature code of the echo test: the PBX answers
+// and sends the caller's audio back.
+const echoTestNumber = "*43"
+
+// target is where a call goes: one extension and its phones, or the echo
+// test. Ring groups, IVRs, voicemail and trunks will be further kinds.
 type target struct {
+	echo     bool // the echo test: no extension, no phones
 	ext      store.Extension
 	bindings []store.Registration
 	ringTime time.Duration
@@ -26,6 +31,9 @@ type target struct {
 // errNotRegistered.
 func (e *Engine) route(ctx context.Context, caller store.Extension, dialed string, now time.Time) (target, error) {
 	_ = caller // the dial plan will route by caller too (permission class, context)
+	if dialed == echoTestNumber {
+		return target{echo: true}, nil
+	}
 	ext, err := e.exts.get(ctx, dialed)
 	if errors.Is(err, store.ErrNotFound) {
 		return target{}, fmt.Errorf("%w: %s", errUnknownNumber, dialed)

@@ -35,7 +35,7 @@ type Call struct {
 }
 
 func (u *UA) newCall(outgoing bool) (*Call, error) {
-	m, err := newMediaSession()
+	m, err := newMediaSession(u.EventPT)
 	if err != nil {
 		return nil, err
 	}
@@ -132,9 +132,33 @@ func (c *Call) close() { c.media.close() }
 
 // Hangup sends BYE and waits for its answer.
 func (c *Call) Hangup(ctx context.Context) error {
+	req := c.inDialog(sip.BYE)
+	c.end("local")
+	res, err := c.ua.Send(ctx, req)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != sip.StatusOK {
+		return fmt.Errorf("BYE answered %d %s", res.StatusCode, res.Reason)
+	}
+	return nil
+}
+
+// SendInfo sends an INFO with the given body inside the call (for
+// instance application/dtmf-relay "Signal=5\r\nDuration=160\r\n") and
+// returns the answer.
+func (c *Call) SendInfo(ctx context.Context, contentType string, body []byte) (*sip.Response, error) {
+	req := c.inDialog(sip.INFO)
+	req.AppendHeader(sip.NewHeader("Content-Type", contentType))
+	req.SetBody(body)
+	return c.ua.Send(ctx, req)
+}
+
+// inDialog builds a request inside the call's dialog.
+func (c *Call) inDialog(method sip.RequestMethod) *sip.Request {
 	c.mu.Lock()
 	c.cseq++
-	req := sip.NewRequest(sip.BYE, *c.remoteTarget.Clone())
+	req := sip.NewRequest(method, *c.remoteTarget.Clone())
 	seq := c.cseq
 	c.mu.Unlock()
 	if c.Outgoing {
@@ -148,16 +172,8 @@ func (c *Call) Hangup(ctx context.Context) error {
 		req.AppendHeader(&to)
 	}
 	req.AppendHeader(sip.HeaderClone(c.Invite.CallID()))
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.BYE})
-	c.end("local")
-	res, err := c.ua.Send(ctx, req)
-	if err != nil {
-		return err
-	}
-	if res.StatusCode != sip.StatusOK {
-		return fmt.Errorf("BYE answered %d %s", res.StatusCode, res.Reason)
-	}
-	return nil
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+	return req
 }
 
 // Cancel CANCELs a pending outgoing INVITE and waits for the answer to

@@ -48,7 +48,7 @@ func (u *UA) Invite(ctx context.Context, number string, opts ...DialOption) (*Ca
 	}
 	body := cfg.body
 	if body == nil {
-		body = buildSDP(c.media.port(), cfg.codecs)
+		body = buildSDP(c.media.port(), cfg.codecs, u.EventPT)
 	}
 	callID := sip.GenerateTagN(24)
 	build := func(seq uint32) *sip.Request {
@@ -163,7 +163,7 @@ func (c *Call) answered(res *sip.Response) {
 		c.ua.t.Logf("ACK: %v", err)
 	}
 	if rm, err := parseSDP(res.Body()); err == nil && len(rm.codecs) > 0 {
-		c.media.start(rm.addr, rm.codecs[0], c.ua.Tone)
+		c.media.start(rm.addr, rm.codecs[0], rm.eventPT, c.ua.Tone)
 	}
 	c.setFinal(res.StatusCode, res)
 }

@@ -112,8 +112,15 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.close()
 		return
 	}
-	c.media.start(offer.addr, codec, u.Tone)
-	body := buildSDP(c.media.port(), []uint8{codec})
+	// Answer telephone-event with the offer's payload type, as RFC 3264
+	// §6.1 asks: both directions then use it.
+	evPT := u.EventPT
+	if offer.eventPT != 0 {
+		evPT = offer.eventPT
+		c.media.receiveEventPT(evPT)
+	}
+	c.media.start(offer.addr, codec, offer.eventPT, u.Tone)
+	body := buildSDP(c.media.port(), []uint8{codec}, evPT)
 	if err := respond(sip.StatusOK, "OK", body); err != nil {
 		c.setFinal(sip.StatusRequestTerminated, nil)
 		c.close()

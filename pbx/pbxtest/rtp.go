@@ -7,9 +7,12 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/officepbx/pbx/media"
 )
 
 // mediaSession is a phone's audio: one RTP socket on loopback, a sender
@@ -17,7 +20,11 @@ import (
 // keeps the latest half second of decoded audio. Its goroutines are owned
 // by the call and stop on close.
 type mediaSession struct {
-	conn *net.UDPConn
+	conn    *net.UDPConn
+	eventPT atomic.Uint32 // the telephone-event payload type this phone receives
+	dtmf    chan *dtmfJob // key presses for the sender to play
+	started chan struct{} // closed when the sender starts
+	sendPT  uint8         // the other side's telephone-event payload type; set before started closes
 
 	startOnce sync.Once
 	stopSend  chan struct{}
@@ -25,53 +32,86 @@ type mediaSession struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
-	mu      sync.Mutex
-	pcm     []int16       // latest received samples, at most heardWindow
-	packets int           // audio packets received
-	notify  chan struct{} // a signal after each received packet
+	mu       sync.Mutex
+	pcm      []int16            // latest received samples, at most heardWindow
+	packets  int                // audio packets received
+	digits   []rune             // key presses received as telephone events
+	detector media.DTMFDetector // turns received events into key presses
+	notify   chan struct{}      // a signal after each received packet
 }
 
-func newMediaSession() (*mediaSession, error) {
+func newMediaSession(eventPT uint8) (*mediaSession, error) {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
-	m := &mediaSession{conn: conn, stopSend: make(chan struct{}), notify: make(chan struct{}, 1)}
+	m := &mediaSession{conn: conn, dtmf: make(chan *dtmfJob), started: make(chan struct{}),
+		stopSend: make(chan struct{}), notify: make(chan struct{}, 1)}
+	m.eventPT.Store(uint32(eventPT))
 	m.wg.Add(1)
 	go m.receive()
 	return m, nil
 }
 
+// receiveEventPT changes the telephone-event payload type the phone
+// takes (an answer adopts the offer's).
+func (m *mediaSession) receiveEventPT(pt uint8) { m.eventPT.Store(uint32(pt)) }
+
 func (m *mediaSession) port() int { return m.conn.LocalAddr().(*net.UDPAddr).Port }
 
-// start sends the tone at freq with codec pt to remote, until stopSending.
-func (m *mediaSession) start(remote netip.AddrPort, pt uint8, freq float64) {
+// start sends the tone at freq with codec pt to remote, until stopSending;
+// key presses go as telephone events with payload type eventPT (0: the
+// other side takes none).
+func (m *mediaSession) start(remote netip.AddrPort, pt, eventPT uint8, freq float64) {
 	m.startOnce.Do(func() {
+		m.sendPT = eventPT
+		close(m.started)
 		m.wg.Add(1)
 		go m.send(remote, pt, freq)
 	})
 }
 
+// send is the phone's sender: one packet every 20 ms, a tone frame or,
+// while a key is pressed, a telephone event in its place.
 func (m *mediaSession) send(remote netip.AddrPort, pt uint8, freq float64) {
 	defer m.wg.Done()
 	t := tone{freq: freq}
+	audio := make([]byte, frameSamples)
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: uint16(rand.Uint32()),
-		Timestamp: rand.Uint32(), SSRC: rand.Uint32(), Marker: true}, Payload: make([]byte, frameSamples)}
+		Timestamp: rand.Uint32(), SSRC: rand.Uint32(), Marker: true}}
+	var keys keyPresser
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		t.frame(pkt.Payload, pt)
-		b, err := pkt.Marshal()
-		if err == nil {
+		if !keys.busy() {
+			select {
+			case job := <-m.dtmf:
+				keys.begin(job, pkt.Timestamp)
+			default:
+			}
+		}
+		var frames [][]byte
+		if keys.busy() {
+			frames = keys.next(&pkt, m.sendPT)
+		} else {
+			t.frame(audio, pt)
+			pkt.PayloadType, pkt.Payload = pt, audio
+			b, err := pkt.Marshal()
+			if err == nil {
+				frames = [][]byte{b}
+			}
+			pkt.Marker = false
+		}
+		for _, b := range frames {
 			if _, err := m.conn.WriteToUDPAddrPort(b, remote); err != nil && isClosed(err) {
+				keys.abort()
 				return
 			}
 		}
-		pkt.SequenceNumber++
 		pkt.Timestamp += frameSamples
-		pkt.Marker = false
 		select {
 		case <-m.stopSend:
+			keys.abort()
 			return
 		case <-tick.C:
 		}
@@ -90,7 +130,14 @@ func (m *mediaSession) receive() {
 			}
 			continue
 		}
-		if pkt.Unmarshal(buf[:n]) != nil || (pkt.PayloadType != PCMU && pkt.PayloadType != PCMA) {
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		if ept := m.eventPT.Load(); ept != 0 && uint32(pkt.PayloadType) == ept {
+			m.receiveEvent(&pkt)
+			continue
+		}
+		if pkt.PayloadType != PCMU && pkt.PayloadType != PCMA {
 			continue
 		}
 		m.mu.Lock()

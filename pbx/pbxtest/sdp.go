@@ -9,12 +9,13 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
-// eventPT is the payload type the test phones use for telephone-event.
-const eventPT = 101
+// defaultEventPT is the payload type the test phones use for
+// telephone-event unless WithEventPT says otherwise.
+const defaultEventPT = 101
 
 // buildSDP writes a phone's audio SDP: codecs in preference order plus
-// telephone-event, on 127.0.0.1:port.
-func buildSDP(port int, codecs []uint8) []byte {
+// telephone-event with payload type eventPT, on 127.0.0.1:port.
+func buildSDP(port int, codecs []uint8, eventPT uint8) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=pbxtest 1 1 IN IP4 127.0.0.1\r\ns=pbxtest\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP", port)
 	for _, c := range codecs {
@@ -35,9 +36,10 @@ func buildSDP(port int, codecs []uint8) []byte {
 
 // remoteMedia is what a phone reads from the other side's SDP.
 type remoteMedia struct {
-	addr   netip.AddrPort
-	codecs []uint8 // G.711 payload types, in order
-	raw    string
+	addr    netip.AddrPort
+	codecs  []uint8 // G.711 payload types, in order
+	eventPT uint8   // telephone-event/8000 payload type, 0 if none
+	raw     string
 }
 
 func parseSDP(body []byte) (remoteMedia, error) {
@@ -66,6 +68,14 @@ func parseSDP(body []byte) (remoteMedia, error) {
 		for _, f := range m.MediaName.Formats {
 			if n, err := strconv.Atoi(f); err == nil && (n == int(PCMU) || n == int(PCMA)) {
 				out.codecs = append(out.codecs, uint8(n))
+			}
+		}
+		for _, a := range m.Attributes {
+			pt, enc, ok := strings.Cut(a.Value, " ")
+			n, err := strconv.ParseUint(pt, 10, 8)
+			if a.Key == "rtpmap" && ok && err == nil && strings.EqualFold(strings.TrimSpace(enc), "telephone-event/8000") {
+				out.eventPT = uint8(n)
+				break
 			}
 		}
 		return out, nil

@@ -33,6 +33,9 @@ type UA struct {
 	// Codecs are the G.711 payload types the phone offers and accepts, in
 	// preference order. Default PCMU, PCMA.
 	Codecs []uint8
+	// EventPT is the payload type the phone offers and answers for
+	// telephone-event/8000 (RFC 4733). Default 101.
+	EventPT uint8
 
 	pbxHost string
 	pbxPort int
@@ -72,13 +75,16 @@ func WithTone(freq float64) UAOption { return func(u *UA) { u.Tone = freq } }
 // WithCodecs sets the codecs (PCMU, PCMA) the UA offers and accepts.
 func WithCodecs(pts ...uint8) UAOption { return func(u *UA) { u.Codecs = pts } }
 
+// WithEventPT sets the payload type the UA uses for telephone-event.
+func WithEventPT(pt uint8) UAOption { return func(u *UA) { u.EventPT = pt } }
+
 // NewUA starts a user agent for extension user with the given SIP secret,
 // pointed at the PBX. It is closed when the test ends.
 func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	p.t.Helper()
 	u := &UA{t: p.t, User: user, Secret: secret, Transport: "udp", Algorithms: []string{"MD5"},
 		callID: sip.GenerateTagN(24), cseq: 1, fromTag: sip.GenerateTagN(12),
-		Tone: 440, Codecs: []uint8{PCMU, PCMA}, calls: map[string]*Call{}, incoming: make(chan *Call, 32)}
+		Tone: 440, Codecs: []uint8{PCMU, PCMA}, EventPT: defaultEventPT, calls: map[string]*Call{}, incoming: make(chan *Call, 32)}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(u)

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Call set-up rate and relayed-RTP capacity, measured with sipp on loopback.
+#
+# Starts the PBX (built from this checkout) on a fresh data directory,
+# creates CALLEES callee and CALLEES caller extensions through the REST API,
+# registers the callees with one sipp instance (REGISTER + digest) from the
+# port a second, answering sipp instance then listens on (call_uas.xml).
+#
+# Phase 1 (set-up rate): for each rate of RATES, a calling sipp runs
+# call_uac.xml (INVITE, 407, ACK, INVITE with digest, 200, ACK, PAUSE_MS,
+# BYE, 200; the PBX then sends BYE to the callee) for SECONDS_PER_STEP
+# seconds, and the script prints the successful calls/s, failures, and the
+# CPU of the PBX and of both sipp instances.
+#
+# Phase 2 (relayed RTP, skipped when RTP_CALLS=0): RTP_CALLS calls of
+# RTP_SECONDS each, both sides streaming PCMU at 50 packets/s through the
+# PBX's relay (sipp rtp_stream; call_uac_rtp.xml, call_uas_rtp.xml). The PBX
+# CPU is measured over the window in which all calls are up; loss is the
+# relay's own count (sequence gaps, pbx_rtp_lost_total) over the packets it
+# received (pbx_rtp_packets_total), both read from /metrics after the calls.
+#
+# Usage: bench/calls.sh     (defaults below; override by env)
+#   RATES="200 400 500 600"  SECONDS_PER_STEP=10  PAUSE_MS=1000  CALLEES=200
+#   RTP_CALLS=500  RTP_SECONDS=30
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RATES=${RATES:-"200 400 500 600 800"}
+STEP=${SECONDS_PER_STEP:-10}
+PAUSE_MS=${PAUSE_MS:-1000}
+CALLEES=${CALLEES:-200}
+RTP_CALLS=${RTP_CALLS:-500}
+RTP_SECONDS=${RTP_SECONDS:-30}
+SIP_PORT=${SIP_PORT:-25060}
+UAS_PORT=${UAS_PORT:-25070}
+HTTP_PORT=${HTTP_PORT:-28080}
+PASS=bench-admin-password
+WORK=$(mktemp -d)
+BENCH=$PWD/bench/sipp
+PBX_PID=
+UAS_PID=
+
+command -v sipp >/dev/null || { echo "sipp is missing: apt-get install -y sip-tester" >&2; exit 1; }
+cleanup() {
+  [ -n "$UAS_PID" ] && kill "$UAS_PID" 2>/dev/null
+  [ -n "$PBX_PID" ] && kill "$PBX_PID" 2>/dev/null
+  wait 2>/dev/null
+  [ -z "${KEEP_ERRORS:-}" ] || cp -r "$WORK" "$KEEP_ERRORS"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+CGO_ENABLED=0 go build -o "$WORK/pbx" ./cmd/pbx
+
+PBX_ADMIN_PASSWORD=$PASS "$WORK/pbx" serve --data "$WORK/data" --sip 127.0.0.1:$SIP_PORT \
+  --http 127.0.0.1:$HTTP_PORT --external-ip 127.0.0.1 --log-level warn 2>>"$WORK/pbx.log" &
+PBX_PID=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null || { echo "PBX did not start:" >&2; cat "$WORK/pbx.log" >&2; exit 1; }
+
+TOKEN=$(curl -fs -X POST -H 'Content-Type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$PASS\"}" "http://127.0.0.1:$HTTP_PORT/api/v1/auth/login" |
+  sed -E 's/.*"token":"([^"]+)".*/\1/')
+metric() { curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+
+echo "creating $CALLEES callees and $CALLEES callers through the API..."
+echo "SEQUENTIAL" > "$WORK/callees.csv"
+echo "SEQUENTIAL" > "$WORK/callers.csv"
+for i in $(seq 1 "$CALLEES"); do
+  callee=$((100000 + i)) caller=$((200000 + i))
+  echo "$callee;[authentication username=$callee password=bench-secret-$callee]" >> "$WORK/callees.csv"
+  echo "$caller;$callee;[authentication username=$caller password=bench-secret-$caller]" >> "$WORK/callers.csv"
+  printf '{"number":"%s","secret":"bench-secret-%s"}\n{"number":"%s","secret":"bench-secret-%s"}\n' "$callee" "$callee" "$caller" "$caller"
+done | while read -r body; do
+  curl -fs -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "$body" "http://127.0.0.1:$HTTP_PORT/api/v1/extensions" || { echo "create failed: $body" >&2; exit 1; }
+done
+
+# The callees register from the port the answering sipp will listen on.
+sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/register_auth.xml" -inf "$WORK/callees.csv" -r 500 -m "$CALLEES" \
+  -i 127.0.0.1 -p "$UAS_PORT" -timeout 30s -nostdin -trace_err -error_file "$WORK/register-errors.log" >/dev/null 2>&1 || true
+registered=$(metric pbx_registrations)
+[ "$registered" = "$CALLEES" ] || { echo "only $registered of $CALLEES callees registered" >&2; exit 1; }
+
+HZ=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Unsigned u-law silence-ish tone: any bytes will do for a relay, which does
+# not decode them; 0xFF is u-law zero.
+head -c 16000 /dev/zero | tr '\0' '\377' > "$WORK/tone.ulaw"
+
+start_uas() { # scenario
+  (cd "$WORK" && exec sipp -sf "$1" -i 127.0.0.1 -p "$UAS_PORT" -mp 40000 \
+    -nostdin -trace_err -error_file "$WORK/uas-errors.log" -fd 1 -trace_stat -stf "$WORK/uas-stat.csv" \
+    >/dev/null 2>"$WORK/uas.err") &
+  UAS_PID=$!
+}
+stop_uas() { kill -INT "$UAS_PID" 2>/dev/null; wait "$UAS_PID" 2>/dev/null || true; UAS_PID=; }
+stat_col() { # file column-name: value in the last row
+  local head last
+  head=$(head -n 1 "$1"); last=$(tail -n 1 "$1")
+  echo "$last" | cut -d';' -f"$(echo "$head" | tr ';' '\n' | grep -n "^$2\$" | cut -d: -f1)"
+}
+
+echo
+echo "Phase 1: call set-up rate (each call ${PAUSE_MS} ms long, ${STEP} s per step)"
+start_uas "$BENCH/call_uas.xml"
+printf '%-8s %-10s %-10s %-7s %-8s %-15s %-16s %s\n' offered achieved succeeded failed fail% "pbx_cpu(cores)" "uac_cpu(cores)" "uas_cpu(cores)"
+for rate in $RATES; do
+  calls=$((rate * STEP))
+  before=$(ticks "$PBX_PID"); uas_before=$(ticks "$UAS_PID"); t0=$(date +%s.%N)
+  rm -f "$WORK"/uac-stat.csv
+  /usr/bin/time -f "%U %S" -o "$WORK/uac.time" sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/call_uac.xml" -inf "$WORK/callers.csv" \
+    -r "$rate" -rp 1000 -m "$calls" -l $((rate * 4)) -d "$PAUSE_MS" -i 127.0.0.1 -p 0 -mp 30000 \
+    -timeout $((STEP * 3 + 10))s -recv_timeout 8000 -max_recv_loops 5000 -max_sched_loops 5000 -nostdin \
+    -trace_stat -stf "$WORK/uac-stat.csv" -fd 1 -trace_err -error_file "$WORK/uac-errors-$rate.log" >/dev/null 2>"$WORK/uac.err" || true
+  t1=$(date +%s.%N); after=$(ticks "$PBX_PID"); uas_after=$(ticks "$UAS_PID")
+  ok=$(stat_col "$WORK/uac-stat.csv" 'SuccessfulCall(C)')
+  bad=$(stat_col "$WORK/uac-stat.csv" 'FailedCall(C)')
+  elapsed=$(echo "$t1 - $t0" | bc -l)
+  printf '%-8s %-10.0f %-10s %-7s %-8.3f %-15.2f %-16.2f %.2f\n' "$rate" "$(echo "$ok / $elapsed" | bc -l)" "$ok" "$bad" \
+    "$(echo "100 * $bad / ($ok + $bad)" | bc -l)" "$(echo "($after - $before) / $HZ / $elapsed" | bc -l)" \
+    "$(tail -n 1 "$WORK/uac.time" | awk -v e="$elapsed" '{print ($1 + $2) / e}')" "$(echo "($uas_after - $uas_before) / $HZ / $elapsed" | bc -l)"
+done
+stop_uas
+echo "PBX: $(metric 'pbx_calls_total{answered="true"}') calls answered, $(metric 'pbx_calls_total{answered="false"}') unanswered, $(metric pbx_calls_active) still up"
+
+[ "$RTP_CALLS" -gt 0 ] || exit 0
+echo
+echo "Phase 2: $RTP_CALLS concurrent calls of ${RTP_SECONDS} s, PCMU both ways (2 x 50 packets/s each) through the relay"
+packets0=$(metric pbx_rtp_packets_total); lost0=$(metric pbx_rtp_lost_total)
+start_uas "$BENCH/call_uas_rtp.xml"
+ramp=50 # calls/s while the calls come up
+(cd "$WORK" && exec /usr/bin/time -f "%U %S" -o "$WORK/uac.time" sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/call_uac_rtp.xml" \
+  -inf "$WORK/callers.csv" -r "$ramp" -m "$RTP_CALLS" -l "$RTP_CALLS" -d $((RTP_SECONDS * 1000)) -i 127.0.0.1 -p 0 \
+  -mp 30000 -timeout $((RTP_SECONDS * 2 + 60))s -nostdin \
+  -trace_stat -stf "$WORK/uac-stat.csv" -fd 1 -trace_err -error_file "$WORK/uac-rtp-errors.log" >/dev/null 2>"$WORK/uac.err") &
+UAC_PID=$!
+# Measure from when every call is up to a few seconds before the first hangs up.
+up=$((RTP_CALLS / ramp + 3)); window=$((RTP_SECONDS - up - 3))
+[ "$window" -ge 5 ] || { echo "RTP_SECONDS too short for $RTP_CALLS calls at $ramp calls/s" >&2; exit 1; }
+sleep "$up" # a load script, not a test: the window is wall-clock by design
+active=$(metric pbx_calls_active)
+before=$(ticks "$PBX_PID"); uas_before=$(ticks "$UAS_PID"); t0=$(date +%s.%N)
+sleep "$window"
+t1=$(date +%s.%N); after=$(ticks "$PBX_PID"); uas_after=$(ticks "$UAS_PID")
+wait "$UAC_PID" || true
+stop_uas
+ok=$(stat_col "$WORK/uac-stat.csv" 'SuccessfulCall(C)')
+bad=$(stat_col "$WORK/uac-stat.csv" 'FailedCall(C)')
+packets=$(( $(metric pbx_rtp_packets_total) - packets0 )); lost=$(( $(metric pbx_rtp_lost_total) - lost0 ))
+elapsed=$(echo "$t1 - $t0" | bc -l)
+expected=$(( ok * 2 * 50 * RTP_SECONDS ))
+echo "calls up during the window: $active; calls succeeded: $ok, failed: $bad"
+echo "relay received $packets RTP packets (about $expected expected from 2 x 50/s x ${RTP_SECONDS} s per call), lost $lost ($(echo "100 * $lost / ($packets + $lost)" | bc -l | xargs printf '%.4f')%)"
+printf 'PBX CPU with all calls up: %.2f cores; answering sipp: %.2f cores\n' \
+  "$(echo "($after - $before) / $HZ / $elapsed" | bc -l)" "$(echo "($uas_after - $uas_before) / $HZ / $elapsed" | bc -l)"

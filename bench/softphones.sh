@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Two real softphones (baresip) through the PBX, run by hand.
+#
+# Starts the PBX on a fresh data directory, creates extensions 101 and 102
+# through the REST API, and runs two baresip instances with their own
+# config directories: each registers, sends a sine tone (ausine: 101 at
+# 440 Hz, 102 at 1000 Hz) and dumps what it sends and hears with the
+# sndfile module (WAV files; baresip 1.0's aufile is a source only). 101 dials 102 through
+# ctrl_tcp, 102 answers automatically, the call lasts CALL_SECONDS, 101
+# hangs up. Then sox measures each side's decoded ("-dec") recording.
+#
+# Needs: baresip with account, g711, ausine, sndfile, menu (the dial command), ctrl_tcp modules; sox.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CALL_SECONDS=${CALL_SECONDS:-5}
+SIP_PORT=${SIP_PORT:-25160}
+HTTP_PORT=${HTTP_PORT:-28180}
+PASS=bench-admin-password
+WORK=$(mktemp -d)
+PIDS=()
+
+for cmd in baresip sox curl; do command -v $cmd >/dev/null || { echo "$cmd is missing" >&2; exit 1; }; done
+for m in account g711 ausine sndfile menu ctrl_tcp; do
+  [ -f /usr/lib/baresip/modules/$m.so ] || { echo "baresip module $m is missing" >&2; exit 1; }
+done
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+
+CGO_ENABLED=0 go build -o "$WORK/pbx" ./cmd/pbx
+PBX_ADMIN_PASSWORD=$PASS "$WORK/pbx" serve --data "$WORK/data" --sip 127.0.0.1:$SIP_PORT \
+  --http 127.0.0.1:$HTTP_PORT --external-ip 127.0.0.1 --log-level info 2>>"$WORK/pbx.log" &
+PIDS+=($!)
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
+TOKEN=$(curl -fs -X POST -H 'Content-Type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$PASS\"}" "http://127.0.0.1:$HTTP_PORT/api/v1/auth/login" |
+  sed -E 's/.*"token":"([^"]+)".*/\1/')
+api() { curl -fs -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
+for n in 101 102; do
+  api -o /dev/null -X POST -d "{\"number\":\"$n\",\"secret\":\"softphone-secret-$n\"}" "http://127.0.0.1:$HTTP_PORT/api/v1/extensions"
+done
+
+# phone NUMBER SIP_PORT CTRL_PORT EXTRA_ACCOUNT_PARAMS
+phone() { # the SIP port +1 and +2 are taken by baresip for TCP/TLS
+  local dir="$WORK/baresip-$1"
+  mkdir -p "$dir/rec"
+  cat > "$dir/config" <<CONF
+poll_method		epoll
+sip_listen		127.0.0.1:$2
+sip_transports		udp
+audio_path		/usr/share/baresip
+audio_source		ausine,$4
+ausrc_srate		48000
+auplay_srate		48000
+ausrc_channels		2
+rtp_ports		$((40000 + $2 % 1000 * 10))-$((40009 + $2 % 1000 * 10))
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module			ausine.so
+module			sndfile.so
+module_app		account.so
+module_app		menu.so
+module_app		ctrl_tcp.so
+ctrl_tcp_listen		127.0.0.1:$3
+snd_path		$dir/rec
+CONF
+  echo "<sip:$1@127.0.0.1:$SIP_PORT;transport=udp>;auth_pass=softphone-secret-$1;regint=300;audio_codecs=PCMU$5" > "$dir/accounts"
+  touch "$dir/contacts"
+  (cd "$dir" && exec baresip -f "$dir" >"$dir/out.log" 2>&1) &
+  PIDS+=($!)
+}
+phone 101 25161 25171 440 ""
+phone 102 25165 25172 1000 ";answermode=auto"
+
+registered() { curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP_PORT/metrics" | awk '/^pbx_registrations /{print $2}'; }
+for _ in $(seq 100); do [ "$(registered)" = 2 ] && break; sleep 0.1; done
+[ "$(registered)" = 2 ] || { echo "the softphones did not register; see $WORK (KEEP=1)" >&2; tail -n 20 "$WORK"/baresip-*/out.log >&2; exit 1; }
+
+ctrl() { # port command params: a ctrl_tcp netstring
+  local json="{\"command\":\"$2\",\"params\":\"$3\",\"token\":\"t\"}"
+  exec 3<>"/dev/tcp/127.0.0.1/$1"; printf '%d:%s,' "${#json}" "$json" >&3; timeout 2 head -c 300 <&3 || true; exec 3>&-; echo
+}
+echo "101 dials 102..."
+ctrl 25171 dial "sip:102@127.0.0.1:$SIP_PORT"
+sleep "$CALL_SECONDS" # a manual check, not a test: the call simply lasts this long
+echo "calls up: $(api "http://127.0.0.1:$HTTP_PORT/api/v1/calls" | head -c 400)"
+ctrl 25171 hangup ""
+sleep 1
+
+echo
+echo "recordings (sndfile dumps: -dec is what the phone heard):"
+ls -l "$WORK"/baresip-*/rec/
+for n in 101 102; do
+  for f in "$WORK/baresip-$n"/rec/*dec*.wav; do
+    [ -f "$f" ] || { echo "$n: no decoded recording" >&2; continue; }
+    # The dominant frequency of the recording, by sox's "stat -freq" spectrum.
+    peak=$(sox "$f" -n trim 0.5 1 stat -freq 2>&1 | awk 'NF==2 && $1+0>50 {if ($2>m) {m=$2; f=$1}} END {printf "%.0f", f}')
+    rms=$(sox "$f" -n stat 2>&1 | awk '/RMS     amplitude/{print $3}')
+    echo "$n heard: $(soxi -D "$f") s, RMS $rms, dominant frequency ${peak} Hz ($f)"
+  done
+done
+echo "last CDR: $(api "http://127.0.0.1:$HTTP_PORT/api/v1/cdr?limit=1" | head -c 600)"
