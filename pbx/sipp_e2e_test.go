@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/officepbx/pbx/pbx/pbxtest"
+	"github.com/officepbx/pbx/pbx/store"
 )
 
 // need returns the path of a command the end-to-end tests drive, failing
@@ -25,7 +26,7 @@ func need(t *testing.T, cmd, pkg string) string {
 
 // runSipp runs one sipp scenario call against the PBX with the injection
 // line given, and returns its exit status and output.
-func runSipp(t *testing.T, p *pbxtest.PBX, scenario, inject string) (int, string) {
+func runSipp(t *testing.T, p *pbxtest.PBX, scenario, inject string, extra ...string) (int, string) {
 	t.Helper()
 	sipp := need(t, "sipp", "sip-tester")
 	dir := t.TempDir()
@@ -33,8 +34,9 @@ func runSipp(t *testing.T, p *pbxtest.PBX, scenario, inject string) (int, string
 	if err := os.WriteFile(csv, []byte("SEQUENTIAL\n"+inject+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(sipp, p.SIPAddr, "-sf", mustAbs(t, filepath.Join("..", "bench", "sipp", scenario)), "-inf", csv,
-		"-m", "1", "-i", "127.0.0.1", "-p", "0", "-nostdin", "-timeout", "10s")
+	args := append([]string{p.SIPAddr, "-sf", mustAbs(t, filepath.Join("..", "bench", "sipp", scenario)), "-inf", csv,
+		"-m", "1", "-i", "127.0.0.1", "-p", "0", "-nostdin", "-timeout", "10s"}, extra...)
+	cmd := exec.Command(sipp, args...)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -89,5 +91,29 @@ func TestSippRegistersExtensionCreatedWithCurl(t *testing.T) {
 	regs := registrations(t, p)
 	if len(regs) != 1 || regs[0].Extension != "101" || regs[0].UserAgent != "sipp" || !strings.HasSuffix(regs[0].Source, "/udp") {
 		t.Fatalf("registrations after sipp: %+v", regs)
+	}
+}
+
+// TestSippCallsThroughTheB2BUA: sipp places a call (INVITE, 407, INVITE
+// with digest, 200, ACK, BYE) to a registered test phone, which answers and
+// is hung up by the PBX's BYE; the call leaves an answered CDR and no port.
+func TestSippCallsThroughTheB2BUA(t *testing.T) {
+	p := pbxtest.Start(t)
+	caller := p.CreateExtension("101", nil)
+	callee := phone(t, p, p.CreateExtension("102", nil), pbxtest.WithTone(1000))
+	inject := "101;102;[authentication username=101 password=" + caller.Secret + "]"
+	if code, log := runSipp(t, p, "call_uac.xml", inject, "-d", "500"); code != 0 {
+		t.Fatalf("sipp call failed (exit %d):\n%s", code, log)
+	}
+	in, err := callee.NextCall(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.WaitEnded(ctx(t)); err != nil {
+		t.Fatalf("callee not hung up after sipp's BYE: %v", err)
+	}
+	c := p.LastCDR(ctx(t))
+	if c.Caller != "101" || c.Callee != "102" || c.Disposition != store.DispositionAnswered || c.HangupCause != "caller hung up" {
+		t.Fatalf("CDR %+v", c)
 	}
 }
