@@ -76,6 +76,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		Log:           a.log,
 		UserAgent:     "pbx/" + cfg.Version,
 		ExternalIP:    a.ExternalIP.String(),
+		RTPBindIP:     rtpBindIP(a.ExternalIP),
 		AuthFailLimit: cfg.AuthFailLimit,
 		AuthBlock:     cfg.AuthBlock,
 		FlushInterval: cfg.RegistrationFlush,

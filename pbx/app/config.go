@@ -128,3 +128,21 @@ func orDiscard(l *slog.Logger) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
+
+// rtpBindIP is where media sockets listen: the external IP when it belongs
+// to this machine, else every address. Behind NAT the external IP is the
+// router's, which no local socket can bind; the SDP still advertises it.
+func rtpBindIP(external net.IP) string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.Equal(external) {
+				return external.String()
+			}
+		}
+	}
+	if external.To4() != nil {
+		return "0.0.0.0"
+	}
+	return "::"
+}
