@@ -62,16 +62,4 @@ func energy(pcm []int16) float64 {
 	return e / float64(len(pcm))
 }
 
-// goertzel returns the power of freq in pcm, normalised by length.
-func goertzel(pcm []int16, freq float64) float64 {
-	k := 2 * math.Cos(2*math.Pi*freq/sampleRate)
-	var s1, s2 float64
-	for _, x := range pcm {
-		s := float64(x) + k*s1 - s2
-		s2, s1 = s1, s
-	}
-	p := s1*s1 + s2*s2 - k*s1*s2
-	return p / float64(len(pcm)*len(pcm))
-}
-
 func db(ratio float64) float64 { return 10 * math.Log10(ratio) }

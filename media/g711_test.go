@@ -67,7 +67,7 @@ func TestTranscodeSineEnergy(t *testing.T) {
 		if d := db(energy(got) / energy(pcm)); math.Abs(d) > 1 {
 			t.Errorf("amp %.0f: energy changed by %.2f dB", amp, d)
 		}
-		if r := db(goertzel(got, 1000) / goertzel(got, 1633)); r < 30 {
+		if r := db(Goertzel(got, 1000) / Goertzel(got, 1633)); r < 30 {
 			t.Errorf("amp %.0f: 1 kHz only %.1f dB above 1633 Hz", amp, r)
 		}
 		// And back again.
@@ -124,5 +124,18 @@ func BenchmarkUlawToAlaw(b *testing.B) {
 	b.SetBytes(int64(len(p)))
 	for b.Loop() {
 		UlawToAlaw(p, p)
+	}
+}
+
+func TestGoertzelPicksTheTone(t *testing.T) {
+	if Goertzel(nil, 1000) != 0 {
+		t.Fatal("empty signal has power")
+	}
+	pcm := make([]int16, 800)
+	for i := range pcm {
+		pcm[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+	}
+	if on, off := Goertzel(pcm, 440), Goertzel(pcm, 1000); on < 1000*off {
+		t.Fatalf("440 Hz tone: %.0f at 440 Hz, %.0f at 1000 Hz", on, off)
 	}
 }

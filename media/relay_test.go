@@ -55,7 +55,7 @@ func TestRelayTranscodesTone(t *testing.T) {
 			if d := db(energy(got) / energy(sent)); math.Abs(d) > 1 {
 				t.Errorf("energy changed by %.2f dB", d)
 			}
-			if ratio := db(goertzel(got, 1000) / goertzel(got, 1633)); ratio < 30 {
+			if ratio := db(Goertzel(got, 1000) / Goertzel(got, 1633)); ratio < 30 {
 				t.Errorf("1 kHz only %.1f dB above 1633 Hz", ratio)
 			}
 		})

@@ -53,19 +53,3 @@ func decode(dst []int16, payload []byte, pt uint8) []int16 {
 	}
 	return dst
 }
-
-// goertzel returns the power of freq in pcm, normalised by length: a full
-// scale-independent measure for comparing frequencies in one signal.
-func goertzel(pcm []int16, freq float64) float64 {
-	if len(pcm) == 0 {
-		return 0
-	}
-	k := 2 * math.Cos(2*math.Pi*freq/sampleRate)
-	var s1, s2 float64
-	for _, x := range pcm {
-		s := float64(x) + k*s1 - s2
-		s2, s1 = s1, s
-	}
-	p := s1*s1 + s2*s2 - k*s1*s2
-	return p / float64(len(pcm)*len(pcm))
-}

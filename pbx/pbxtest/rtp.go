@@ -172,7 +172,7 @@ func (m *mediaSession) close() {
 func (m *mediaSession) heard(freq float64) float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return goertzel(m.pcm, freq)
+	return media.Goertzel(m.pcm, freq)
 }
 
 // waitPackets waits until n audio packets in all have arrived.
