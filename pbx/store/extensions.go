@@ -108,13 +108,7 @@ func (s *Store) UpdateExtension(ctx context.Context, e *Extension) error {
 			outbound = ?, updated_at = ? WHERE number = ?`,
 			e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds, e.Voicemail.Enabled,
 			e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer, e.DND, e.Outbound, unix(now), e.Number)
-		if err != nil {
-			return fmt.Errorf("update extension: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("extension %s: %w", e.Number, ErrNotFound)
-		}
-		return nil
+		return affectedOne(res, err, "extension "+e.Number)
 	})
 	if err != nil {
 		return err
@@ -136,11 +130,8 @@ func (s *Store) DeleteExtension(ctx context.Context, number string) error {
 			return fmt.Errorf("%w: forwarded to by extension %s", ErrInUse, strings.Join(refs, ", "))
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM extensions WHERE number = ?`, number)
-		if err != nil {
-			return fmt.Errorf("delete extension: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("extension %s: %w", number, ErrNotFound)
+		if err := affectedOne(res, err, "extension "+number); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM numbers WHERE number = ?`, number)
 		return err

@@ -120,12 +120,6 @@ func (s *Store) ListAPITokens(ctx context.Context, username string) ([]APIToken,
 func (s *Store) DeleteAPIToken(ctx context.Context, id int64, username string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ?1 AND (?2 = '' OR username = ?2)`, id, username)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("api token %d: %w", id, ErrNotFound)
-		}
-		return nil
+		return affectedOne(res, err, fmt.Sprintf("api token %d", id))
 	})
 }

@@ -100,13 +100,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, role = ?, extension = ?, updated_at = ?
 			WHERE username = ?`, u.PasswordHash, u.Role, nullable(u.Extension), unix(now), u.Username)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("user %s: %w", u.Username, ErrNotFound)
-		}
-		return nil
+		return affectedOne(res, err, "user "+u.Username)
 	})
 	if err != nil {
 		return err
@@ -142,13 +136,7 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE username = ?`, username)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("user %s: %w", username, ErrNotFound)
-		}
-		return nil
+		return affectedOne(res, err, "user "+username)
 	})
 	if err != nil {
 		return err
