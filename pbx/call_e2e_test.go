@@ -66,6 +66,18 @@ func hearEachOther(t *testing.T, caller, callee *pbxtest.Call, callerTone, calle
 	check("callee", callee, callerTone, calleeTone)
 }
 
+// connect has from dial number and waits for to to receive the call:
+// the two ends of an answered call.
+func connect(t *testing.T, from, to *pbxtest.UA, number string) (caller, callee *pbxtest.Call) {
+	t.Helper()
+	caller = dialOK(t, from, number)
+	callee, err := to.NextCall(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caller, callee
+}
+
 func dialOK(t *testing.T, ua *pbxtest.UA, number string, opts ...pbxtest.DialOption) *pbxtest.Call {
 	t.Helper()
 	c, err := ua.Dial(ctx(t), number, opts...)
@@ -81,11 +93,7 @@ func dialOK(t *testing.T, ua *pbxtest.UA, number string, opts ...pbxtest.DialOpt
 func TestCallBothHearEachOther(t *testing.T) {
 	p, a, b := twoPhones(t)
 	b.SetPolicy(pbxtest.Policy{RingFor: 100 * time.Millisecond})
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 	if f := callee.From(); f.DisplayName != "Test 101" || f.Address.User != "101" {
 		t.Errorf("caller ID %q <%s>, want \"Test 101\" <101>", f.DisplayName, f.Address.User)
 	}
@@ -261,11 +269,7 @@ func TestCallForksToEveryPhone(t *testing.T) {
 	soft := phone(t, p, ext, pbxtest.WithTone(1500))
 	desk.SetPolicy(pbxtest.Policy{RingForever: true})
 	soft.SetPolicy(pbxtest.Policy{RingFor: 300 * time.Millisecond})
-	caller := dialOK(t, a, "102")
-	ringing, err := desk.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, ringing := connect(t, a, desk, "102")
 	answered, err := soft.NextCall(ctx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -292,11 +296,7 @@ func TestCallDeadMediaHangsUp(t *testing.T) {
 	}))
 	a := phone(t, p, p.CreateExtension("101", nil))
 	b := phone(t, p, p.CreateExtension("102", nil))
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 	if err := caller.WaitAudio(ctx(t), 5); err != nil {
 		t.Fatal(err)
 	}
@@ -323,11 +323,7 @@ func TestCallUnknownDialog(t *testing.T) {
 		mustCode(t, res, err, sip.StatusCallTransactionDoesNotExists)
 	}
 	// Inside a live call, what the PBX does not do yet is 501, not 481.
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 	info := sip.NewRequest(sip.INFO, caller.Response().Contact().Address)
 	info.AppendHeader(sip.HeaderClone(caller.Invite.From()))
 	info.AppendHeader(sip.HeaderClone(caller.Response().To()))
@@ -346,11 +342,7 @@ func TestCallUnknownDialog(t *testing.T) {
 
 func TestCallHangupByAPI(t *testing.T) {
 	p, a, b := twoPhones(t)
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 	calls := p.App.Engine.Calls()
 	if len(calls) != 1 {
 		t.Fatalf("live calls: %+v", calls)
@@ -424,11 +416,7 @@ func TestCallOverTCP(t *testing.T) {
 	p := pbxtest.Start(t)
 	a := phone(t, p, p.CreateExtension("101", nil), pbxtest.WithTransport("tcp"), pbxtest.WithTone(440))
 	b := phone(t, p, p.CreateExtension("102", nil), pbxtest.WithTransport("tcp"), pbxtest.WithTone(1000))
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 	hearEachOther(t, caller, callee, 440, 1000)
 	if err := callee.Hangup(ctx(t)); err != nil {
 		t.Fatal(err)
@@ -441,11 +429,7 @@ func TestCallOverTCP(t *testing.T) {
 
 func TestCallEndsOnShutdown(t *testing.T) {
 	p, a, b := twoPhones(t)
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 	p.Stop() // hangs up both phones and writes the CDR before closing the database
 	for _, c := range []*pbxtest.Call{caller, callee} {
 		if err := c.WaitEnded(ctx(t)); err != nil {

@@ -10,11 +10,7 @@ import (
 // its legs, and DELETE ends it for both phones with a CDR saying who.
 func TestCallsAPIListsAndHangsUp(t *testing.T) {
 	p, a, b := twoPhones(t)
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 
 	code, body := p.Do(http.MethodGet, "/api/v1/calls", nil)
 	var list struct {

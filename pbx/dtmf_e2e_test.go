@@ -16,11 +16,7 @@ func TestCallDTMFRelayed(t *testing.T) {
 	p := pbxtest.Start(t)
 	a := phone(t, p, p.CreateExtension("101", nil), pbxtest.WithEventPT(96))
 	b := phone(t, p, p.CreateExtension("102", nil), pbxtest.WithTone(1000))
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 	if err := caller.WaitAudio(ctx(t), 5); err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +47,7 @@ func TestCallDTMFRelayed(t *testing.T) {
 // The PBX reports the keys it detected on the live call.
 func TestCallDTMFDetectedByPBX(t *testing.T) {
 	p, a, b := twoPhones(t)
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 	if err := caller.SendDTMF(ctx(t), "1234#"); err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +70,7 @@ func TestCallDTMFDetectedByPBX(t *testing.T) {
 // sent it; other INFO content keeps its 501.
 func TestCallInfoDTMF(t *testing.T) {
 	p, a, b := twoPhones(t)
-	caller := dialOK(t, a, "102")
-	callee, err := b.NextCall(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caller, callee := connect(t, a, b, "102")
 	for _, tc := range []struct {
 		call        *pbxtest.Call
 		contentType string
