@@ -20,7 +20,7 @@ func FuzzRelayProcess(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := testDirection(PayloadPCMU, PayloadPCMA)
 		pkt := append([]byte(nil), b...)
-		out, ok := d.process(pkt, from, 20*time.Millisecond)
+		out, _, ok := d.process(pkt, from, 20*time.Millisecond)
 		if !ok {
 			return
 		}

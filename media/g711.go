@@ -71,3 +71,43 @@ func Transcode(payload []byte, from, to uint8) error {
 }
 
 func isG711(pt uint8) bool { return pt == PayloadPCMU || pt == PayloadPCMA }
+
+// DecodePCM decodes a G.711 payload of type pt into dst as linear samples
+// and returns how many it wrote, min(len(dst), len(payload)); 0 for a
+// payload type other than PCMU or PCMA. It does not allocate.
+func DecodePCM(dst []int16, payload []byte, pt uint8) int {
+	n := min(len(dst), len(payload))
+	switch pt {
+	case PayloadPCMU:
+		for i, b := range payload[:n] {
+			dst[i] = g711.DecodeUlawFrame(b)
+		}
+	case PayloadPCMA:
+		for i, b := range payload[:n] {
+			dst[i] = g711.DecodeAlawFrame(b)
+		}
+	default:
+		return 0
+	}
+	return n
+}
+
+// EncodePCM encodes linear samples into dst as a G.711 payload of type pt
+// and returns how many bytes it wrote, min(len(dst), len(pcm)); 0 for a
+// payload type other than PCMU or PCMA. It does not allocate.
+func EncodePCM(dst []byte, pcm []int16, pt uint8) int {
+	n := min(len(dst), len(pcm))
+	switch pt {
+	case PayloadPCMU:
+		for i, s := range pcm[:n] {
+			dst[i] = g711.EncodeUlawFrame(s)
+		}
+	case PayloadPCMA:
+		for i, s := range pcm[:n] {
+			dst[i] = g711.EncodeAlawFrame(s)
+		}
+	default:
+		return 0
+	}
+	return n
+}

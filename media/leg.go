@@ -45,12 +45,21 @@ type LegConfig struct {
 	EventPayloadType uint8
 }
 
-// leg is the runtime state of one side.
+// leg is the network state of one endpoint: its sockets, where its phone
+// is and what it negotiated.
 type leg struct {
-	side    Side
-	ports   *PortPair
-	pt      uint8
-	eventPT uint8
+	ports *PortPair
+	// The payload types, changed by a re-INVITE (Update) and read on
+	// every packet: atomics holding a uint8.
+	pt      atomic.Uint32
+	eventPT atomic.Uint32
+	// relatch asks the RTP goroutine to forget its latch: a re-INVITE
+	// told us a new address.
+	relatch atomic.Bool
+	// quiet is set while the phone is not expected to send (it put the
+	// call on hold with a=inactive or a=recvonly): the dead-media timer
+	// does not count that silence.
+	quiet atomic.Bool
 
 	// Where to send: read by the other leg's goroutines, written when
 	// this leg latches. A new value is allocated only on a latch.
@@ -69,8 +78,16 @@ type leg struct {
 	watchdog legWatchdog
 }
 
-func newLeg(side Side, cfg LegConfig) *leg {
-	l := &leg{side: side, ports: cfg.Ports, pt: cfg.PayloadType, eventPT: cfg.EventPayloadType}
+func newLeg(cfg LegConfig) *leg {
+	l := &leg{ports: cfg.Ports}
+	l.setRemote(cfg)
+	return l
+}
+
+// setRemote takes the phone's SDP: address and payload types.
+func (l *leg) setRemote(cfg LegConfig) {
+	l.pt.Store(uint32(cfg.PayloadType))
+	l.eventPT.Store(uint32(cfg.EventPayloadType))
 	rtp, rtcp := cfg.Remote, cfg.RemoteRTCP
 	if !rtcp.IsValid() && rtp.IsValid() {
 		rtcp = netip.AddrPortFrom(rtp.Addr(), rtp.Port()+1)
@@ -78,7 +95,6 @@ func newLeg(side Side, cfg LegConfig) *leg {
 	rtp, rtcp = unmap(rtp), unmap(rtcp)
 	l.rtpDst.Store(&rtp)
 	l.rtcpDst.Store(&rtcp)
-	return l
 }
 
 // latch applies symmetric RTP (RFC 4961 behaviour, as phones behind NAT
@@ -88,6 +104,9 @@ func newLeg(side Side, cfg LegConfig) *leg {
 // of the latched SSRC from another address is taken as spoofed and
 // rejected. It reports whether the packet is accepted.
 func (l *leg) latch(ssrc uint32, from netip.AddrPort) bool {
+	if l.relatch.Load() && l.relatch.CompareAndSwap(true, false) {
+		l.latched = false
+	}
 	switch {
 	case !l.latched:
 	case from == l.latchAddr:
@@ -146,6 +165,10 @@ func (r *pumps) startWatchdog(l *leg) {
 
 func (r *pumps) checkWatchdog(l *leg) {
 	w := &l.watchdog
+	if l.quiet.Load() {
+		// Silence on hold is no sign of a dead phone: count from now.
+		l.lastRTP.Store(int64(r.since()))
+	}
 	last := l.lastRTP.Load()
 	idle := r.since() - time.Duration(last)
 	fire := false
@@ -163,7 +186,7 @@ func (r *pumps) checkWatchdog(l *leg) {
 	w.mu.Unlock()
 
 	if fire && r.onTimeout != nil {
-		r.onTimeout(l.side)
+		r.onTimeout()
 	}
 
 	w.mu.Lock()

@@ -2,7 +2,6 @@ package media
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -34,9 +33,9 @@ type Config struct {
 	OnDigit func(Side, Digit)
 }
 
-// Relay anchors the media of a two-party call: it receives RTP and RTCP
-// from each phone on that leg's local ports and sends them on to the
-// other phone. On the way, RTP is
+// Relay anchors the media of a two-party call: two Endpoints bridged to
+// each other. It receives RTP and RTCP from each phone on that leg's local
+// ports and sends them on to the other phone. On the way, RTP is
 //   - transcoded between PCMU and PCMA if the legs negotiated different
 //     codecs,
 //   - given the outgoing leg's own SSRC, sequence numbers and timestamps,
@@ -46,34 +45,31 @@ type Config struct {
 //
 // RTCP is passed through unchanged. Each leg sends to the address its
 // phone's packets come from (symmetric RTP), so phones behind NAT work.
-//
-// A relay runs one goroutine per leg and socket. The per-packet path
-// allocates nothing: each direction has a fixed read buffer and rewrites
-// the packet in place.
+// The per-packet path allocates nothing.
 type Relay struct {
-	pumps
-	legs      [2]*leg
-	dirs      [2]*direction // dirs[SideA] carries A to B
-	closeOnce sync.Once
+	ends [2]*Endpoint
 }
 
-// pumps is what the packet loops and dead-media timers of a relay or an
-// echo share: the clock, the timeout and the goroutines' lifetime.
+// pumps is what an endpoint's packet loops, playbacks and dead-media
+// timer share: the clock, the timeout and the goroutines' lifetime.
 type pumps struct {
 	epoch     time.Time
 	timeout   time.Duration
-	onTimeout func(Side)
+	onTimeout func()
 
 	closed atomic.Bool
 	wg     sync.WaitGroup
 }
 
-func newPumps(timeout time.Duration, onTimeout func(Side)) pumps {
+func newPumps(timeout time.Duration, onTimeout func()) pumps {
 	if timeout <= 0 {
 		timeout = DefaultMediaTimeout
 	}
 	return pumps{epoch: time.Now(), timeout: timeout, onTimeout: onTimeout}
 }
+
+// since is the monotonic time since the endpoint started.
+func (r *pumps) since() time.Duration { return time.Since(r.epoch) }
 
 // NewRelay validates cfg and starts relaying. From then on the relay owns
 // both legs' PortPairs and releases them on Close; if NewRelay fails, the
@@ -83,71 +79,50 @@ func NewRelay(cfg Config) (*Relay, error) {
 		side Side
 		cfg  LegConfig
 	}{{SideA, cfg.A}, {SideB, cfg.B}} {
-		if lc.cfg.Ports == nil {
-			return nil, fmt.Errorf("media: relay leg %s has no ports", lc.side)
-		}
-		if !isG711(lc.cfg.PayloadType) {
-			return nil, fmt.Errorf("%w: leg %s payload type %d", ErrUnsupportedCodec, lc.side, lc.cfg.PayloadType)
+		if err := checkLeg(lc.cfg); err != nil {
+			return nil, fmt.Errorf("relay leg %s: %w", lc.side, err)
 		}
 	}
-	r := &Relay{pumps: newPumps(cfg.MediaTimeout, cfg.OnTimeout)}
-	r.legs[SideA] = newLeg(SideA, cfg.A)
-	r.legs[SideB] = newLeg(SideB, cfg.B)
+	r := &Relay{}
 	for _, s := range []Side{SideA, SideB} {
-		in, out := r.legs[s], r.legs[1-s]
-		r.dirs[s] = newDirection(in, out, s, cfg.OnDigit)
+		lc := cfg.A
+		if s == SideB {
+			lc = cfg.B
+		}
+		ec := EndpointConfig{Leg: lc, MediaTimeout: cfg.MediaTimeout}
+		if cfg.OnTimeout != nil {
+			ec.OnTimeout = func() { cfg.OnTimeout(s) }
+		}
+		if cfg.OnDigit != nil {
+			ec.OnDigit = func(d Digit) { cfg.OnDigit(s, d) }
+		}
+		r.ends[s] = newEndpoint(ec)
 	}
-	for _, s := range []Side{SideA, SideB} {
-		r.startWatchdog(r.legs[s])
-		r.wg.Add(2)
-		go r.pumpRTP(r.dirs[s])
-		go r.pumpRTCP(r.dirs[s])
-	}
+	Bridge(r.ends[SideA], r.ends[SideB])
+	r.ends[SideA].start()
+	r.ends[SideB].start()
 	return r, nil
 }
 
-func newDirection(in, out *leg, s Side, onDigit func(Side, Digit)) *direction {
-	d := &direction{in: in, out: out}
-	d.seq = sequencer{ssrc: rand.Uint32(), clockRate: clockRate}
-	d.stats.clockRate = clockRate
-	d.dtmf.OnDigit = func(dg Digit) {
-		d.mu.Lock()
-		d.stats.Digits++
-		d.mu.Unlock()
-		if onDigit != nil {
-			onDigit(s, dg)
-		}
-	}
-	return d
-}
-
-// since is the monotonic time since the relay started.
-func (r *pumps) since() time.Duration { return time.Since(r.epoch) }
+// Endpoint returns one side of the relay, for playbacks, sinks and
+// re-bridging.
+func (r *Relay) Endpoint(s Side) *Endpoint { return r.ends[s] }
 
 // Stats returns a snapshot of the relay's counters.
 func (r *Relay) Stats() Stats {
-	return Stats{AToB: r.dirs[SideA].snapshot(), BToA: r.dirs[SideB].snapshot()}
+	return Stats{AToB: r.ends[SideA].Stats(), BToA: r.ends[SideB].Stats()}
 }
 
-// Close stops the relay: it stops the dead-media timers, releases both
-// legs' ports (which ends their goroutines) and waits for the goroutines
-// to finish. It reports a pending DTMF press whose end was never seen. It
-// is idempotent and may be called from OnTimeout, but not from OnDigit.
+// Close stops both endpoints: it stops the dead-media timers, releases
+// both legs' ports and waits for the goroutines to finish. It reports a
+// pending DTMF press whose end was never seen. It is idempotent and may be
+// called from OnTimeout, but not from OnDigit.
 func (r *Relay) Close() error {
-	r.closeOnce.Do(func() {
-		r.closed.Store(true)
-		for _, l := range r.legs {
-			l.watchdog.stop()
-			l.ports.Release()
-		}
-		r.wg.Wait()
-		for _, d := range r.dirs {
-			d.dtmf.Flush()
-		}
-	})
+	r.ends[SideA].Close()
+	r.ends[SideB].Close()
 	return nil
 }
 
 // Remote returns where the relay currently sends a leg's RTP: the SDP
 // address until the phone's first packet, then the address it sends from.
-func (r *Relay) Remote(s Side) netip.AddrPort { return *r.legs[s].rtpDst.Load() }
+func (r *Relay) Remote(s Side) netip.AddrPort { return r.ends[s].Remote() }

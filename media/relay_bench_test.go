@@ -7,12 +7,13 @@ import (
 	"time"
 )
 
-// testDirection is a direction A to B outside any relay, for measuring
-// the per-packet work without sockets.
-func testDirection(aPT, bPT uint8) *direction {
-	in := newLeg(SideA, LegConfig{PayloadType: aPT, EventPayloadType: 101})
-	out := newLeg(SideB, LegConfig{PayloadType: bPT, EventPayloadType: 96})
-	return newDirection(in, out, SideA, func(Side, Digit) {})
+// testDirection is endpoint A bridged to B, without sockets, for
+// measuring the per-packet work A to B.
+func testDirection(aPT, bPT uint8) *Endpoint {
+	a := newEndpoint(EndpointConfig{Leg: LegConfig{PayloadType: aPT, EventPayloadType: 101}, OnDigit: func(Digit) {}})
+	b := newEndpoint(EndpointConfig{Leg: LegConfig{PayloadType: bPT, EventPayloadType: 96}})
+	Bridge(a, b)
+	return a
 }
 
 func TestRelayProcessNoAllocs(t *testing.T) {
@@ -50,7 +51,7 @@ func TestRelayProcessNoAllocs(t *testing.T) {
 func TestRelaySocketPathNoAllocs(t *testing.T) {
 	a, b := newPhone(t, 1), newPhone(t, 2)
 	r := relayFor(t, newAllocator(t), a, b, func(c *Config) { c.B.PayloadType = PayloadPCMA })
-	to := r.legs[SideA].ports.LocalRTP()
+	to := r.ends[SideA].leg.ports.LocalRTP()
 	pkt := a.packet(PayloadPCMU, encodeUlaw(sine(1000, 8000, 0, 160)), false, 160)
 	var buf [maxPacket]byte
 	roundTrip := func() {
@@ -95,7 +96,7 @@ func BenchmarkRelayProcess(b *testing.B) {
 func BenchmarkRelayPacket(b *testing.B) {
 	a, ph := newPhone(b, 1), newPhone(b, 2)
 	r := relayFor(b, newAllocator(b), a, ph, func(c *Config) { c.B.PayloadType = PayloadPCMA })
-	to := r.legs[SideA].ports.LocalRTP()
+	to := r.ends[SideA].leg.ports.LocalRTP()
 	pkt := a.packet(PayloadPCMU, encodeUlaw(sine(1000, 8000, 0, 160)), false, 160)
 	var buf [maxPacket]byte
 	b.ReportAllocs()

@@ -15,7 +15,7 @@ import (
 func TestRelayTranscodesTone(t *testing.T) {
 	a, b := newPhone(t, 1111), newPhone(t, 2222)
 	r := relayFor(t, newAllocator(t), a, b, func(c *Config) { c.B.PayloadType = PayloadPCMA })
-	toA, toB := r.legs[SideA].ports.LocalRTP(), r.legs[SideB].ports.LocalRTP()
+	toA, toB := r.ends[SideA].leg.ports.LocalRTP(), r.ends[SideB].leg.ports.LocalRTP()
 
 	const frames = 50
 	tests := []struct {
@@ -74,11 +74,11 @@ func TestRelayLatchesNATPhone(t *testing.T) {
 	r := relayFor(t, newAllocator(t), a, b, func(c *Config) {
 		c.B.Remote, c.B.RemoteRTCP = nat, netip.AddrPort{}
 	})
-	toA, toB := r.legs[SideA].ports.LocalRTP(), r.legs[SideB].ports.LocalRTP()
+	toA, toB := r.ends[SideA].leg.ports.LocalRTP(), r.ends[SideB].leg.ports.LocalRTP()
 	if got := r.Remote(SideB); got != nat {
 		t.Fatalf("Remote(B) = %v before latching, want SDP %v", got, nat)
 	}
-	if got := *r.legs[SideB].rtcpDst.Load(); got != netip.MustParseAddrPort("10.0.0.9:4001") {
+	if got := *r.ends[SideB].leg.rtcpDst.Load(); got != netip.MustParseAddrPort("10.0.0.9:4001") {
 		t.Fatalf("RTCP destination %v, want SDP port + 1", got)
 	}
 
@@ -139,7 +139,7 @@ func TestRelayDTMF(t *testing.T) {
 					digits <- d
 				}
 			})
-			toA := r.legs[SideA].ports.LocalRTP()
+			toA := r.ends[SideA].leg.ports.LocalRTP()
 			frame := encodeUlaw(sine(1000, 8000, 0, 160))
 
 			a.send(toA, PayloadPCMU, frame)
@@ -202,7 +202,7 @@ func TestRelayDTMF(t *testing.T) {
 func TestRelaySourceChange(t *testing.T) {
 	a, b := newPhone(t, 100), newPhone(t, 200)
 	r := relayFor(t, newAllocator(t), a, b, nil)
-	toA := r.legs[SideA].ports.LocalRTP()
+	toA := r.ends[SideA].leg.ports.LocalRTP()
 	frame := encodeUlaw(sine(1000, 8000, 0, 160))
 
 	for i := 0; i < 5; i++ {
@@ -245,8 +245,8 @@ func TestRelayRTCP(t *testing.T) {
 		from, to *phone
 		port     netip.AddrPort
 	}{
-		{a, b, r.legs[SideA].ports.LocalRTCP()},
-		{b, a, r.legs[SideB].ports.LocalRTCP()},
+		{a, b, r.ends[SideA].leg.ports.LocalRTCP()},
+		{b, a, r.ends[SideB].leg.ports.LocalRTCP()},
 	} {
 		if _, err := tt.from.rtcp.WriteToUDPAddrPort([]byte{1, 2, 3}, tt.port); err != nil {
 			t.Fatal(err) // not RTCP: dropped
@@ -275,7 +275,7 @@ func TestRelayRTCP(t *testing.T) {
 func TestRelayDropsMalformed(t *testing.T) {
 	a, b := newPhone(t, 1), newPhone(t, 2)
 	r := relayFor(t, newAllocator(t), a, b, nil)
-	toA := r.legs[SideA].ports.LocalRTP()
+	toA := r.ends[SideA].leg.ports.LocalRTP()
 	frame := encodeUlaw(sine(1000, 8000, 0, 160))
 	good := a.packet(PayloadPCMU, frame, false, 160)
 	badPad := a.packet(PayloadPCMU, frame, false, 160)
@@ -305,7 +305,7 @@ func TestRelayMediaTimeout(t *testing.T) {
 		c.MediaTimeout = 300 * time.Millisecond
 		c.OnTimeout = func(s Side) { timeouts <- s }
 	})
-	toA := r.legs[SideA].ports.LocalRTP()
+	toA := r.ends[SideA].leg.ports.LocalRTP()
 	frame := encodeUlaw(sine(1000, 8000, 0, 160))
 
 	// A talks, B is silent: only B is reported.
@@ -368,7 +368,7 @@ func TestRelayCloseReleasesEverything(t *testing.T) {
 	alloc := newAllocator(t)
 	a, b := newPhone(t, 1), newPhone(t, 2)
 	r := relayFor(t, alloc, a, b, func(c *Config) { c.MediaTimeout = time.Hour })
-	a.send(r.legs[SideA].ports.LocalRTP(), PayloadPCMU, make([]byte, 160))
+	a.send(r.ends[SideA].leg.ports.LocalRTP(), PayloadPCMU, make([]byte, 160))
 	b.recv()
 	if alloc.InUse() != 2 {
 		t.Fatalf("InUse = %d, want 2", alloc.InUse())

@@ -1,0 +1,214 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrNoTelephoneEvent means a phone negotiated no telephone-event payload
+// type, so digits cannot be sent to it as RFC 4733 events.
+var ErrNoTelephoneEvent = errors.New("media: phone negotiated no telephone-event")
+
+// frameInterval is the packetisation interval of generated audio.
+const frameInterval = 20 * time.Millisecond
+
+// Playback is audio the PBX sends to one phone in place of the bridged
+// peer's: a prompt, a tone, music on hold, DTMF. While it runs, what the
+// peer sends is not forwarded to this phone (the peer still hears this
+// phone). It ends when its source ends, when Stop is called, when another
+// playback starts on the endpoint, or when the endpoint closes.
+type Playback struct {
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// Stop ends the playback; the bridged peer is heard again. It does not
+// wait for the playback's goroutine.
+func (p *Playback) Stop() { p.stopOnce.Do(func() { close(p.stop) }) }
+
+// Done is closed when the playback has ended, for whatever reason.
+func (p *Playback) Done() <-chan struct{} { return p.done }
+
+// generator makes the packets of a playback, one 20 ms step at a time.
+type generator interface {
+	// step sends what falls in the next 20 ms and reports whether there
+	// is more.
+	step(e *Endpoint, s *genState) bool
+}
+
+// genState is a playback's own RTP numbering; the endpoint's sequencer
+// maps it onto the stream the phone hears.
+type genState struct {
+	src     uint32
+	seq     uint16
+	ts      uint32
+	first   bool
+	started bool
+}
+
+// Play sends src to the phone, paced in real time, 20 ms a packet in the
+// phone's codec, until src ends (io.EOF) or the playback is stopped. A
+// playback already running on the endpoint is stopped.
+func (e *Endpoint) Play(src Source) *Playback {
+	return e.startPlayback(&audioGen{src: src})
+}
+
+// PlayDigits sends digits ('0'-'9', '*', '#', 'A'-'D') to the phone as
+// RFC 4733 telephone events, 100 ms each with 60 ms between them, as a
+// playback. It fails if the phone negotiated no telephone-event or a digit
+// is not a DTMF key.
+func (e *Endpoint) PlayDigits(digits string) (*Playback, error) {
+	if e.leg.eventPT.Load() == 0 {
+		return nil, ErrNoTelephoneEvent
+	}
+	codes := make([]uint8, 0, len(digits))
+	for _, r := range digits {
+		i := strings.IndexRune("0123456789*#ABCD", r)
+		if i < 0 {
+			return nil, fmt.Errorf("media: %q is not a DTMF key", r)
+		}
+		codes = append(codes, uint8(i))
+	}
+	return e.startPlayback(&digitGen{codes: codes}), nil
+}
+
+func (e *Endpoint) startPlayback(g generator) *Playback {
+	p := &Playback{stop: make(chan struct{}), done: make(chan struct{})}
+	if old := e.playing.Swap(p); old != nil {
+		old.Stop()
+	}
+	if e.closed.Load() {
+		e.playing.CompareAndSwap(p, nil)
+		close(p.done)
+		return p
+	}
+	e.wg.Add(1)
+	go e.runPlayback(p, g)
+	return p
+}
+
+func (e *Endpoint) runPlayback(p *Playback, g generator) {
+	defer e.wg.Done()
+	defer close(p.done)
+	defer e.playing.CompareAndSwap(p, nil)
+	s := genState{src: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(), first: true}
+	tick := time.NewTicker(frameInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-e.quit:
+			return
+		default:
+		}
+		if !g.step(e, &s) {
+			return
+		}
+		s.first = false
+		select {
+		case <-tick.C:
+		case <-p.stop:
+			return
+		case <-e.quit:
+			return
+		}
+	}
+}
+
+// audioGen plays a Source.
+type audioGen struct {
+	src     Source
+	pcm     [FrameSamples]int16
+	payload [FrameSamples]byte
+}
+
+func (a *audioGen) step(e *Endpoint, s *genState) bool {
+	n, err := a.src.Read(a.pcm[:])
+	n = min(n, FrameSamples)
+	if n > 0 {
+		pt := e.PayloadType()
+		m := EncodePCM(a.payload[:], a.pcm[:n], pt)
+		e.send(generated{src: s.src, seq: s.seq, ts: s.ts, pt: pt, marker: s.first, payload: a.payload[:m]})
+		s.seq++
+	}
+	s.ts += FrameSamples // the clock runs on, whatever was read
+	return err == nil
+}
+
+// digitGen plays telephone events: per digit five 20 ms packets of growing
+// duration (100 ms), three end packets, then a 60 ms gap.
+type digitGen struct {
+	codes   []uint8
+	i       int    // current digit
+	tick    int    // steps into the current digit
+	eventTS uint32 // the current event's timestamp
+	payload [TelephoneEventSize]byte
+}
+
+const (
+	digitTicks   = 5 // 100 ms of tone
+	digitEnds    = 3 // end packets, for loss
+	digitGap     = 3 // 60 ms of nothing before the next digit
+	digitVolume  = 10
+	digitPerStep = FrameSamples
+)
+
+func (d *digitGen) step(e *Endpoint, s *genState) bool {
+	if d.i >= len(d.codes) {
+		return false
+	}
+	pt := uint8(e.leg.eventPT.Load())
+	if d.tick == 0 {
+		d.eventTS = s.ts
+	}
+	switch {
+	case d.tick < digitTicks:
+		d.sendEvent(e, s, pt, false, uint16((d.tick+1)*digitPerStep), d.tick == 0)
+	case d.tick == digitTicks:
+		for range digitEnds {
+			d.sendEvent(e, s, pt, true, uint16(digitTicks*digitPerStep), false)
+		}
+	}
+	s.ts += FrameSamples
+	d.tick++
+	if d.tick > digitTicks+digitGap {
+		d.i, d.tick = d.i+1, 0
+	}
+	return d.i < len(d.codes)
+}
+
+func (d *digitGen) sendEvent(e *Endpoint, s *genState, pt uint8, end bool, dur uint16, marker bool) {
+	ev := TelephoneEvent{Event: d.codes[d.i], End: end, Volume: digitVolume, Duration: dur}
+	_, _ = ev.MarshalTo(d.payload[:])
+	e.send(generated{src: s.src, seq: s.seq, ts: d.eventTS, pt: pt, marker: marker, payload: d.payload[:]})
+	s.seq++
+}
+
+// WriteAudio sends one frame of linear audio to the phone at once, without
+// pacing: for a mixer, which keeps its own clock. Successive calls form
+// one stream with its own numbering; a playback running at the same time
+// interleaves with it, so a mixer should own the endpoint unbridged and
+// without playbacks.
+func (e *Endpoint) WriteAudio(pcm []int16) {
+	e.mixMu.Lock()
+	defer e.mixMu.Unlock()
+	if !e.mix.started {
+		e.mix = genState{src: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(), first: true, started: true}
+	}
+	for len(pcm) > 0 {
+		n := min(len(pcm), FrameSamples)
+		pt := e.PayloadType()
+		m := EncodePCM(e.mixBuf[:], pcm[:n], pt)
+		e.send(generated{src: e.mix.src, seq: e.mix.seq, ts: e.mix.ts, pt: pt, marker: e.mix.first, payload: e.mixBuf[:m]})
+		e.mix.first = false
+		e.mix.seq++
+		e.mix.ts += uint32(n)
+		pcm = pcm[n:]
+	}
+}
