@@ -28,6 +28,7 @@ type CallLeg struct {
 	Source  string
 	State   string
 	Codec   string
+	Holding bool // the phone has put the call on hold
 }
 
 // ErrNoSuchCall is what LiveCalls.Hangup returns for an unknown call.
@@ -47,6 +48,7 @@ type callLegJSON struct {
 	Source  string `json:"source"`
 	State   string `json:"state"`
 	Codec   string `json:"codec"`
+	Holding bool   `json:"holding"`
 }
 
 type callJSON struct {

@@ -41,6 +41,8 @@ type call struct {
 	winner     *fork
 	codec      uint8     // the caller's codec, once answered
 	digits     [2][]rune // DTMF keys pressed, by media.Side (A: caller, B: callee)
+	relay      *media.Relay
+	sides      [2]sideState // by media.Side
 }
 
 // onDigit records a key press of one side; the relay calls it on its
@@ -95,7 +97,8 @@ func (c *call) info() CallInfo {
 	ci := CallInfo{ID: c.id, From: c.caller.Number, FromName: c.caller.Name, To: c.dialed, State: c.state,
 		StartedAt: c.startedAt, AnsweredAt: c.answeredAt,
 		CallerDigits: string(c.digits[media.SideA]), CalleeDigits: string(c.digits[media.SideB])}
-	in := LegInfo{Role: "caller", Number: c.caller.Number, Source: c.in.req.Source(), State: string(c.state)}
+	in := LegInfo{Role: "caller", Number: c.caller.Number, Source: c.in.req.Source(), State: string(c.state),
+		Holding: c.sides[media.SideA].holding}
 	if ct := c.in.req.Contact(); ct != nil {
 		in.Contact = ct.Address.String()
 	}
@@ -108,7 +111,9 @@ func (c *call) info() CallInfo {
 		forks = []*fork{c.winner}
 	}
 	for _, f := range forks {
-		ci.Legs = append(ci.Legs, f.info())
+		li := f.info()
+		li.Holding = f == c.winner && c.sides[media.SideB].holding
+		ci.Legs = append(ci.Legs, li)
 	}
 	return ci
 }

@@ -42,6 +42,7 @@ type LegInfo struct {
 	Source  string // where the phone's SIP comes from (ip:port)
 	State   string // "ringing", "answered", ...
 	Codec   string // "PCMU" or "PCMA" once negotiated
+	Holding bool   // the phone has put the call on hold
 }
 
 // dialogKey names a dialog by its Call-ID and the PBX's tag: the To tag

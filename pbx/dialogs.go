@@ -22,9 +22,15 @@ func (e *Engine) requestDialog(req *sip.Request) (dialogRef, bool) {
 // stay in their transaction and never get here; stray ACKs are dropped.
 func (e *Engine) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	e.metrics.countRequest(req.Method)
-	if ref, ok := e.requestDialog(req); ok && ref.fork == nil {
-		ref.call.in.ack()
+	ref, ok := e.requestDialog(req)
+	if !ok || req.CSeq() == nil {
+		return
 	}
+	if ref.fork == nil && req.CSeq().SeqNo == ref.call.in.req.CSeq().SeqNo {
+		ref.call.in.ack() // of the call's answer
+		return
+	}
+	ref.call.ackIn(ref.side(), req.CSeq().SeqNo, req.Body())
 }
 
 // onBye ends the call a BYE's dialog belongs to.

@@ -67,6 +67,9 @@ type Config struct {
 	// ShutdownGrace bounds how long Close waits for phones to answer the
 	// BYEs and CANCELs of the calls it ends. Default 3 s.
 	ShutdownGrace time.Duration
+	// MusicOnHold makes the audio a held party hears, a new Source for each
+	// hold. Default: the built-in music.
+	MusicOnHold func() media.Source
 }
 
 func (c *Config) defaults() {
@@ -95,6 +98,9 @@ func (c *Config) defaults() {
 	setDur(&c.AuthBlock, 10*time.Minute)
 	setDur(&c.FlushInterval, 200*time.Millisecond)
 	setDur(&c.MediaTimeout, media.DefaultMediaTimeout)
+	if c.MusicOnHold == nil {
+		c.MusicOnHold = builtinMusicOnHold
+	}
 	setDur(&c.CDRFlushInterval, 200*time.Millisecond)
 	setDur(&c.ShutdownGrace, 3*time.Second)
 	if c.RTPPortMin <= 0 || c.RTPPortMax <= 0 {
@@ -223,7 +229,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	srv.OnBye(e.pooled(e.handle(e.onBye)))
 	srv.OnCancel(e.pooled(e.handle(e.onCancel)))
 	srv.OnInfo(e.pooled(e.handle(e.onInfo)))
-	srv.OnUpdate(e.pooled(e.handle(e.onInDialog)))
+	srv.OnUpdate(e.handle(e.onTargetRefresh))
 	return e, nil
 }
 

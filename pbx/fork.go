@@ -31,7 +31,9 @@ type fork struct {
 	state  string
 	res    *sip.Response // the 2xx, once answered
 	answer mediaOffer
-	cseq   uint32 // the last CSeq the PBX used in this dialog
+	cseq   uint32       // the last CSeq the PBX used in this dialog
+	target sip.Uri      // the callee's Contact, refreshed by re-INVITE
+	routes []sip.Header // the dialog's route set
 }
 
 type forkEventKind int
@@ -91,7 +93,7 @@ func (f *fork) info() LegInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	li := LegInfo{Role: "callee", Number: f.number, Contact: f.b.Contact, Source: f.b.Source, State: f.state}
-	if f.res != nil {
+	if len(f.answer.codecs) > 0 {
 		li.Codec = codecName(pickCodec(f.answer))
 	}
 	return li
@@ -173,7 +175,15 @@ func (f *fork) run() {
 // answered ACKs a 2xx (and its retransmissions), then lets the call
 // decide: keep the dialog, or hang it up at once.
 func (f *fork) answered(tx sip.ClientTransaction, res *sip.Response) {
-	ack := f.request(sip.ACK, res, f.cseq)
+	f.mu.Lock()
+	f.res = res
+	f.target = *f.req.Recipient.Clone()
+	if ct := res.Contact(); ct != nil {
+		f.target = *ct.Address.Clone()
+	}
+	f.routes = routeSet(res, true)
+	f.mu.Unlock()
+	ack := f.request(sip.ACK, f.cseq)
 	e := f.c.e
 	if err := e.client.WriteRequest(ack); err != nil {
 		f.c.log.Debug("ACK failed", "error", err)
@@ -186,7 +196,7 @@ func (f *fork) answered(tx sip.ClientTransaction, res *sip.Response) {
 	})
 	sdp, err := parseSDP(res.Body())
 	f.mu.Lock()
-	f.res, f.answer = res, sdp
+	f.answer = sdp
 	f.mu.Unlock()
 	if f.report(forkEvent{kind: forkAnswered, sdp: sdp, err: err}) && <-f.decision {
 		f.setState("answered")
@@ -200,18 +210,20 @@ func (f *fork) answered(tx sip.ClientTransaction, res *sip.Response) {
 	}
 }
 
-// request builds an in-dialog request after the 2xx res. The Request-URI
-// is the phone's Contact; the packet goes where the phone registered from.
-func (f *fork) request(method sip.RequestMethod, res *sip.Response, seq uint32) *sip.Request {
-	target := f.req.Recipient
-	if ct := res.Contact(); ct != nil {
-		target = ct.Address
-	}
+// request builds an in-dialog request after the 2xx. The Request-URI is
+// the phone's Contact; the packet goes where the phone registered from.
+func (f *fork) request(method sip.RequestMethod, seq uint32) *sip.Request {
+	f.mu.Lock()
+	target, res, routes := f.target, f.res, f.routes
+	f.mu.Unlock()
 	req := sip.NewRequest(method, *target.Clone())
 	req.AppendHeader(sip.HeaderClone(f.req.From()))
 	req.AppendHeader(sip.HeaderClone(res.To()))
 	req.AppendHeader(sip.HeaderClone(f.req.CallID()))
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+	for _, r := range routes {
+		req.AppendHeader(r)
+	}
 	if method != sip.ACK {
 		ct := f.c.e.contact(f.req.Transport())
 		req.AppendHeader(&ct)
@@ -232,7 +244,7 @@ func (f *fork) bye(ctx context.Context) error {
 	if res == nil {
 		return fmt.Errorf("fork not answered")
 	}
-	r, err := f.c.e.client.Do(ctx, f.request(sip.BYE, res, seq))
+	r, err := f.c.e.client.Do(ctx, f.request(sip.BYE, seq))
 	if err != nil {
 		return err
 	}

@@ -20,11 +20,25 @@ type inbound struct {
 	acked   chan struct{}
 	ackOnce sync.Once
 	cseq    atomic.Uint32 // CSeq of the PBX's requests in this dialog
+	routes  []sip.Header  // the dialog's route set
+
+	mu     sync.Mutex
+	target sip.Uri // the caller's Contact, refreshed by re-INVITE
 }
 
 func newInbound(e *Engine, req *sip.Request, tx sip.ServerTransaction) *inbound {
-	in := &inbound{e: e, req: req.Clone(), tx: tx, tag: sip.GenerateTagN(16), acked: make(chan struct{})}
+	in := &inbound{e: e, req: req.Clone(), tx: tx, tag: sip.GenerateTagN(16), acked: make(chan struct{}),
+		routes: routeSet(req, false)}
 	in.req.To().Params.Add("tag", in.tag)
+	// The transaction answers a CANCEL with 487 from the original request:
+	// give it our tag too, so the 487 is of the same early dialog as our
+	// 180.
+	if to := req.To(); to != nil && !to.Params.Has("tag") {
+		to.Params.Add("tag", in.tag)
+	}
+	if ct := req.Contact(); ct != nil {
+		in.target = *ct.Address.Clone()
+	}
 	return in
 }
 
@@ -66,25 +80,33 @@ func (in *inbound) answer(sdp []byte, stop <-chan struct{}) (bool, error) {
 	if err := in.tx.Respond(res); err != nil {
 		return false, fmt.Errorf("send 200 OK: %w", err)
 	}
+	return in.e.awaitACK(in.tx, res, in.acked, stop), nil
+}
+
+// awaitACK waits for the ACK of a 2xx already sent on tx, sending the 2xx
+// again over unreliable transports (RFC 3261 13.3.1.4: the UAS core, not
+// the transaction, retransmits it). It reports whether the ACK came; it
+// gives up when stop closes or after 64*T1.
+func (e *Engine) awaitACK(tx sip.ServerTransaction, res *sip.Response, acked, stop <-chan struct{}) bool {
 	giveUp := time.NewTimer(64 * sip.T1)
 	defer giveUp.Stop()
 	interval := sip.T1
 	resend := time.NewTimer(interval)
 	defer resend.Stop()
-	if sip.IsReliable(in.req.Transport()) {
+	if sip.IsReliable(res.Transport()) {
 		resend.Stop()
 	}
 	for {
 		select {
-		case <-in.acked:
-			return true, nil
+		case <-acked:
+			return true
 		case <-stop:
-			return false, nil
+			return false
 		case <-giveUp.C:
-			return false, nil
+			return false
 		case <-resend.C:
-			if err := in.tx.Respond(res); err != nil {
-				in.e.log.Debug("resend 200 OK failed", "error", err)
+			if err := tx.Respond(res); err != nil {
+				e.log.Debug("resend 200 OK failed", "error", err)
 			}
 			interval = min(2*interval, sip.T2)
 			resend.Reset(interval)
@@ -95,23 +117,7 @@ func (in *inbound) answer(sdp []byte, stop <-chan struct{}) (bool, error) {
 // bye ends the dialog from the PBX's side. The request goes to where the
 // INVITE came from (the phone may sit behind NAT), over its transport.
 func (in *inbound) bye(ctx context.Context) error {
-	ct := in.req.Contact()
-	if ct == nil {
-		return fmt.Errorf("caller sent no Contact")
-	}
-	req := sip.NewRequest(sip.BYE, *ct.Address.Clone())
-	from := in.req.To().AsFrom()
-	to := in.req.From().AsTo()
-	req.AppendHeader(&from)
-	req.AppendHeader(&to)
-	req.AppendHeader(sip.HeaderClone(in.req.CallID()))
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: in.cseq.Add(1), MethodName: sip.BYE})
-	contact := in.e.contact(in.req.Transport())
-	req.AppendHeader(&contact)
-	req.AppendHeader(sip.NewHeader("User-Agent", in.e.cfg.UserAgent))
-	req.SetTransport(in.req.Transport())
-	req.SetDestination(in.req.Source())
-	res, err := in.e.client.Do(ctx, req)
+	res, err := in.e.client.Do(ctx, in.request(sip.BYE))
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ const byeTimeout = 5 * time.Second
 // handler returns), which is why INVITE is never run on the worker pool.
 func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
-		e.onInDialog(req, tx) // a re-INVITE
+		e.onTargetRefresh(req, tx) // a re-INVITE
 		return
 	}
 	from := req.From()
@@ -130,8 +130,12 @@ func (c *call) setup() (bridge, failure, bool) {
 		}
 	}()
 
-	calleeOffer := buildSDP(sdpParams{sessionID: newSessionID(), version: 1, addr: e.mediaIP, port: bPorts.RTPPort(),
-		codecs: []uint8{media.PayloadPCMU, media.PayloadPCMA}, eventPT: telephoneEventPT})
+	calleeSDP := sdpParams{sessionID: newSessionID(), version: 1, addr: e.mediaIP, port: bPorts.RTPPort(),
+		codecs: []uint8{media.PayloadPCMU, media.PayloadPCMA}, eventPT: telephoneEventPT}
+	c.mu.Lock()
+	c.sides[media.SideB].sdp = calleeSDP
+	c.mu.Unlock()
+	calleeOffer := buildSDP(calleeSDP)
 	winner, fail, ok := c.ring(tgt, calleeOffer)
 	if !ok {
 		return bridge{}, fail, false
@@ -152,6 +156,9 @@ func (c *call) setup() (bridge, failure, bool) {
 		return bridge{}, failureFor(err), false
 	}
 	bridged = true
+	c.mu.Lock()
+	c.relay = relay
+	c.mu.Unlock()
 	b := bridge{media: relay, callee: winner}
 	fail, ok = c.answerCaller(b, offer, aPorts.RTPPort())
 	if !ok {
@@ -265,9 +272,13 @@ func (c *call) answerCaller(b bridge, offer mediaOffer, port int) (failure, bool
 	c.mu.Lock()
 	c.codec = pickCodec(offer)
 	c.mu.Unlock()
+	p := sdpParams{sessionID: newSessionID(), version: 1, addr: c.e.mediaIP, port: port,
+		codecs: []uint8{pickCodec(offer)}, eventPT: offer.eventPT, dir: offer.dir.answer()}
+	c.mu.Lock()
+	c.sides[media.SideA].sdp = p
+	c.mu.Unlock()
 	c.setState(CallAnswered)
-	sdp := buildSDP(sdpParams{sessionID: newSessionID(), version: 1, addr: c.e.mediaIP, port: port,
-		codecs: []uint8{pickCodec(offer)}, eventPT: offer.eventPT})
+	sdp := buildSDP(p)
 	acked, err := c.in.answer(sdp, c.done)
 	if err != nil {
 		// The transaction is gone: a CANCEL won the race with our 200.

@@ -23,6 +23,57 @@ type mediaOffer struct {
 	rtcp    netip.AddrPort // from a=rtcp; zero means RTP port + 1
 	codecs  []uint8        // PCMU and PCMA only, in the SDP's order
 	eventPT uint8          // telephone-event/8000 payload type, 0 if none
+	dir     direction      // the stream's direction attribute
+}
+
+// direction is an SDP stream's direction (RFC 3264 §5.1): what the side
+// that wrote it will do.
+type direction uint8
+
+const (
+	dirSendRecv direction = iota
+	dirSendOnly
+	dirRecvOnly
+	dirInactive
+)
+
+var directionNames = [...]string{"sendrecv", "sendonly", "recvonly", "inactive"}
+
+func (d direction) String() string { return directionNames[d] }
+
+// sends and receives tell what the side that wrote d does.
+func (d direction) sends() bool    { return d == dirSendRecv || d == dirSendOnly }
+func (d direction) receives() bool { return d == dirSendRecv || d == dirRecvOnly }
+
+// answer is the direction that answers an offer of d (RFC 3264 §6.1).
+func (d direction) answer() direction {
+	switch d {
+	case dirSendOnly:
+		return dirRecvOnly
+	case dirRecvOnly:
+		return dirSendOnly
+	}
+	return d
+}
+
+// parseDirection reads a direction attribute from a media section, else
+// from the session, else sendrecv.
+func parseDirection(m *sdp.MediaDescription, s *sdp.SessionDescription) direction {
+	find := func(attrs []sdp.Attribute) (direction, bool) {
+		for _, a := range attrs {
+			for i, name := range directionNames {
+				if a.Key == name {
+					return direction(i), true
+				}
+			}
+		}
+		return dirSendRecv, false
+	}
+	if d, ok := find(m.Attributes); ok {
+		return d
+	}
+	d, _ := find(s.Attributes)
+	return d
 }
 
 // parseSDP reads the first active audio stream of an SDP body. A body that
@@ -58,7 +109,13 @@ func parseSDP(body []byte) (mediaOffer, error) {
 	if conn == nil || conn.Address == nil {
 		return out, fmt.Errorf("%w: no connection address", errBadSDP)
 	}
-	if ip, err := netip.ParseAddr(conn.Address.Address); err == nil && !ip.IsUnspecified() {
+	out.dir = parseDirection(audio, &s)
+	ip, err := netip.ParseAddr(conn.Address.Address)
+	if err == nil && ip.IsUnspecified() && out.dir == dirSendRecv {
+		// RFC 2543 hold, still sent by some phones: c=0.0.0.0.
+		out.dir = dirSendOnly
+	}
+	if err == nil && !ip.IsUnspecified() {
 		out.remote = netip.AddrPortFrom(ip.Unmap(), uint16(port))
 		if v, ok := audio.Attribute("rtcp"); ok {
 			if p, err := strconv.Atoi(strings.Fields(v + " ")[0]); err == nil && p > 0 && p <= 65535 {
@@ -103,7 +160,8 @@ type sdpParams struct {
 	addr      netip.Addr // the PBX's media address
 	port      int        // RTP port; RTCP is port+1
 	codecs    []uint8
-	eventPT   uint8 // 0: no telephone-event
+	eventPT   uint8     // 0: no telephone-event
+	dir       direction // sendrecv unless holding
 }
 
 func newSessionID() uint64 { return rand.Uint64N(1 << 62) }
@@ -136,7 +194,7 @@ func buildSDP(p sdpParams) []byte {
 	if p.eventPT != 0 {
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", p.eventPT, p.eventPT)
 	}
-	fmt.Fprintf(&b, "a=ptime:20\r\na=rtcp:%d\r\na=sendrecv\r\n", p.port+1)
+	fmt.Fprintf(&b, "a=ptime:20\r\na=rtcp:%d\r\na=%s\r\n", p.port+1, p.dir)
 	return []byte(b.String())
 }
 

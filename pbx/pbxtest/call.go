@@ -32,6 +32,10 @@ type Call struct {
 	remoteTarget sip.Uri
 	cseq         uint32
 	endedBy      string // "remote" or "local"
+
+	offered   []string      // directions of the PBX's re-INVITEs
+	reinvited chan struct{} // closed and replaced at each re-INVITE
+	gate      chan struct{} // while set, re-INVITEs wait for it
 }
 
 func (u *UA) newCall(outgoing bool) (*Call, error) {
@@ -41,7 +45,7 @@ func (u *UA) newCall(outgoing bool) (*Call, error) {
 	}
 	c := &Call{ua: u, Outgoing: outgoing, media: m, ringing: make(chan struct{}), final: make(chan struct{}),
 		ended: make(chan struct{}), cancelled: make(chan struct{}), acked: make(chan struct{}),
-		localTag: sip.GenerateTagN(12)}
+		localTag: sip.GenerateTagN(12), reinvited: make(chan struct{})}
 	return c, nil
 }
 
@@ -202,4 +206,14 @@ func (c *Call) Cancel(ctx context.Context) error {
 		return fmt.Errorf("CANCEL answered %d %s", res.StatusCode, res.Reason)
 	}
 	return nil
+}
+
+// Energy is the mean power of the latest received audio (about half a
+// second): near 0 for silence.
+func (c *Call) Energy() float64 { return c.media.energy() }
+
+// Listen waits until n more audio packets have arrived, so that Heard and
+// Energy describe only audio received from now on.
+func (c *Call) Listen(ctx context.Context, n int) error {
+	return c.media.waitPackets(ctx, c.media.received()+n)
 }

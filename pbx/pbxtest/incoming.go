@@ -40,7 +40,7 @@ func (u *UA) NextCall(ctx context.Context) (*Call, error) {
 func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	u.count(req.Method)
 	if to := req.To(); to != nil && to.Params.Has("tag") {
-		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusNotImplemented, "Not Implemented", nil))
+		u.onReinvite(req, tx)
 		return
 	}
 	if !u.begin() {

@@ -197,3 +197,17 @@ func (m *mediaSession) received() int {
 	defer m.mu.Unlock()
 	return m.packets
 }
+
+// energy is the mean power of the latest received audio.
+func (m *mediaSession) energy() float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.pcm) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, s := range m.pcm {
+		sum += float64(s) * float64(s)
+	}
+	return sum / float64(len(m.pcm))
+}

@@ -1,0 +1,349 @@
+package pbx
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/officepbx/pbx/media"
+)
+
+// sideState is one side's session in an answered call: the SDP the PBX
+// last sent that phone, what the phone last said, and the offer/answer
+// exchanges in progress on its dialog.
+type sideState struct {
+	sdp       sdpParams // what the PBX last sent; version goes up by one per SDP
+	remoteDir direction // the phone's last direction
+	holding   bool      // the phone has put the call on hold
+	moh       *media.Playback
+	indicated bool // the PBX told the phone it is held (re-INVITE a=sendonly)
+
+	inPending  bool // a re-INVITE or UPDATE from the phone is being answered
+	outPending bool // the PBX's own re-INVITE to the phone is in progress
+	ackSeq     uint32
+	acked      chan []byte // the ACK of the 2xx to the phone's re-INVITE
+}
+
+// onTargetRefresh handles a re-INVITE or UPDATE: a new offer inside a
+// call's dialog (hold, resume, a new address or codec) or, without a body,
+// a session refresh.
+func (e *Engine) onTargetRefresh(req *sip.Request, tx sip.ServerTransaction) {
+	ref, ok := e.requestDialog(req)
+	if !ok {
+		e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+		return
+	}
+	ref.call.offerIn(ref, req, tx)
+}
+
+// offerIn answers an offer from one side. It refuses one that overlaps
+// another exchange on the dialog (RFC 3261 14.2, RFC 3311 5.2): 491 while
+// the PBX's own re-INVITE is pending (glare; the phone retries after a
+// random wait), 500 with Retry-After while the phone's previous one is.
+func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction) {
+	e := c.e
+	side := ref.side()
+	c.mu.Lock()
+	s := &c.sides[side]
+	switch {
+	case c.state == CallEnding:
+		c.mu.Unlock()
+		e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+		return
+	case c.relay == nil || c.state != CallAnswered || s.outPending:
+		c.mu.Unlock()
+		e.respond(tx, req, sip.StatusRequestPending, "Request Pending", nil)
+		return
+	case s.inPending:
+		c.mu.Unlock()
+		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error (previous offer pending)",
+			[]sip.Header{sip.NewHeader("Retry-After", strconv.Itoa(rand.IntN(10)))})
+		return
+	}
+	s.inPending = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		s.inPending = false
+		c.mu.Unlock()
+		c.indicate(side) // an indication held back by this exchange
+	}()
+	if ref.fork == nil {
+		c.in.refreshTarget(req)
+	} else {
+		ref.fork.refreshTarget(req)
+	}
+
+	isInvite := req.Method == sip.INVITE
+	if len(req.Body()) == 0 {
+		if !isInvite {
+			e.respond(tx, req, sip.StatusOK, "OK", nil) // a session refresh
+			return
+		}
+		// An offerless re-INVITE: the PBX offers, the ACK answers.
+		body := c.nextSDP(side, func(p *sdpParams) {
+			p.codecs, p.eventPT, p.dir = offerCodecs(c.relay.Endpoint(side).PayloadType()), telephoneEventPT, c.wantDirLocked(side)
+		})
+		ack, ok := c.answerOffer(side, req, tx, body)
+		if !ok || len(ack) == 0 {
+			return
+		}
+		if answer, err := parseSDP(ack); err == nil {
+			c.applySDP(side, answer)
+		} else {
+			c.log.Info("bad SDP in ACK", "side", side.String(), "error", err)
+		}
+		return
+	}
+	offer, err := parseSDP(req.Body())
+	if err != nil {
+		f := failureFor(err)
+		e.respond(tx, req, f.code, f.reason, nil)
+		return
+	}
+	body := c.nextSDP(side, func(p *sdpParams) {
+		p.codecs, p.eventPT, p.dir = []uint8{pickCodec(offer)}, offer.eventPT, offer.dir.answer()
+	})
+	c.applySDP(side, offer)
+	if !isInvite {
+		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
+		c.decorate(res, req)
+		if err := tx.Respond(res); err != nil {
+			c.log.Debug("answer UPDATE failed", "error", err)
+		}
+		return
+	}
+	c.answerOffer(side, req, tx, body)
+}
+
+// answerOffer sends 200 with body to a re-INVITE and waits for its ACK,
+// whose body it returns.
+func (c *call) answerOffer(side media.Side, req *sip.Request, tx sip.ServerTransaction, body []byte) ([]byte, bool) {
+	acked := make(chan []byte, 1)
+	c.mu.Lock()
+	s := &c.sides[side]
+	s.ackSeq, s.acked = req.CSeq().SeqNo, acked
+	c.mu.Unlock()
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
+	c.decorate(res, req)
+	if err := tx.Respond(res); err != nil {
+		c.log.Debug("answer re-INVITE failed", "error", err)
+		return nil, false
+	}
+	got := make(chan struct{})
+	var ack []byte
+	go func() {
+		select {
+		case ack = <-acked:
+			close(got)
+		case <-c.done:
+		}
+	}()
+	ok := c.e.awaitACK(tx, res, got, c.done)
+	return ack, ok
+}
+
+// decorate adds what a 2xx of the PBX carries: Contact, Allow, Server and
+// the body's type.
+func (c *call) decorate(res *sip.Response, req *sip.Request) {
+	ct := c.e.contact(req.Transport())
+	res.AppendHeader(&ct)
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sip.NewHeader("Server", c.e.cfg.UserAgent))
+	if len(res.Body()) > 0 {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+}
+
+// ackIn takes the ACK of a 2xx to a phone's re-INVITE.
+func (c *call) ackIn(side media.Side, seq uint32, body []byte) {
+	c.mu.Lock()
+	s := &c.sides[side]
+	ch := s.acked
+	if ch == nil || s.ackSeq != seq {
+		c.mu.Unlock()
+		return // a retransmission, or a stray
+	}
+	s.acked = nil
+	c.mu.Unlock()
+	ch <- body
+}
+
+// nextSDP changes the SDP the PBX sends one side and returns it with the
+// next version number (RFC 3264 §8).
+func (c *call) nextSDP(side media.Side, change func(*sdpParams)) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.sides[side].sdp
+	change(&p)
+	p.version++
+	c.sides[side].sdp = p
+	return buildSDP(p)
+}
+
+// offerCodecs is what the PBX offers a phone in a new offer: its current
+// codec first, then the other law.
+func offerCodecs(current uint8) []uint8 {
+	if current == media.PayloadPCMA {
+		return []uint8{media.PayloadPCMA, media.PayloadPCMU}
+	}
+	return []uint8{media.PayloadPCMU, media.PayloadPCMA}
+}
+
+// applySDP takes a side's new SDP (an offer or an answer): its address and
+// codec go to its endpoint, its direction decides hold.
+func (c *call) applySDP(side media.Side, o mediaOffer) {
+	ep := c.relay.Endpoint(side)
+	err := ep.Update(media.LegConfig{Remote: o.remote, RemoteRTCP: o.rtcp, PayloadType: pickCodec(o), EventPayloadType: o.eventPT})
+	if err != nil {
+		c.log.Warn("cannot apply new SDP", "side", side.String(), "error", err)
+		return
+	}
+	// Only a phone in two-way audio is watched for dead media: one that
+	// holds may send nothing at all.
+	ep.SetSending(o.dir.receives())
+	ep.SetReceiving(o.dir == dirSendRecv)
+	holding := !o.dir.receives()
+	c.mu.Lock()
+	s := &c.sides[side]
+	s.remoteDir = o.dir
+	changed := s.holding != holding
+	s.holding = holding
+	c.mu.Unlock()
+	if changed {
+		c.log.Info("hold", "side", side.String(), "holding", holding)
+		c.setHeld(1-side, holding)
+	}
+}
+
+// setHeld starts or stops music on hold to one side, whom the other side
+// holds, and tells its phone.
+func (c *call) setHeld(side media.Side, held bool) {
+	ep := c.relay.Endpoint(side)
+	c.mu.Lock()
+	s := &c.sides[side]
+	switch {
+	case held && s.moh == nil:
+		s.moh = ep.Play(c.e.musicOnHold())
+	case !held && s.moh != nil:
+		s.moh.Stop()
+		s.moh = nil
+	}
+	c.mu.Unlock()
+	c.e.callWatch.notify()
+	c.indicate(side)
+}
+
+// indicate tells a side's phone whether it is held, by a re-INVITE with
+// a=sendonly (held) or a=sendrecv, so that it can show it. One runs per
+// side at a time, and not while the phone's own offer is being answered;
+// it repeats until the phone has been told the current state. It retries
+// after 491 as RFC 3261 14.1 says.
+func (c *call) indicate(side media.Side) {
+	c.mu.Lock()
+	s := &c.sides[side]
+	if s.outPending || s.inPending || c.relay == nil || c.state != CallAnswered {
+		c.mu.Unlock()
+		return
+	}
+	s.outPending = true
+	// Under c.mu while the call is answered: its own count on the wait
+	// group is still held, so this Add cannot race with shutdown's Wait.
+	c.e.calls.wg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.e.calls.wg.Done()
+		for {
+			c.mu.Lock()
+			want := s.moh != nil
+			if want == s.indicated || c.state != CallAnswered || s.inPending {
+				s.outPending = false
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+			code := c.reinvite(side)
+			c.mu.Lock()
+			if code != sip.StatusRequestPending {
+				s.indicated = want // told, or refused: either way, no loop
+			}
+			c.mu.Unlock()
+			if code == sip.StatusRequestPending {
+				// 2.1-4 s if the PBX chose the dialog's Call-ID, else 0-2 s.
+				wait := time.Duration(rand.Int64N(int64(2 * time.Second)))
+				if side == media.SideB {
+					wait += 2100 * time.Millisecond
+				}
+				select {
+				case <-time.After(wait):
+				case <-c.done:
+				}
+			}
+		}
+	}()
+}
+
+// reinvite sends the PBX's offer to one side and applies the answer. It
+// returns the final status code (0 if none came).
+func (c *call) reinvite(side media.Side) int {
+	e := c.e
+	body := c.nextSDP(side, func(p *sdpParams) {
+		p.codecs, p.eventPT, p.dir = offerCodecs(c.relay.Endpoint(side).PayloadType()), telephoneEventPT, c.wantDirLocked(side)
+	})
+	req := c.dialogRequest(side, sip.INVITE)
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	ctx, cancel := context.WithTimeout(e.ctx, 64*sip.T1)
+	defer cancel()
+	tx, err := e.client.TransactionRequest(ctx, req)
+	if err != nil {
+		c.log.Debug("re-INVITE failed", "side", side.String(), "error", err)
+		return 0
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.StatusCode < 200 {
+				continue
+			}
+			if res.StatusCode >= 300 {
+				c.log.Info("re-INVITE refused", "side", side.String(), "code", res.StatusCode)
+				return res.StatusCode
+			}
+			ack := c.ackFor(side, req.CSeq().SeqNo)
+			if err := e.client.WriteRequest(ack); err != nil {
+				c.log.Debug("ACK failed", "error", err)
+			}
+			tx.OnRetransmission(func(r *sip.Response) {
+				if r.StatusCode/100 == 2 {
+					_ = e.client.WriteRequest(ack.Clone(), func(*sipgo.Client, *sip.Request) error { return nil })
+				}
+			})
+			if answer, err := parseSDP(res.Body()); err == nil {
+				c.applySDP(side, answer)
+			} else {
+				c.log.Info("bad SDP in re-INVITE answer", "side", side.String(), "error", err)
+			}
+			return res.StatusCode
+		case <-tx.Done():
+			return 0
+		case <-c.done:
+			return 0
+		}
+	}
+}
+
+// wantDirLocked is wantDir for use inside nextSDP's change, which runs
+// under c.mu.
+func (c *call) wantDirLocked(side media.Side) direction {
+	if c.sides[1-side].holding {
+		return dirSendOnly
+	}
+	return dirSendRecv
+}
