@@ -20,7 +20,10 @@ func (c *call) setupEcho(offer mediaOffer, ports *media.PortPair) (bridge, failu
 		return bridge{}, failureFor(err), false
 	}
 	b := bridge{media: echo}
-	if fail, ok := c.answerCaller(b, offer, ports.RTPPort()); !ok {
+	c.mu.Lock()
+	c.sides[media.SideA].sdp = c.callerSDP(offer, ports.RTPPort())
+	c.mu.Unlock()
+	if fail, ok := c.answerCaller(b, offer); !ok {
 		echo.Close()
 		return bridge{}, fail, false
 	}

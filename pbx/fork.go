@@ -40,6 +40,7 @@ type forkEventKind int
 
 const (
 	forkRinging forkEventKind = iota
+	forkEarly // a provisional response with SDP: early media
 	forkAnswered
 	forkFailed
 )
@@ -48,7 +49,7 @@ type forkEvent struct {
 	f     *fork
 	kind  forkEventKind
 	final finalResponse // forkFailed
-	sdp   mediaOffer    // forkAnswered
+	sdp   mediaOffer    // forkAnswered, forkEarly
 	err   error         // forkAnswered with an unusable SDP
 }
 
@@ -131,7 +132,7 @@ func (f *fork) run() {
 			cancelTx.Terminate()
 		}
 	}()
-	provisional, wantCancel := false, false
+	provisional, wantCancel, early := false, false, false
 	cancelReq := f.cancelReq
 	for {
 		select {
@@ -142,6 +143,12 @@ func (f *fork) run() {
 					provisional = true
 					f.setState("ringing")
 					f.report(forkEvent{kind: forkRinging})
+				}
+				if res.StatusCode > 100 && len(res.Body()) > 0 && !early {
+					if sdp, err := parseSDP(res.Body()); err == nil {
+						early = true
+						f.report(forkEvent{kind: forkEarly, sdp: sdp})
+					}
 				}
 				if wantCancel && cancelTx == nil {
 					cancelTx = f.sendCancel()

@@ -119,3 +119,36 @@ func TestHoldAndResume(t *testing.T) {
 		})
 	}
 }
+
+// Glare: the callee's re-INVITE crosses the PBX's own (telling it that it
+// is held): the PBX answers 491, the PBX's re-INVITE completes, the
+// callee's retry succeeds, and the call ends cleanly with its ports freed.
+func TestReinviteGlare(t *testing.T) {
+	p, a, b := twoPhones(t)
+	caller, callee := connect(t, a, b, "102")
+	release := callee.HoldReinvites()
+	res, err := caller.Hold(ctx(t))
+	mustCode(t, res, err, sip.StatusOK)
+	if _, err := callee.WaitOffered(ctx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	res, err = callee.Hold(ctx(t))
+	mustCode(t, res, err, sip.StatusRequestPending)
+	release()
+	// The PBX's re-INVITE is answered; then the callee's retry goes in.
+	waitFor(t, "the PBX's re-INVITE to finish", func() bool {
+		res, err := callee.Reinvite(ctx(t), pbxtest.SendRecv)
+		return err == nil && res.StatusCode == sip.StatusOK
+	})
+	res, err = caller.Resume(ctx(t))
+	mustCode(t, res, err, sip.StatusOK)
+	listen(t, caller, callee)
+	hearEachOther(t, caller, callee, 440, 1000)
+	if err := callee.Hangup(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := caller.WaitEnded(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantCDR(t, p, store.DispositionAnswered, "callee hung up")
+}

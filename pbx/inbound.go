@@ -68,6 +68,13 @@ func (in *inbound) respond(code int, reason string) {
 	}
 }
 
+// respondBody sends a provisional response with a body (183 with SDP).
+func (in *inbound) respondBody(code int, reason string, body []byte) {
+	if err := in.tx.Respond(in.response(code, reason, body)); err != nil {
+		in.e.log.Debug("respond to INVITE failed", "code", code, "error", err)
+	}
+}
+
 // ack records the caller's ACK of the 2xx.
 func (in *inbound) ack() { in.ackOnce.Do(func() { close(in.acked) }) }
 

@@ -134,33 +134,70 @@ func (c *call) setup() (bridge, failure, bool) {
 		codecs: []uint8{media.PayloadPCMU, media.PayloadPCMA}, eventPT: telephoneEventPT}
 	c.mu.Lock()
 	c.sides[media.SideB].sdp = calleeSDP
+	c.sides[media.SideA].sdp = c.callerSDP(offer, aPorts.RTPPort())
 	c.mu.Unlock()
-	calleeOffer := buildSDP(calleeSDP)
-	winner, fail, ok := c.ring(tgt, calleeOffer)
+
+	// The relay starts with the first early media (a 183 with SDP), or
+	// else with the answer.
+	var relay *media.Relay
+	startRelay := func(ans mediaOffer) error {
+		if relay != nil {
+			return relay.Endpoint(media.SideB).Update(media.LegConfig{Remote: ans.remote, RemoteRTCP: ans.rtcp,
+				PayloadType: pickCodec(ans), EventPayloadType: ans.eventPT})
+		}
+		r, err := media.NewRelay(media.Config{
+			A: media.LegConfig{Ports: aPorts, Remote: offer.remote, RemoteRTCP: offer.rtcp,
+				PayloadType: pickCodec(offer), EventPayloadType: offer.eventPT},
+			B: media.LegConfig{Ports: bPorts, Remote: ans.remote, RemoteRTCP: ans.rtcp,
+				PayloadType: pickCodec(ans), EventPayloadType: ans.eventPT},
+			MediaTimeout: e.cfg.MediaTimeout,
+			OnTimeout:    func(media.Side) { c.stop(causeMediaTimeout) },
+			OnDigit:      func(s media.Side, d media.Digit) { c.onDigit(s, d, "rfc4733") },
+		})
+		if err != nil {
+			return err
+		}
+		relay = r
+		return nil
+	}
+	early := func(ans mediaOffer) bool {
+		if relay != nil {
+			return false // one phone's early media at a time: the first
+		}
+		if err := startRelay(ans); err != nil {
+			c.log.Warn("early media refused", "error", err)
+			return false
+		}
+		// Ringing phones need not send: silence is not a dead call yet.
+		relay.Endpoint(media.SideA).SetReceiving(false)
+		relay.Endpoint(media.SideB).SetReceiving(false)
+		return true
+	}
+	winner, fail, ok := c.ring(tgt, buildSDP(calleeSDP), early)
 	if !ok {
+		if relay != nil {
+			relay.Close()
+			bridged = true // the relay released the ports
+		}
 		return bridge{}, fail, false
 	}
-	ans := winner.answer
-	relay, err := media.NewRelay(media.Config{
-		A: media.LegConfig{Ports: aPorts, Remote: offer.remote, RemoteRTCP: offer.rtcp,
-			PayloadType: pickCodec(offer), EventPayloadType: offer.eventPT},
-		B: media.LegConfig{Ports: bPorts, Remote: ans.remote, RemoteRTCP: ans.rtcp,
-			PayloadType: pickCodec(ans), EventPayloadType: ans.eventPT},
-		MediaTimeout: e.cfg.MediaTimeout,
-		OnTimeout:    func(media.Side) { c.stop(causeMediaTimeout) },
-		OnDigit:      func(s media.Side, d media.Digit) { c.onDigit(s, d, "rfc4733") },
-	})
-	if err != nil {
+	if err := startRelay(winner.answer); err != nil {
 		c.log.Error("media relay failed", "error", err)
 		c.byeAsync(winner)
+		if relay != nil {
+			relay.Close()
+			bridged = true
+		}
 		return bridge{}, failureFor(err), false
 	}
+	relay.Endpoint(media.SideA).SetReceiving(true)
+	relay.Endpoint(media.SideB).SetReceiving(true)
 	bridged = true
 	c.mu.Lock()
 	c.relay = relay
 	c.mu.Unlock()
 	b := bridge{media: relay, callee: winner}
-	fail, ok = c.answerCaller(b, offer, aPorts.RTPPort())
+	fail, ok = c.answerCaller(b, offer)
 	if !ok {
 		relay.Close()
 		c.byeAsync(winner)
@@ -169,10 +206,16 @@ func (c *call) setup() (bridge, failure, bool) {
 	return b, failure{}, true
 }
 
+// callerSDP is the PBX's answer to the caller's offer.
+func (c *call) callerSDP(offer mediaOffer, port int) sdpParams {
+	return sdpParams{sessionID: newSessionID(), version: 1, addr: c.e.mediaIP, port: port,
+		codecs: []uint8{pickCodec(offer)}, eventPT: offer.eventPT, dir: offer.dir.answer()}
+}
+
 // ring invites every phone of the target at once and waits for the first
 // usable answer, for the ring time, or for the caller to give up. Every
 // other fork is cancelled.
-func (c *call) ring(tgt target, offer []byte) (*fork, failure, bool) {
+func (c *call) ring(tgt target, offer []byte, early func(mediaOffer) bool) (*fork, failure, bool) {
 	e := c.e
 	var forks []*fork
 	for _, b := range tgt.bindings {
@@ -200,7 +243,7 @@ func (c *call) ring(tgt target, offer []byte) (*fork, failure, bool) {
 	}
 	timer := time.NewTimer(tgt.ringTime)
 	defer timer.Stop()
-	pending, ringing := len(forks), false
+	pending, ringing, earlyMedia := len(forks), false, false
 	var finals []finalResponse
 	var winner *fork
 	cause := ""
@@ -209,9 +252,19 @@ func (c *call) ring(tgt target, offer []byte) (*fork, failure, bool) {
 		case ev := <-c.events:
 			switch ev.kind {
 			case forkRinging:
-				if !ringing {
+				if !ringing && !earlyMedia {
 					ringing = true
 					c.in.respond(sip.StatusRinging, "Ringing")
+				}
+			case forkEarly:
+				if !earlyMedia && early(ev.sdp) {
+					// The caller hears the callee's phone (a ringback
+					// of its own, an announcement) through the relay.
+					earlyMedia = true
+					c.mu.Lock()
+					body := buildSDP(c.sides[media.SideA].sdp)
+					c.mu.Unlock()
+					c.in.respondBody(sip.StatusSessionInProgress, "Session Progress", body)
 				}
 			case forkFailed:
 				pending--
@@ -258,8 +311,9 @@ func (c *call) ring(tgt target, offer []byte) (*fork, failure, bool) {
 	return nil, failure{sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionFailed, cause}, false
 }
 
-// answerCaller sends the caller our answer and waits for the ACK.
-func (c *call) answerCaller(b bridge, offer mediaOffer, port int) (failure, bool) {
+// answerCaller sends the caller our answer (c.sides[A].sdp, as any early
+// media already announced it) and waits for the ACK.
+func (c *call) answerCaller(b bridge, offer mediaOffer) (failure, bool) {
 	select {
 	case <-c.done: // the caller gave up while the callee answered
 		cause := c.stopCause()
@@ -272,13 +326,10 @@ func (c *call) answerCaller(b bridge, offer mediaOffer, port int) (failure, bool
 	c.mu.Lock()
 	c.codec = pickCodec(offer)
 	c.mu.Unlock()
-	p := sdpParams{sessionID: newSessionID(), version: 1, addr: c.e.mediaIP, port: port,
-		codecs: []uint8{pickCodec(offer)}, eventPT: offer.eventPT, dir: offer.dir.answer()}
 	c.mu.Lock()
-	c.sides[media.SideA].sdp = p
+	sdp := buildSDP(c.sides[media.SideA].sdp)
 	c.mu.Unlock()
 	c.setState(CallAnswered)
-	sdp := buildSDP(p)
 	acked, err := c.in.answer(sdp, c.done)
 	if err != nil {
 		// The transaction is gone: a CANCEL won the race with our 200.

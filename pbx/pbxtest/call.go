@@ -33,6 +33,8 @@ type Call struct {
 	cseq         uint32
 	endedBy      string // "remote" or "local"
 
+	earlySDP  []byte        // the SDP of a 183 to an outgoing INVITE
+	earlyTag  string        // the To tag of a provisional response
 	offered   []string      // directions of the PBX's re-INVITEs
 	reinvited chan struct{} // closed and replaced at each re-INVITE
 	gate      chan struct{} // while set, re-INVITEs wait for it
@@ -216,4 +218,20 @@ func (c *Call) Energy() float64 { return c.media.energy() }
 // Energy describe only audio received from now on.
 func (c *Call) Listen(ctx context.Context, n int) error {
 	return c.media.waitPackets(ctx, c.media.received()+n)
+}
+
+// EarlySDP is the SDP of a provisional response (183) to the call's
+// INVITE, or nil.
+func (c *Call) EarlySDP() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.earlySDP
+}
+
+// EarlyTag is the To tag of the provisional responses to the call's
+// INVITE (the PBX's early dialog), or "".
+func (c *Call) EarlyTag() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.earlyTag
 }

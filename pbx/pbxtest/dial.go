@@ -100,6 +100,17 @@ func (c *Call) follow(tx sip.ClientTransaction, build func(uint32) *sip.Request)
 			case res.StatusCode < 200:
 				if res.StatusCode > 100 {
 					c.ringOnce.Do(func() { close(c.ringing) })
+					if tag, ok := res.To().Params.Get("tag"); ok {
+						c.mu.Lock()
+						c.earlyTag = tag
+						c.mu.Unlock()
+					}
+				}
+				if rm, err := parseSDP(res.Body()); err == nil && len(res.Body()) > 0 && len(rm.codecs) > 0 {
+					c.mu.Lock()
+					c.earlySDP = res.Body()
+					c.mu.Unlock()
+					c.media.start(rm.addr, rm.codecs[0], rm.eventPT, c.ua.Tone) // early media
 				}
 			case (res.StatusCode == sip.StatusProxyAuthRequired || res.StatusCode == sip.StatusUnauthorized) && !authed:
 				authed = true

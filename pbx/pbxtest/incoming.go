@@ -16,6 +16,10 @@ type Policy struct {
 	RingFor time.Duration
 	// RingForever never answers: the call rings until CANCEL.
 	RingForever bool
+	// EarlyMedia answers 183 Session Progress with SDP while ringing and
+	// sends its tone from then on (as a phone playing a ringback or an
+	// announcement).
+	EarlyMedia bool
 }
 
 // SetPolicy sets how the UA treats calls from now on. The default answers
@@ -88,6 +92,27 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.close()
 		return
 	}
+	// Negotiate now: early media needs the answer before the 200.
+	offer, err := parseSDP(req.Body())
+	codec, ok := chooseCodec(offer.codecs, u.Codecs)
+	if err != nil || !ok {
+		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+		c.setFinal(sip.StatusNotAcceptableHere, nil)
+		c.close()
+		return
+	}
+	// Answer telephone-event with the offer's payload type, as RFC 3264
+	// §6.1 asks: both directions then use it.
+	evPT := u.EventPT
+	if offer.eventPT != 0 {
+		evPT = offer.eventPT
+		c.media.receiveEventPT(evPT)
+	}
+	body := buildSDP(c.media.port(), []uint8{codec}, evPT)
+	if p.EarlyMedia {
+		c.media.start(offer.addr, codec, offer.eventPT, u.Tone)
+		respond(sip.StatusSessionInProgress, "Session Progress", body)
+	}
 	var answerAt <-chan time.Time
 	if !p.RingForever {
 		t := time.NewTimer(p.RingFor)
@@ -104,23 +129,7 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.close()
 		return
 	}
-	offer, err := parseSDP(req.Body())
-	codec, ok := chooseCodec(offer.codecs, u.Codecs)
-	if err != nil || !ok {
-		respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
-		c.setFinal(sip.StatusNotAcceptableHere, nil)
-		c.close()
-		return
-	}
-	// Answer telephone-event with the offer's payload type, as RFC 3264
-	// §6.1 asks: both directions then use it.
-	evPT := u.EventPT
-	if offer.eventPT != 0 {
-		evPT = offer.eventPT
-		c.media.receiveEventPT(evPT)
-	}
 	c.media.start(offer.addr, codec, offer.eventPT, u.Tone)
-	body := buildSDP(c.media.port(), []uint8{codec}, evPT)
 	if err := respond(sip.StatusOK, "OK", body); err != nil {
 		c.setFinal(sip.StatusRequestTerminated, nil)
 		c.close()
