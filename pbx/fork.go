@@ -40,7 +40,7 @@ type forkEventKind int
 
 const (
 	forkRinging forkEventKind = iota
-	forkEarly // a provisional response with SDP: early media
+	forkEarly                 // a provisional response with SDP: early media
 	forkAnswered
 	forkFailed
 )
