@@ -322,15 +322,20 @@ func TestCallUnknownDialog(t *testing.T) {
 		res, err := a.Send(ctx(t), req)
 		mustCode(t, res, err, sip.StatusCallTransactionDoesNotExists)
 	}
-	// Inside a live call, what the PBX does not do yet is 501, not 481.
+	// Inside a live call, an INFO goes on to the other phone.
 	caller, callee := connect(t, a, b, "102")
 	info := sip.NewRequest(sip.INFO, caller.Response().Contact().Address)
 	info.AppendHeader(sip.HeaderClone(caller.Invite.From()))
 	info.AppendHeader(sip.HeaderClone(caller.Response().To()))
 	info.AppendHeader(sip.HeaderClone(caller.Invite.CallID()))
 	info.AppendHeader(&sip.CSeqHeader{SeqNo: 50, MethodName: sip.INFO})
+	info.AppendHeader(sip.NewHeader("Content-Type", "application/x-test"))
+	info.SetBody([]byte("hello"))
 	res, err := a.Send(ctx(t), info)
-	mustCode(t, res, err, sip.StatusNotImplemented)
+	mustCode(t, res, err, sip.StatusOK)
+	if got := callee.Infos(); len(got) != 1 || got[0] != "hello" {
+		t.Errorf("callee got INFO %q", got)
+	}
 	if err := caller.Hangup(ctx(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -56,17 +56,6 @@ func (e *Engine) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// onInDialog answers in-dialog requests the PBX does not act on yet
-// (re-INVITE, UPDATE; INFO other than DTMF, see onInfo): 501 inside a
-// known dialog, 481 outside one.
-func (e *Engine) onInDialog(req *sip.Request, tx sip.ServerTransaction) {
-	if _, ok := e.requestDialog(req); !ok {
-		e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
-		return
-	}
-	e.respond(tx, req, sip.StatusNotImplemented, "Not Implemented", nil)
-}
-
 // onCancel answers a CANCEL that matched no pending INVITE (the
 // transaction layer handles those that do).
 func (e *Engine) onCancel(req *sip.Request, tx sip.ServerTransaction) {

@@ -81,8 +81,9 @@ func TestCallInfoDTMF(t *testing.T) {
 		{caller, "application/dtmf-relay", "Signal=#\r\nDuration=100\r\n", sip.StatusOK},
 		{caller, "application/dtmf", "7", sip.StatusOK},
 		{callee, "application/dtmf-relay", "Signal=11\r\nDuration=160\r\n", sip.StatusOK},
-		{caller, "application/media_control+xml", "<media_control/>", sip.StatusNotImplemented},
-		{caller, "application/dtmf-relay", "Signal=Z\r\n", sip.StatusNotImplemented},
+		// Other INFO goes to the other phone, whose answer comes back.
+		{caller, "application/media_control+xml", "<media_control/>", sip.StatusOK},
+		{caller, "application/dtmf-relay", "Signal=Z\r\n", sip.StatusOK},
 	} {
 		res, err := tc.call.SendInfo(ctx(t), tc.contentType, []byte(tc.body))
 		if err != nil {
@@ -95,6 +96,16 @@ func TestCallInfoDTMF(t *testing.T) {
 	calls := p.App.Engine.Calls()
 	if len(calls) != 1 || calls[0].CallerDigits != "5#7" || calls[0].CalleeDigits != "#" {
 		t.Errorf("calls %+v, want caller digits 5#7 and callee digits #", calls)
+	}
+	// The keys reach the other phone as RFC 4733 events.
+	if got, err := callee.WaitDigits(ctx(t), 3); err != nil || got != "5#7" {
+		t.Errorf("callee received digits %q (%v), want 5#7", got, err)
+	}
+	if got, err := caller.WaitDigits(ctx(t), 1); err != nil || got != "#" {
+		t.Errorf("caller received digits %q (%v), want #", got, err)
+	}
+	if got := callee.Infos(); len(got) != 2 || got[0] != "<media_control/>" {
+		t.Errorf("callee received INFO bodies %q, want the two that were not DTMF", got)
 	}
 	if err := caller.Hangup(ctx(t)); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,9 @@
 package pbx
 
 import (
+	"context"
 	"strconv"
+	"time"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
@@ -59,9 +61,11 @@ func keyEvent(s string) (uint8, bool) {
 	return 0, false
 }
 
-// onInfo takes SIP INFO inside a call: a DTMF key press is recorded for
-// the side that sent it and answered 200; other INFO packages are not
-// supported (501).
+// onInfo takes SIP INFO inside a call. A DTMF key press is recorded for
+// the side that sent it, answered 200 and played to the other phone as an
+// RFC 4733 event (or passed on as INFO if that phone negotiated no
+// telephone-event). Any other INFO is passed to the other phone and its
+// answer returned.
 func (e *Engine) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	ref, ok := e.requestDialog(req)
 	if !ok {
@@ -72,15 +76,60 @@ func (e *Engine) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()
 	}
-	d, ok := parseInfoDTMF(ct, req.Body())
-	if !ok {
+	c, side := ref.call, ref.side()
+	relay := c.answeredRelay()
+	if d, ok := parseInfoDTMF(ct, req.Body()); ok {
+		c.onDigit(side, d, "info")
+		e.respond(tx, req, sip.StatusOK, "OK", nil)
+		if relay == nil || c.hearsMusic(1-side) {
+			return // nobody to hear it, or music on hold that must go on
+		}
+		if _, err := relay.Endpoint(1 - side).PlayDigits(string(d.Rune())); err != nil {
+			c.passInfo(1-side, ct, req.Body()) // that phone takes no telephone-event
+		}
+		return
+	}
+	if relay == nil {
 		e.respond(tx, req, sip.StatusNotImplemented, "Not Implemented", nil)
 		return
 	}
-	side := media.SideA
-	if ref.fork != nil {
-		side = media.SideB
-	}
-	ref.call.onDigit(side, d, "info")
-	e.respond(tx, req, sip.StatusOK, "OK", nil)
+	code, reason := c.passInfo(1-side, ct, req.Body())
+	e.respond(tx, req, code, reason, nil)
 }
+
+// answeredRelay is the call's relay once it is answered, else nil.
+func (c *call) answeredRelay() *media.Relay {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != CallAnswered {
+		return nil
+	}
+	return c.relay
+}
+
+// hearsMusic reports whether a side is held, hearing music on hold.
+func (c *call) hearsMusic(side media.Side) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sides[side].moh != nil
+}
+
+// passInfo sends an INFO to one side and returns its answer (500 if none).
+func (c *call) passInfo(side media.Side, contentType string, body []byte) (int, string) {
+	req := c.dialogRequest(side, sip.INFO)
+	if contentType != "" {
+		req.AppendHeader(sip.NewHeader("Content-Type", contentType))
+	}
+	req.SetBody(body)
+	ctx, cancel := context.WithTimeout(c.e.ctx, infoTimeout)
+	defer cancel()
+	res, err := c.e.client.Do(ctx, req)
+	if err != nil {
+		c.log.Debug("INFO to other phone failed", "error", err)
+		return 504, "Server Time-out"
+	}
+	return res.StatusCode, res.Reason
+}
+
+// infoTimeout bounds the wait for the other phone's answer to an INFO.
+const infoTimeout = 5 * time.Second

@@ -35,6 +35,7 @@ type Call struct {
 
 	earlySDP  []byte        // the SDP of a 183 to an outgoing INVITE
 	earlyTag  string        // the To tag of a provisional response
+	infos     []string      // bodies of INFO requests received
 	offered   []string      // directions of the PBX's re-INVITEs
 	reinvited chan struct{} // closed and replaced at each re-INVITE
 	gate      chan struct{} // while set, re-INVITEs wait for it
@@ -234,4 +235,26 @@ func (c *Call) EarlyTag() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.earlyTag
+}
+
+// Infos returns the bodies of the INFO requests the phone received in the
+// call.
+func (c *Call) Infos() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.infos...)
+}
+
+// onInfo answers INFO inside a call with 200 and records its body.
+func (u *UA) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	u.count(req.Method)
+	c := u.call(req.CallID().Value())
+	if c == nil {
+		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "No Such Call", nil))
+		return
+	}
+	c.mu.Lock()
+	c.infos = append(c.infos, string(req.Body()))
+	c.mu.Unlock()
+	tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 }

@@ -120,6 +120,7 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	u.srv.OnAck(u.onAck)
 	u.srv.OnBye(u.onBye)
 	u.srv.OnCancel(u.onCancel)
+	u.srv.OnInfo(u.onInfo)
 	switch u.Transport {
 	case "udp":
 		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
