@@ -3,8 +3,8 @@ package pbx
 import (
 	"context"
 	"strconv"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
