@@ -417,19 +417,31 @@ func TestCallLateAnswerIsHungUp(t *testing.T) {
 	wantCDR(t, p, store.DispositionAnswered, "callee hung up")
 }
 
-func TestCallOverTCP(t *testing.T) {
-	p := pbxtest.Start(t)
-	a := phone(t, p, p.CreateExtension("101", nil), pbxtest.WithTransport("tcp"), pbxtest.WithTone(440))
-	b := phone(t, p, p.CreateExtension("102", nil), pbxtest.WithTransport("tcp"), pbxtest.WithTone(1000))
-	caller, callee := connect(t, a, b, "102")
-	hearEachOther(t, caller, callee, 440, 1000)
-	if err := callee.Hangup(ctx(t)); err != nil {
-		t.Fatal(err)
+// Calls over TCP, over TLS, and between a UDP phone and a TLS phone: the
+// PBX reaches each phone over the transport it registered with, and the
+// held phone gets its re-INVITE over it too.
+func TestCallOverTCPAndTLS(t *testing.T) {
+	for _, tc := range []struct{ caller, callee string }{{"tcp", "tcp"}, {"tls", "tls"}, {"udp", "tls"}} {
+		t.Run(tc.caller+" to "+tc.callee, func(t *testing.T) {
+			p := pbxtest.Start(t, pbxtest.WithTLS())
+			a := phone(t, p, p.CreateExtension("101", nil), pbxtest.WithTransport(tc.caller), pbxtest.WithTone(440))
+			b := phone(t, p, p.CreateExtension("102", nil), pbxtest.WithTransport(tc.callee), pbxtest.WithTone(1000))
+			caller, callee := connect(t, a, b, "102")
+			hearEachOther(t, caller, callee, 440, 1000)
+			res, err := caller.Hold(ctx(t))
+			mustCode(t, res, err, sip.StatusOK)
+			if d, err := callee.WaitOffered(ctx(t), 1); err != nil || d != pbxtest.SendOnly {
+				t.Fatalf("held phone offered %q (%v)", d, err)
+			}
+			if err := callee.Hangup(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			if err := caller.WaitEnded(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			wantCDR(t, p, store.DispositionAnswered, "callee hung up")
+		})
 	}
-	if err := caller.WaitEnded(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	wantCDR(t, p, store.DispositionAnswered, "callee hung up")
 }
 
 func TestCallEndsOnShutdown(t *testing.T) {

@@ -48,6 +48,9 @@ func (e *Engine) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	default:
 		c.mu.Lock()
 		winner := c.winner == ref.fork
+		// A BYE may beat the call's choice of this fork as the winner:
+		// ring reads the mark under the same lock.
+		ref.fork.byeReceived = true
 		c.mu.Unlock()
 		if winner {
 			c.stop(causeCalleeHungUp)

@@ -26,6 +26,8 @@ type fork struct {
 	cancelOnce sync.Once
 	cancelReq  chan struct{} // closed to ask for CANCEL
 	decision   chan bool     // the call's answer to an answered event: keep it?
+	// byeReceived is set, under c.mu, when the phone hung up its answer.
+	byeReceived bool
 
 	mu     sync.Mutex
 	state  string

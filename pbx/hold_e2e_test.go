@@ -152,3 +152,34 @@ func TestReinviteGlare(t *testing.T) {
 	}
 	wantCDR(t, p, store.DispositionAnswered, "callee hung up")
 }
+
+// A caller behind a proxy (Record-Route in its INVITE): the PBX's 200
+// returns the Record-Route, and its own requests in the dialog (here the
+// re-INVITE telling the caller it is held) carry the route set as Route.
+func TestRouteSetHonoured(t *testing.T) {
+	_, a, b := twoPhones(t)
+	const rr1, rr2 = "<sip:proxy1.example;lr>", "<sip:proxy2.example;lr>"
+	caller := dialOK(t, a, "102", pbxtest.WithHeader("Record-Route", rr1), pbxtest.WithHeader("Record-Route", rr2))
+	callee, err := b.NextCall(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range caller.Response().GetHeaders("Record-Route") {
+		got = append(got, h.Value())
+	}
+	if len(got) != 2 || got[0] != rr1 || got[1] != rr2 {
+		t.Errorf("200 Record-Route %q", got)
+	}
+	res, err := callee.Hold(ctx(t))
+	mustCode(t, res, err, sip.StatusOK)
+	if _, err := caller.WaitOffered(ctx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	if r := caller.Routes(); len(r) != 2 || r[0] != rr1 || r[1] != rr2 {
+		t.Errorf("re-INVITE to the caller has Route %q, want %q, %q", r, rr1, rr2)
+	}
+	if err := caller.Hangup(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+}

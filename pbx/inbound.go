@@ -30,12 +30,6 @@ func newInbound(e *Engine, req *sip.Request, tx sip.ServerTransaction) *inbound 
 	in := &inbound{e: e, req: req.Clone(), tx: tx, tag: sip.GenerateTagN(16), acked: make(chan struct{}),
 		routes: routeSet(req, false)}
 	in.req.To().Params.Add("tag", in.tag)
-	// The transaction answers a CANCEL with 487 from the original request:
-	// give it our tag too, so the 487 is of the same early dialog as our
-	// 180.
-	if to := req.To(); to != nil && !to.Params.Has("tag") {
-		to.Params.Add("tag", in.tag)
-	}
 	if ct := req.Contact(); ct != nil {
 		in.target = *ct.Address.Clone()
 	}

@@ -295,7 +295,11 @@ func (c *call) ring(tgt target, offer []byte, early func(mediaOffer) bool) (*for
 	if winner != nil {
 		c.mu.Lock()
 		c.winner = winner
+		hungUp := winner.byeReceived
 		c.mu.Unlock()
+		if hungUp {
+			c.stop(causeCalleeHungUp) // its BYE came before we chose it
+		}
 		return winner, failure{}, true
 	}
 	switch cause {

@@ -34,8 +34,8 @@ type Call struct {
 	endedBy      string // "remote" or "local"
 
 	earlySDP  []byte        // the SDP of a 183 to an outgoing INVITE
-	earlyTag  string        // the To tag of a provisional response
 	infos     []string      // bodies of INFO requests received
+	routes    []string      // Route headers of the last re-INVITE received
 	offered   []string      // directions of the PBX's re-INVITEs
 	reinvited chan struct{} // closed and replaced at each re-INVITE
 	gate      chan struct{} // while set, re-INVITEs wait for it
@@ -227,14 +227,6 @@ func (c *Call) EarlySDP() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.earlySDP
-}
-
-// EarlyTag is the To tag of the provisional responses to the call's
-// INVITE (the PBX's early dialog), or "".
-func (c *Call) EarlyTag() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.earlyTag
 }
 
 // Infos returns the bodies of the INFO requests the phone received in the

@@ -11,8 +11,15 @@ import (
 type DialOption func(*dialConfig)
 
 type dialConfig struct {
-	codecs []uint8
-	body   []byte
+	codecs  []uint8
+	body    []byte
+	headers []sip.Header
+}
+
+// WithHeader adds a header to the INVITE (for instance the Record-Route a
+// proxy between phone and PBX would add).
+func WithHeader(name, value string) DialOption {
+	return func(d *dialConfig) { d.headers = append(d.headers, sip.NewHeader(name, value)) }
 }
 
 // WithOffer sets the codecs the INVITE offers, in preference order
@@ -63,6 +70,9 @@ func (u *UA) Invite(ctx context.Context, number string, opts ...DialOption) (*Ca
 		req.AppendHeader(sip.NewHeader("Contact", "<"+u.Contact()+">"))
 		req.AppendHeader(sip.NewHeader("User-Agent", "pbxtest-ua"))
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		for _, h := range cfg.headers {
+			req.AppendHeader(sip.HeaderClone(h))
+		}
 		req.SetBody(body)
 		u.toPBX(req)
 		return req
@@ -100,11 +110,6 @@ func (c *Call) follow(tx sip.ClientTransaction, build func(uint32) *sip.Request)
 			case res.StatusCode < 200:
 				if res.StatusCode > 100 {
 					c.ringOnce.Do(func() { close(c.ringing) })
-					if tag, ok := res.To().Params.Get("tag"); ok {
-						c.mu.Lock()
-						c.earlyTag = tag
-						c.mu.Unlock()
-					}
 				}
 				if rm, err := parseSDP(res.Body()); err == nil && len(res.Body()) > 0 && len(rm.codecs) > 0 {
 					c.mu.Lock()

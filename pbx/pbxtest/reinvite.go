@@ -128,6 +128,10 @@ func (u *UA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	dir := SDPDirection(req.Body())
 	c.mu.Lock()
 	c.offered = append(c.offered, dir)
+	c.routes = c.routes[:0]
+	for _, h := range req.GetHeaders("Route") {
+		c.routes = append(c.routes, h.Value())
+	}
 	close(c.reinvited)
 	c.reinvited = make(chan struct{})
 	gate := c.gate
@@ -151,4 +155,11 @@ func (u *UA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(sip.NewHeader("Contact", "<"+u.Contact()+">"))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	tx.Respond(res)
+}
+
+// Routes are the Route header values of the PBX's last re-INVITE.
+func (c *Call) Routes() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.routes...)
 }
