@@ -25,6 +25,7 @@ type Playback struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+	digits   *digitGen // for a playback of digits, which more may join
 }
 
 // Stop ends the playback; the bridged peer is heard again. It does not
@@ -55,13 +56,14 @@ type genState struct {
 // phone's codec, until src ends (io.EOF) or the playback is stopped. A
 // playback already running on the endpoint is stopped.
 func (e *Endpoint) Play(src Source) *Playback {
-	return e.startPlayback(&audioGen{src: src})
+	return e.startPlayback(&audioGen{src: src}, nil)
 }
 
 // PlayDigits sends digits ('0'-'9', '*', '#', 'A'-'D') to the phone as
 // RFC 4733 telephone events, 100 ms each with 60 ms between them, as a
-// playback. It fails if the phone negotiated no telephone-event or a digit
-// is not a DTMF key.
+// playback. Digits played while a playback of digits runs join its queue
+// (and its Playback is returned). It fails if the phone negotiated no
+// telephone-event or a digit is not a DTMF key.
 func (e *Endpoint) PlayDigits(digits string) (*Playback, error) {
 	if e.leg.eventPT.Load() == 0 {
 		return nil, ErrNoTelephoneEvent
@@ -74,11 +76,15 @@ func (e *Endpoint) PlayDigits(digits string) (*Playback, error) {
 		}
 		codes = append(codes, uint8(i))
 	}
-	return e.startPlayback(&digitGen{codes: codes}), nil
+	if cur := e.playing.Load(); cur != nil && cur.digits != nil && cur.digits.add(codes) {
+		return cur, nil
+	}
+	g := &digitGen{codes: codes}
+	return e.startPlayback(g, g), nil
 }
 
-func (e *Endpoint) startPlayback(g generator) *Playback {
-	p := &Playback{stop: make(chan struct{}), done: make(chan struct{})}
+func (e *Endpoint) startPlayback(g generator, digits *digitGen) *Playback {
+	p := &Playback{stop: make(chan struct{}), done: make(chan struct{}), digits: digits}
 	if old := e.playing.Swap(p); old != nil {
 		old.Stop()
 	}
@@ -96,6 +102,13 @@ func (e *Endpoint) runPlayback(p *Playback, g generator) {
 	defer e.wg.Done()
 	defer close(p.done)
 	defer e.playing.CompareAndSwap(p, nil)
+	if p.digits != nil {
+		defer func() {
+			p.digits.mu.Lock()
+			p.digits.ended = true // stopped early: digits may no longer join
+			p.digits.mu.Unlock()
+		}()
+	}
 	s := genState{src: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(), first: true}
 	tick := time.NewTicker(frameInterval)
 	defer tick.Stop()
@@ -144,6 +157,8 @@ func (a *audioGen) step(e *Endpoint, s *genState) bool {
 // digitGen plays telephone events: per digit five 20 ms packets of growing
 // duration (100 ms), three end packets, then a 60 ms gap.
 type digitGen struct {
+	mu      sync.Mutex // guards codes and ended: digits may join
+	ended   bool
 	codes   []uint8
 	i       int    // current digit
 	tick    int    // steps into the current digit
@@ -159,8 +174,22 @@ const (
 	digitPerStep = FrameSamples
 )
 
+// add queues more digits; false if the playback has already ended.
+func (d *digitGen) add(codes []uint8) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ended {
+		return false
+	}
+	d.codes = append(d.codes, codes...)
+	return true
+}
+
 func (d *digitGen) step(e *Endpoint, s *genState) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.i >= len(d.codes) {
+		d.ended = true
 		return false
 	}
 	pt := uint8(e.leg.eventPT.Load())
@@ -180,7 +209,8 @@ func (d *digitGen) step(e *Endpoint, s *genState) bool {
 	if d.tick > digitTicks+digitGap {
 		d.i, d.tick = d.i+1, 0
 	}
-	return d.i < len(d.codes)
+	d.ended = d.i >= len(d.codes)
+	return !d.ended
 }
 
 func (d *digitGen) sendEvent(e *Endpoint, s *genState, pt uint8, end bool, dur uint16, marker bool) {

@@ -25,7 +25,8 @@ type sideState struct {
 	inPending  bool // a re-INVITE or UPDATE from the phone is being answered
 	outPending bool // the PBX's own re-INVITE to the phone is in progress
 	ackSeq     uint32
-	acked      chan []byte // the ACK of the 2xx to the phone's re-INVITE
+	acked      chan struct{} // closed by the ACK of the 2xx to the phone's re-INVITE
+	ackBody    []byte        // that ACK's body
 }
 
 // onTargetRefresh handles a re-INVITE or UPDATE: a new offer inside a
@@ -123,10 +124,10 @@ func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction
 // answerOffer sends 200 with body to a re-INVITE and waits for its ACK,
 // whose body it returns.
 func (c *call) answerOffer(side media.Side, req *sip.Request, tx sip.ServerTransaction, body []byte) ([]byte, bool) {
-	acked := make(chan []byte, 1)
+	acked := make(chan struct{})
 	c.mu.Lock()
 	s := &c.sides[side]
-	s.ackSeq, s.acked = req.CSeq().SeqNo, acked
+	s.ackSeq, s.acked, s.ackBody = req.CSeq().SeqNo, acked, nil
 	c.mu.Unlock()
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
 	c.decorate(res, req)
@@ -134,17 +135,12 @@ func (c *call) answerOffer(side media.Side, req *sip.Request, tx sip.ServerTrans
 		c.log.Debug("answer re-INVITE failed", "error", err)
 		return nil, false
 	}
-	got := make(chan struct{})
-	var ack []byte
-	go func() {
-		select {
-		case ack = <-acked:
-			close(got)
-		case <-c.done:
-		}
-	}()
-	ok := c.e.awaitACK(tx, res, got, c.done)
-	return ack, ok
+	if !c.e.awaitACK(tx, res, acked, c.done) {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return s.ackBody, true
 }
 
 // decorate adds what a 2xx of the PBX carries: Contact, Allow, Server and
@@ -162,15 +158,14 @@ func (c *call) decorate(res *sip.Response, req *sip.Request) {
 // ackIn takes the ACK of a 2xx to a phone's re-INVITE.
 func (c *call) ackIn(side media.Side, seq uint32, body []byte) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	s := &c.sides[side]
-	ch := s.acked
-	if ch == nil || s.ackSeq != seq {
-		c.mu.Unlock()
+	if s.acked == nil || s.ackSeq != seq {
 		return // a retransmission, or a stray
 	}
+	s.ackBody = body
+	close(s.acked)
 	s.acked = nil
-	c.mu.Unlock()
-	ch <- body
 }
 
 // nextSDP changes the SDP the PBX sends one side and returns it with the
