@@ -143,13 +143,15 @@ type toneSource struct {
 	pos    int        // sample within the current step
 	re, im [2]float64 // each oscillator's phase as a unit phasor
 	left   int        // samples left before io.EOF; -1 for no end
+	total  int        // left at the start
 }
 
 // NewToneSource returns a Source that generates spec sample-exactly: every
 // on and off step lasts its duration rounded to whole samples, each
 // oscillator's phase runs on across frames and steps (no clicks between
 // frames), and bursts rise and fall over 4 ms. It never ends unless spec
-// has Repeats or a Duration. Its Read does not allocate.
+// has Repeats or a Duration. Its Read does not allocate. The Source is
+// also a Rewinder.
 func NewToneSource(spec ToneSpec) Source {
 	amp := spec.Amplitude
 	if amp <= 0 {
@@ -221,7 +223,15 @@ func NewToneSource(spec ToneSpec) Source {
 			s.left = d
 		}
 	}
+	s.total = s.left
 	return s
+}
+
+// Rewind restarts the tone from its beginning, so a finite tone can be
+// played again through Loop or a rewound Concat.
+func (s *toneSource) Rewind() {
+	s.step, s.pos, s.left = 0, 0, s.total
+	s.re, s.im = [2]float64{1, 1}, [2]float64{}
 }
 
 // Read implements Source.
