@@ -293,15 +293,20 @@ func (s *toneSource) render(out []int16, st *toneStep) {
 	s.re[0], s.im[0], s.re[1], s.im[1] = re0*g0, im0*g0, re1*g1, im1*g1
 }
 
-// clampInt16 rounds v to the nearest int16, saturating.
+// clampInt16 rounds v to the nearest int16 (halves away from zero, like
+// math.Round, which is slower), saturating; NaN gives 0.
 func clampInt16(v float64) int16 {
 	switch {
-	case v >= math.MaxInt16:
-		return math.MaxInt16
-	case v <= math.MinInt16:
-		return math.MinInt16
-	case v != v: // NaN
-		return 0
+	case v >= 0:
+		if v >= math.MaxInt16 {
+			return math.MaxInt16
+		}
+		return int16(v + 0.5)
+	case v < 0:
+		if v <= math.MinInt16 {
+			return math.MinInt16
+		}
+		return int16(v - 0.5)
 	}
-	return int16(math.Round(v))
+	return 0
 }

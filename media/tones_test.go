@@ -177,3 +177,18 @@ func BenchmarkToneRead(b *testing.B) {
 		src.Read(buf)
 	}
 }
+
+func TestClampInt16(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want int16
+	}{
+		{0, 0}, {0.49, 0}, {0.5, 1}, {-0.49, 0}, {-0.5, -1}, {-1.7, -2}, {1.2, 1},
+		{32766.6, 32767}, {32767.4, 32767}, {1e9, 32767}, {-32767.6, -32768}, {-1e9, -32768},
+		{math.Inf(1), 32767}, {math.Inf(-1), -32768}, {math.NaN(), 0},
+	} {
+		if got := clampInt16(tc.in); got != tc.want {
+			t.Errorf("clampInt16(%v) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
