@@ -150,9 +150,9 @@ type toneSource struct {
 // on and off step lasts its duration rounded to whole samples, each
 // oscillator's phase runs on across frames and steps (no clicks between
 // frames), and bursts rise and fall over 4 ms. It never ends unless spec
-// has Repeats or a Duration. Its Read does not allocate. The Source is
-// also a Rewinder.
-func NewToneSource(spec ToneSpec) Source {
+// has Repeats or a Duration. Its Read does not allocate. It is a Rewinder,
+// so a finite tone can be looped (Loop(NewToneSource(ConfirmTone()))).
+func NewToneSource(spec ToneSpec) Rewinder {
 	amp := spec.Amplitude
 	if amp <= 0 {
 		amp = dBm0Peak * math.Pow(10, spec.Level/20)
