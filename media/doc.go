@@ -18,11 +18,23 @@
 //     transcoding.
 //   - ParseTelephoneEvent and DTMFDetector: RFC 4733 telephone events and
 //     one digit per key press from their retransmitted packets.
+//   - Source and AudioSink: the contracts of what plays into a call (8 kHz
+//     mono frames) and what receives a phone's decoded audio.
+//   - NewToneSource and ToneSpec: call-progress tones with cadences;
+//     DialTone, Ringback, Busy, Congestion, ConfirmTone and ErrorTone.
+//   - MusicOnHold: built-in hold music, rendered once, played by any number
+//     of calls.
+//   - NewPCMSource, Silence, Concat and Loop: sources over decoded audio,
+//     prompt sequences and repetition.
+//   - ReadWAV: WAV files of any common encoding, rate and channel count
+//     converted to 8 kHz mono; Resample, the windowed-sinc resampler it
+//     uses; WAVWriter, a recording AudioSink.
+//
+// Every Source's Read and WAVWriter's WriteAudio are allocation-free.
 //
 // Still to come (see DESIGN.md): SDP offer/answer helpers, media sessions
-// that play prompts and music on hold into a leg, the jitter buffer, the
-// Goertzel in-band DTMF detector, the WAV recorder and the conference
-// mixer.
+// that play sources into a leg and feed its audio to sinks, the jitter
+// buffer, the Goertzel in-band DTMF detector and the conference mixer.
 //
 // A typical call: allocate a PortPair per leg, advertise each pair's
 // LocalRTP in that leg's SDP, and when both answers are known start a

@@ -117,3 +117,9 @@ func BenchmarkResample48k(b *testing.B) {
 		Resample(in, 48000)
 	}
 }
+
+func TestBesselI0Beta(t *testing.T) {
+	if got := besselI0(sincBeta); math.Abs(got-besselI0Beta) > 1e-5 {
+		t.Fatalf("besselI0(%v) = %v, the constant says %v", sincBeta, got, besselI0Beta)
+	}
+}

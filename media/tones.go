@@ -143,14 +143,16 @@ type toneSource struct {
 	pos    int        // sample within the current step
 	re, im [2]float64 // each oscillator's phase as a unit phasor
 	left   int        // samples left before io.EOF; -1 for no end
+	total  int        // left at the start
 }
 
 // NewToneSource returns a Source that generates spec sample-exactly: every
 // on and off step lasts its duration rounded to whole samples, each
 // oscillator's phase runs on across frames and steps (no clicks between
 // frames), and bursts rise and fall over 4 ms. It never ends unless spec
-// has Repeats or a Duration. Its Read does not allocate.
-func NewToneSource(spec ToneSpec) Source {
+// has Repeats or a Duration. Its Read does not allocate. It is a Rewinder,
+// so a finite tone can be looped (Loop(NewToneSource(ConfirmTone()))).
+func NewToneSource(spec ToneSpec) Rewinder {
 	amp := spec.Amplitude
 	if amp <= 0 {
 		amp = dBm0Peak * math.Pow(10, spec.Level/20)
@@ -221,7 +223,15 @@ func NewToneSource(spec ToneSpec) Source {
 			s.left = d
 		}
 	}
+	s.total = s.left
 	return s
+}
+
+// Rewind restarts the tone from its beginning, so a finite tone can be
+// played again through Loop or a rewound Concat.
+func (s *toneSource) Rewind() {
+	s.step, s.pos, s.left = 0, 0, s.total
+	s.re, s.im = [2]float64{1, 1}, [2]float64{}
 }
 
 // Read implements Source.
@@ -283,15 +293,20 @@ func (s *toneSource) render(out []int16, st *toneStep) {
 	s.re[0], s.im[0], s.re[1], s.im[1] = re0*g0, im0*g0, re1*g1, im1*g1
 }
 
-// clampInt16 rounds v to the nearest int16, saturating.
+// clampInt16 rounds v to the nearest int16 (halves away from zero, like
+// math.Round, which is slower), saturating; NaN gives 0.
 func clampInt16(v float64) int16 {
 	switch {
-	case v >= math.MaxInt16:
-		return math.MaxInt16
-	case v <= math.MinInt16:
-		return math.MinInt16
-	case v != v: // NaN
-		return 0
+	case v >= 0:
+		if v >= math.MaxInt16 {
+			return math.MaxInt16
+		}
+		return int16(v + 0.5)
+	case v < 0:
+		if v <= math.MinInt16 {
+			return math.MinInt16
+		}
+		return int16(v - 0.5)
 	}
-	return int16(math.Round(v))
+	return 0
 }

@@ -2,6 +2,7 @@ package media
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -141,6 +142,17 @@ func TestToneBurstEdges(t *testing.T) {
 	}
 }
 
+func TestToneRewind(t *testing.T) {
+	src := NewToneSource(ConfirmTone())
+	once := readAll(t, src, FrameSamples, 8000)
+	src.Rewind()
+	again := readAll(t, src, 100, 8000)
+	looped := readAll(t, Loop(src), FrameSamples, 3*len(once))
+	if !slices.Equal(once, again) || !slices.Equal(looped, slices.Concat(once, once, once)) {
+		t.Fatal("a rewound tone differs from the first play")
+	}
+}
+
 func TestToneNoAllocs(t *testing.T) {
 	buf := make([]int16, FrameSamples)
 	for name, spec := range map[string]ToneSpec{"dial": DialTone(), "busy": Busy(), "error": ErrorTone()} {
@@ -159,5 +171,20 @@ func BenchmarkToneRead(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		src.Read(buf)
+	}
+}
+
+func TestClampInt16(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want int16
+	}{
+		{0, 0}, {0.49, 0}, {0.5, 1}, {-0.49, 0}, {-0.5, -1}, {-1.7, -2}, {1.2, 1},
+		{32766.6, 32767}, {32767.4, 32767}, {1e9, 32767}, {-32767.6, -32768}, {-1e9, -32768},
+		{math.Inf(1), 32767}, {math.Inf(-1), -32768}, {math.NaN(), 0},
+	} {
+		if got := clampInt16(tc.in); got != tc.want {
+			t.Errorf("clampInt16(%v) = %d, want %d", tc.in, got, tc.want)
+		}
 	}
 }
