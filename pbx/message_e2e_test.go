@@ -299,3 +299,32 @@ func TestMessageTooLargeForUDPGoesOverTCP(t *testing.T) {
 		return len(ms) == 1 && ms[0].Attempts == 1
 	})
 }
+
+func TestMessageExpiredIsNotDelivered(t *testing.T) {
+	p := pbxtest.Start(t)
+	p.CreateExtension("101", nil)
+	ext := p.CreateExtension("102", nil)
+	for _, m := range []store.Message{
+		{Body: []byte("eight days old"), CreatedAt: time.Now().Add(-8 * 24 * time.Hour)},
+		{Body: []byte("an hour old"), CreatedAt: time.Now().Add(-time.Hour)},
+	} {
+		m.Sender, m.SenderName, m.Recipient, m.ContentType = "101", "Test 101", "102", "text/plain"
+		if err := p.App.Store.SaveMessage(ctx(t), &m, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Written behind the running PBX's back: a restart finds them.
+	p.Restart()
+	b := phone(t, p, ext)
+	m, err := b.WaitMessage(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Body) != "an hour old" {
+		t.Fatalf("got %q, want only the message within the 7 days", m.Body)
+	}
+	waitFor(t, "both messages to leave the database", func() bool { return len(storedMessages(t, p, "102")) == 0 })
+	if n := b.Received(sip.MESSAGE); n != 1 {
+		t.Errorf("phone got %d MESSAGEs, want 1", n)
+	}
+}
