@@ -74,6 +74,27 @@ func TestMessageDeliveredToEveryPhone(t *testing.T) {
 	}
 }
 
+func TestMessageAnsweredAtFirstAcceptance(t *testing.T) {
+	p := pbxtest.Start(t)
+	a := phone(t, p, p.CreateExtension("101", nil))
+	ext := p.CreateExtension("102", nil)
+	silent := phone(t, p, ext, pbxtest.WithMessageAnswer(sip.StatusOK, time.Minute))
+	quick := phone(t, p, ext)
+	start := time.Now()
+	sendOK(t, a, "102", []byte("first one wins"), sip.StatusOK)
+	// The PBX waits up to 4 s for a silent phone, but not to answer.
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("sender waited %v for its 200", d)
+	}
+	if n := len(quick.Messages()); n != 1 {
+		t.Errorf("quick phone has %d messages", n)
+	}
+	waitFor(t, "the silent phone to be offered it", func() bool { return silent.Received(sip.MESSAGE) == 1 })
+	if ms := storedMessages(t, p, "102"); len(ms) != 0 {
+		t.Errorf("a delivered message was stored: %d", len(ms))
+	}
+}
+
 func TestMessageStoredUntilRecipientRegisters(t *testing.T) {
 	p := pbxtest.Start(t)
 	a := phone(t, p, p.CreateExtension("101", nil))
