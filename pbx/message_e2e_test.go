@@ -2,6 +2,7 @@ package pbx_test
 
 import (
 	"bytes"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -212,16 +213,71 @@ func TestMessageSilentPhoneIsBounded(t *testing.T) {
 	}
 }
 
-func TestMessageRetransmissionDeliversOnce(t *testing.T) {
+// TestMessageRetransmittedCopyIsAbsorbed sends the same authenticated
+// MESSAGE (same branch) three times from a raw socket: while the PBX waits
+// for the phone, and after it answered. Only one reaches the phone; the
+// last copy gets the 200 again. (The phone answers after 1 s, so the PBX's
+// own MESSAGE to it is retransmitted too, at 0.5 s.)
+func TestMessageRetransmittedCopyIsAbsorbed(t *testing.T) {
 	p := pbxtest.Start(t)
-	a := phone(t, p, p.CreateExtension("101", nil)) // UDP: the sender retransmits at 0.5 s and 1.5 s
-	b := phone(t, p, p.CreateExtension("102", nil), pbxtest.WithMessageAnswer(sip.StatusOK, 1800*time.Millisecond))
-	sendOK(t, a, "102", []byte("just once"), sip.StatusOK)
-	if n := b.Received(sip.MESSAGE); n != 1 {
-		t.Errorf("phone got %d MESSAGEs, want 1", n)
+	a101 := p.CreateExtension("101", nil)
+	a := p.NewUA("101", a101.Secret)
+	b := phone(t, p, p.CreateExtension("102", nil), pbxtest.WithMessageAnswer(sip.StatusOK, time.Second))
+	body := []byte("sent three times")
+	r, err := a.Send(ctx(t), a.MessageRequest("102", "text/plain", body, "c1@raw", "tag1", 1))
+	mustCode(t, r, err, sip.StatusProxyAuthRequired)
+	req := a.MessageRequest("102", "text/plain", body, "c2@raw", "tag2", 2)
+	if err := a.Authorize(req, r); err != nil {
+		t.Fatal(err)
 	}
-	if ms := b.Messages(); len(ms) != 1 {
-		t.Errorf("phone recorded %d messages, want 1", len(ms))
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req.PrependHeader(sip.NewHeader("Via", "SIP/2.0/UDP "+conn.LocalAddr().String()+";branch=z9hG4bK"+sip.GenerateTagN(16)+";rport"))
+	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
+	wire := []byte(req.String())
+	to, err := net.ResolveUDPAddr("udp", p.SIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func() {
+		t.Helper()
+		if _, err := conn.WriteTo(wire, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	final := func() int {
+		t.Helper()
+		buf := make([]byte, 65535)
+		for {
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, _, err := conn.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("no response: %v", err)
+			}
+			msg, err := sip.ParseMessage(buf[:n])
+			if err != nil {
+				t.Fatalf("parse response: %v", err)
+			}
+			if res, ok := msg.(*sip.Response); ok && res.StatusCode >= 200 {
+				return res.StatusCode
+			}
+		}
+	}
+	send()
+	waitFor(t, "the phone to be offered the message", func() bool { return b.Received(sip.MESSAGE) == 1 })
+	send() // while the PBX waits for the phone's answer
+	if code := final(); code != sip.StatusOK {
+		t.Fatalf("got %d, want 200", code)
+	}
+	send() // after the answer: the transaction answers again
+	if code := final(); code != sip.StatusOK {
+		t.Fatalf("copy after the answer got %d, want the 200 again", code)
+	}
+	if n, got := b.Received(sip.MESSAGE), len(b.Messages()); n != 1 || got != 1 {
+		t.Errorf("phone was offered %d MESSAGEs and kept %d, want 1", n, got)
 	}
 }
 
