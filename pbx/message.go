@@ -429,12 +429,7 @@ func (m *messenger) dispatch(ctx context.Context) {
 		if mb.busy {
 			continue
 		}
-		var fresh []store.Registration
-		for _, b := range m.e.loc.lookup(rcpt, now) {
-			if _, done := mb.tried[keyOf(b)]; !done {
-				fresh = append(fresh, b)
-			}
-		}
+		fresh := m.untried(rcpt, mb, now)
 		if len(fresh) == 0 {
 			continue
 		}
@@ -446,6 +441,18 @@ func (m *messenger) dispatch(ctx context.Context) {
 			m.flush(ctx, rcpt, fresh, gen)
 		}()
 	}
+}
+
+// untried returns rcpt's bindings that have not been offered its stored
+// messages since they last registered. m.mu must be held.
+func (m *messenger) untried(rcpt string, mb *mailbox, now time.Time) []store.Registration {
+	var fresh []store.Registration
+	for _, b := range m.e.loc.lookup(rcpt, now) {
+		if _, done := mb.tried[keyOf(b)]; !done {
+			fresh = append(fresh, b)
+		}
+	}
+	return fresh
 }
 
 // flush delivers rcpt's stored messages, oldest first, to the phones in
@@ -526,6 +533,17 @@ func (m *messenger) finish(ctx context.Context, rcpt string, binds []store.Regis
 	if mb.gen == gen {
 		for _, b := range binds {
 			mb.tried[keyOf(b)] = struct{}{}
+		}
+	}
+	// Forget REGISTERs that have been superseded, so a phone refreshing
+	// for days does not grow the set.
+	live := map[bindingKey]bool{}
+	for _, b := range m.e.loc.lookup(rcpt, time.Now()) {
+		live[keyOf(b)] = true
+	}
+	for k := range mb.tried {
+		if !live[k] {
+			delete(mb.tried, k)
 		}
 	}
 	if err == nil && len(left) == 0 && mb.gen == before {
