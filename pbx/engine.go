@@ -137,6 +137,7 @@ type Engine struct {
 	calls     *callTable
 	callWatch watchers
 	cdrs      *cdrWriter
+	msgs      *messenger
 	// listenPorts are the SIP ports by transport ("udp", "tcp", "tls"),
 	// for the Contact of our dialogs. Set by Serve before any request.
 	listenPorts map[string]int
@@ -230,6 +231,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	srv.OnCancel(e.pooled(e.handle(e.onCancel)))
 	srv.OnInfo(e.pooled(e.handle(e.onInfo)))
 	srv.OnUpdate(e.handle(e.onTargetRefresh))
+	// MESSAGE waits for the recipient's phones (up to messageWait): not pooled.
+	e.msgs = newMessenger(e)
+	srv.OnMessage(e.handle(e.msgs.onMessage))
 	return e, nil
 }
 
@@ -238,6 +242,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 // It returns at once.
 func (e *Engine) Serve(udp net.PacketConn, tcp, tlsLn net.Listener) {
 	e.work.run(e.ctx, 16, &e.wg)
+	e.msgs.start(e.ctx, &e.wg)
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
@@ -381,7 +386,7 @@ func (e *Engine) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE"
 
 func (e *Engine) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	e.respond(tx, req, sip.StatusOK, "OK", []sip.Header{

@@ -53,6 +53,7 @@ type UA struct {
 	calls    map[string]*Call // by Call-ID
 	incoming chan *Call
 	closing  bool
+	msgs     inbox // MESSAGEs received (message.go)
 
 	ctx    context.Context // ends when the UA closes
 	cancel context.CancelFunc
@@ -121,6 +122,7 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	u.srv.OnBye(u.onBye)
 	u.srv.OnCancel(u.onCancel)
 	u.srv.OnInfo(u.onInfo)
+	u.srv.OnMessage(u.onMessage)
 	switch u.Transport {
 	case "udp":
 		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
