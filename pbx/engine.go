@@ -99,7 +99,7 @@ func (c *Config) defaults() {
 	setDur(&c.FlushInterval, 200*time.Millisecond)
 	setDur(&c.MediaTimeout, media.DefaultMediaTimeout)
 	if c.MusicOnHold == nil {
-		c.MusicOnHold = builtinMusicOnHold
+		c.MusicOnHold = (&builtinMOH{}).source
 	}
 	setDur(&c.CDRFlushInterval, 200*time.Millisecond)
 	setDur(&c.ShutdownGrace, 3*time.Second)
@@ -386,7 +386,7 @@ func (e *Engine) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE"
 
 func (e *Engine) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	e.respond(tx, req, sip.StatusOK, "OK", []sip.Header{
