@@ -21,6 +21,7 @@ var (
 	errUnknownNumber = errors.New("unknown number")
 	errNotRegistered = errors.New("not registered")
 	errShuttingDown  = errors.New("shutting down")
+	errDND           = errors.New("do not disturb")
 )
 
 // failure is how a call that was never answered ends: the final response
@@ -49,6 +50,8 @@ const (
 	causeNoCodec       = "no common codec"
 	causeNoMediaPorts  = "no media ports"
 	causeServerError   = "server error"
+	causeFeatureDone   = "feature code done"
+	causeDND           = "do not disturb"
 )
 
 // failureFor maps a setup error to the caller's answer and the CDR.
@@ -66,6 +69,8 @@ func failureFor(err error) failure {
 		return failure{sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionFailed, causeNotRegistered}
 	case errors.Is(err, media.ErrNoPorts):
 		return failure{sip.StatusServiceUnavailable, "Service Unavailable (no media ports)", store.DispositionFailed, causeNoMediaPorts}
+	case errors.Is(err, errDND):
+		return failure{sip.StatusBusyHere, "Busy Here (do not disturb)", store.DispositionBusy, causeDND}
 	case errors.Is(err, errShuttingDown):
 		return failure{sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", store.DispositionFailed, causeShutdown}
 	}

@@ -116,6 +116,9 @@ func (c *call) setup() (bridge, failure, bool) {
 	if tgt.echo {
 		return c.setupEcho(offer, aPorts)
 	}
+	if tgt.feature != nil {
+		return c.setupFeature(*tgt.feature, offer, aPorts)
+	}
 	bPorts, err := e.ports.Allocate()
 	if err != nil {
 		aPorts.Release()

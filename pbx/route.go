@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/officepbx/pbx/pbx/store"
@@ -19,7 +20,8 @@ const echoTestNumber = "*43"
 // target is where a call goes: one extension and its phones, or the echo
 // test. Ring groups, IVRs, voicemail and trunks will be further kinds.
 type target struct {
-	echo     bool // the echo test: no extension, no phones
+	echo     bool         // the echo test: no extension, no phones
+	feature  *featureCode // a settings code: the PBX answers alone
 	ext      store.Extension
 	bindings []store.Registration
 	ringTime time.Duration
@@ -34,20 +36,56 @@ func (e *Engine) route(ctx context.Context, caller store.Extension, dialed strin
 	if dialed == echoTestNumber {
 		return target{echo: true}, nil
 	}
-	ext, err := e.exts.get(ctx, dialed)
-	if errors.Is(err, store.ErrNotFound) {
-		return target{}, fmt.Errorf("%w: %s", errUnknownNumber, dialed)
+	if fc, ok := parseFeatureCode(dialed); ok {
+		return target{feature: &fc}, nil
 	}
-	if err != nil {
-		return target{}, fmt.Errorf("route %s: %w", dialed, err)
+	// Follow forward-always and do-not-disturb (to the busy forward) from
+	// extension to extension, a few hops at most and never in a loop.
+	seen := map[string]bool{}
+	for hop := 0; ; hop++ {
+		ext, err := e.exts.get(ctx, dialed)
+		if errors.Is(err, store.ErrNotFound) {
+			return target{}, fmt.Errorf("%w: %s", errUnknownNumber, dialed)
+		}
+		if err != nil {
+			return target{}, fmt.Errorf("route %s: %w", dialed, err)
+		}
+		seen[dialed] = true
+		next := ext.Forward.Always
+		if ext.DND {
+			next = ext.Forward.Busy
+		}
+		if to, ok := forwardTarget(next); ok && !seen[to] && hop < maxForwardHops {
+			dialed = to
+			continue
+		} else if next != "" && !ok {
+			e.log.Warn("forward destination not supported yet; ignored", "extension", ext.Number, "destination", next)
+		}
+		if ext.DND {
+			return target{}, fmt.Errorf("%w: extension %s", errDND, ext.Number)
+		}
+		t := target{ext: ext, ringTime: defaultRingTime}
+		if ext.RingSeconds > 0 {
+			t.ringTime = time.Duration(ext.RingSeconds) * time.Second
+		}
+		t.bindings = e.loc.lookup(dialed, now)
+		if len(t.bindings) == 0 {
+			return t, fmt.Errorf("%w: extension %s", errNotRegistered, dialed)
+		}
+		return t, nil
 	}
-	t := target{ext: ext, ringTime: defaultRingTime}
-	if ext.RingSeconds > 0 {
-		t.ringTime = time.Duration(ext.RingSeconds) * time.Second
+}
+
+// maxForwardHops bounds a chain of forwards.
+const maxForwardHops = 5
+
+// forwardTarget reads a forward destination the router can follow today:
+// an extension or a number (which the numbering plan resolves to one).
+func forwardTarget(dest string) (string, bool) {
+	for _, prefix := range []string{"extension:", "number:"} {
+		if n, ok := strings.CutPrefix(dest, prefix); ok && n != "" {
+			return n, true
+		}
 	}
-	t.bindings = e.loc.lookup(dialed, now)
-	if len(t.bindings) == 0 {
-		return t, fmt.Errorf("%w: extension %s", errNotRegistered, dialed)
-	}
-	return t, nil
+	return "", false
 }

@@ -1,0 +1,115 @@
+package pbx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/officepbx/pbx/dialplan"
+	"github.com/officepbx/pbx/media"
+	"github.com/officepbx/pbx/pbx/store"
+)
+
+// featureCode is a change a caller makes to its own extension by dialing
+// a code: *72NUMBER forward all calls to NUMBER, *73 forward off, *78 do
+// not disturb on, *79 off.
+type featureCode struct {
+	name    string // for logs and the CDR
+	forward *string
+	dnd     *bool
+}
+
+// parseFeatureCode recognises the settings codes of the numbering plan.
+func parseFeatureCode(dialed string) (featureCode, bool) {
+	on, off := true, false
+	none := ""
+	switch {
+	case dialed == "*73":
+		return featureCode{name: "forward off", forward: &none}, true
+	case dialed == "*78":
+		return featureCode{name: "do not disturb on", dnd: &on}, true
+	case dialed == "*79":
+		return featureCode{name: "do not disturb off", dnd: &off}, true
+	case strings.HasPrefix(dialed, "*72") && dialplan.IsNumber(dialed[3:]):
+		dest := dialed[3:]
+		return featureCode{name: "forward on", forward: &dest}, true
+	}
+	return featureCode{}, false
+}
+
+// errBadFeature is a feature code the PBX cannot carry out (forward to a
+// number that is not an extension, or to oneself).
+var errBadFeature = errors.New("feature code refused")
+
+// apply stores the change for the caller's extension.
+func (fc featureCode) apply(ctx context.Context, st *store.Store, caller string) error {
+	ext, err := st.GetExtension(ctx, caller)
+	if err != nil {
+		return err
+	}
+	if fc.dnd != nil {
+		ext.DND = *fc.dnd
+	}
+	if fc.forward != nil {
+		to := *fc.forward
+		ext.Forward.Always = ""
+		if to != "" {
+			if to == caller {
+				return fmt.Errorf("%w: forward to itself", errBadFeature)
+			}
+			if _, err := st.GetExtension(ctx, to); err != nil {
+				return fmt.Errorf("%w: forward to %s: %v", errBadFeature, to, err)
+			}
+			ext.Forward.Always = "extension:" + to
+		}
+	}
+	return st.UpdateExtension(ctx, &ext)
+}
+
+// setupFeature answers a feature code: the change is stored, the caller
+// hears a confirmation tone (or an error tone) and the PBX hangs up. It
+// owns ports.
+func (c *call) setupFeature(fc featureCode, offer mediaOffer, ports *media.PortPair) (bridge, failure, bool) {
+	ep, err := media.NewEndpoint(media.EndpointConfig{
+		Leg: media.LegConfig{Ports: ports, Remote: offer.remote, RemoteRTCP: offer.rtcp,
+			PayloadType: pickCodec(offer), EventPayloadType: offer.eventPT},
+		MediaTimeout: c.e.cfg.MediaTimeout,
+		OnTimeout:    func() { c.stop(causeMediaTimeout) },
+	})
+	if err != nil {
+		ports.Release()
+		return bridge{}, failureFor(err), false
+	}
+	b := bridge{media: endpointMedia{ep}}
+	c.mu.Lock()
+	c.sides[media.SideA].sdp = c.callerSDP(offer, ports.RTPPort())
+	c.mu.Unlock()
+	if fail, ok := c.answerCaller(b, offer); !ok {
+		ep.Close()
+		return bridge{}, fail, false
+	}
+	tone := media.ConfirmTone()
+	if err := fc.apply(c.e.ctx, c.e.cfg.Store, c.caller.Number); err != nil {
+		c.log.Info("feature code refused", "code", fc.name, "error", err)
+		tone = media.ErrorTone()
+	} else {
+		c.log.Info("feature code", "code", fc.name)
+	}
+	pb := ep.Play(media.NewToneSource(tone))
+	c.e.calls.wg.Add(1) // the call's own count is held: answered
+	go func() {
+		defer c.e.calls.wg.Done()
+		select {
+		case <-pb.Done():
+			c.stop(causeFeatureDone)
+		case <-c.done:
+		}
+	}()
+	return b, failure{}, true
+}
+
+// endpointMedia is the media of a call the PBX answers alone.
+type endpointMedia struct{ *media.Endpoint }
+
+func (m endpointMedia) Stats() media.Stats { return media.Stats{AToB: m.Endpoint.Stats()} }
