@@ -1,0 +1,100 @@
+package pbx
+
+import "slices"
+
+// extState is what BLF and presence subscribers see of one extension:
+// whether it exists, has a registered phone, is on do-not-disturb, and
+// its calls as dialogs. It is derived from the live calls, the location
+// service and the extension's settings, never stored.
+type extState struct {
+	known      bool // the extension exists
+	registered bool // at least one phone has a live binding
+	dnd        bool
+	dialogs    []dialogState
+}
+
+// dialogState is one call of the extension as RFC 4235 sees it.
+type dialogState struct {
+	id         string // unique per call and side, stable for the call's life
+	state      string // dialogEarly or dialogConfirmed
+	direction  string // dialogInitiator (its call) or dialogRecipient (a call to it)
+	remote     string // the other party's number
+	remoteName string // the other party's display name, when known
+}
+
+// RFC 4235 dialog states and directions the PBX reports.
+const (
+	dialogEarly     = "early"
+	dialogConfirmed = "confirmed"
+	dialogInitiator = "initiator"
+	dialogRecipient = "recipient"
+)
+
+func (s extState) equal(o extState) bool {
+	return s.known == o.known && s.registered == o.registered && s.dnd == o.dnd &&
+		slices.Equal(s.dialogs, o.dialogs)
+}
+
+// onCall reports whether the extension talks or places a call (as
+// opposed to only being rung).
+func (s extState) onCall() bool {
+	for _, d := range s.dialogs {
+		if d.state == dialogConfirmed || d.direction == dialogInitiator {
+			return true
+		}
+	}
+	return false
+}
+
+// ringing reports whether a call rings the extension.
+func (s extState) ringing() bool {
+	for _, d := range s.dialogs {
+		if d.state == dialogEarly && d.direction == dialogRecipient {
+			return true
+		}
+	}
+	return false
+}
+
+// callDialogs returns the dialogs of extension number among the live
+// calls: the calls it places (while they are set up, ring or talk) and the
+// calls that ring one of its phones or that it answered. Calls being hung
+// up count as gone, so the lamp goes off with the BYE.
+func callDialogs(number string, calls []CallInfo) []dialogState {
+	var out []dialogState
+	for _, c := range calls {
+		if c.State == CallEnding {
+			continue
+		}
+		if c.From == number {
+			st := dialogEarly
+			if c.State == CallAnswered {
+				st = dialogConfirmed
+			}
+			out = append(out, dialogState{id: c.ID + "-out", state: st, direction: dialogInitiator, remote: c.To})
+		}
+		st := ""
+		for _, l := range c.Legs {
+			if l.Role != "callee" || l.Number != number {
+				continue
+			}
+			switch l.State {
+			case "answered":
+				// Confirmed once the caller has the answer too.
+				st = dialogEarly
+				if c.State == CallAnswered {
+					st = dialogConfirmed
+				}
+			case "trying", "ringing":
+				if st == "" {
+					st = dialogEarly
+				}
+			}
+		}
+		if st != "" {
+			out = append(out, dialogState{id: c.ID + "-in", state: st, direction: dialogRecipient,
+				remote: c.From, remoteName: c.FromName})
+		}
+	}
+	return out
+}
