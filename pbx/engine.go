@@ -67,6 +67,8 @@ type Config struct {
 	// ShutdownGrace bounds how long Close waits for phones to answer the
 	// BYEs and CANCELs of the calls it ends. Default 3 s.
 	ShutdownGrace time.Duration
+	// Subscriptions bounds BLF and presence subscriptions (see SubscriptionConfig).
+	Subscriptions SubscriptionConfig
 }
 
 func (c *Config) defaults() {
@@ -131,6 +133,7 @@ type Engine struct {
 	calls     *callTable
 	callWatch watchers
 	cdrs      *cdrWriter
+	subs      *subscriptions // BLF and presence (SUBSCRIBE/NOTIFY)
 	// listenPorts are the SIP ports by transport ("udp", "tcp", "tls"),
 	// for the Contact of our dialogs. Set by Serve before any request.
 	listenPorts map[string]int
@@ -202,6 +205,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.loc.onChange = e.regWatch.notify
 	e.calls = newCallTable(&e.callWatch)
+	e.subs = newSubscriptions(e, cfg.Subscriptions)
 	cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" && ch.Deleted {
 			// A deleted extension loses its phones at once; the database rows
@@ -224,6 +228,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	srv.OnCancel(e.pooled(e.handle(e.onCancel)))
 	srv.OnInfo(e.pooled(e.handle(e.onInfo)))
 	srv.OnUpdate(e.pooled(e.handle(e.onInDialog)))
+	srv.OnSubscribe(e.pooled(e.handle(e.onSubscribe)))
 	return e, nil
 }
 
@@ -241,6 +246,7 @@ func (e *Engine) Serve(udp net.PacketConn, tcp, tlsLn net.Listener) {
 		defer e.wg.Done()
 		e.cdrs.run(e.ctx)
 	}()
+	e.subs.start(e.ctx, &e.wg)
 	if udp != nil {
 		e.listenPorts["udp"] = addrPort(udp.LocalAddr())
 	}
@@ -375,12 +381,13 @@ func (e *Engine) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE"
 
 func (e *Engine) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	e.respond(tx, req, sip.StatusOK, "OK", []sip.Header{
 		sip.NewHeader("Allow", allowMethods),
 		sip.NewHeader("Accept", "application/sdp"),
+		sip.NewHeader("Allow-Events", allowEvents),
 	})
 }
 

@@ -1,7 +1,5 @@
 package pbx
 
-import "slices"
-
 // extState is what BLF and presence subscribers see of one extension:
 // whether it exists, has a registered phone, is on do-not-disturb, and
 // its calls as dialogs. It is derived from the live calls, the location
@@ -29,11 +27,6 @@ const (
 	dialogInitiator = "initiator"
 	dialogRecipient = "recipient"
 )
-
-func (s extState) equal(o extState) bool {
-	return s.known == o.known && s.registered == o.registered && s.dnd == o.dnd &&
-		slices.Equal(s.dialogs, o.dialogs)
-}
 
 // onCall reports whether the extension talks or places a call (as
 // opposed to only being rung).

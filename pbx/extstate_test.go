@@ -53,18 +53,3 @@ func TestSubscribeCallDialogs(t *testing.T) {
 		})
 	}
 }
-
-func TestSubscribeStateEqual(t *testing.T) {
-	a := extState{known: true, registered: true, dialogs: []dialogState{{id: "x", state: dialogEarly}}}
-	b := extState{known: true, registered: true, dialogs: []dialogState{{id: "x", state: dialogEarly}}}
-	if !a.equal(b) {
-		t.Error("equal states differ")
-	}
-	b.dialogs[0].state = dialogConfirmed
-	if a.equal(b) {
-		t.Error("a dialog's state change went unseen")
-	}
-	if a.equal(extState{known: true, registered: true, dnd: true, dialogs: a.dialogs}) {
-		t.Error("a DND change went unseen")
-	}
-}
