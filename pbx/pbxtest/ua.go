@@ -53,6 +53,7 @@ type UA struct {
 	calls    map[string]*Call // by Call-ID
 	incoming chan *Call
 	closing  bool
+	notify   notifyRouter // event subscriptions, by Call-ID (subscribe.go)
 
 	ctx    context.Context // ends when the UA closes
 	cancel context.CancelFunc
@@ -120,6 +121,7 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	u.srv.OnAck(u.onAck)
 	u.srv.OnBye(u.onBye)
 	u.srv.OnCancel(u.onCancel)
+	u.srv.OnNotify(u.onNotify)
 	switch u.Transport {
 	case "udp":
 		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
