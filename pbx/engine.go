@@ -290,6 +290,7 @@ func (e *Engine) Close() error {
 	// Calls end first, while SIP still runs to send their BYEs and CANCELs;
 	// their CDRs are queued before the writer's final flush below.
 	e.calls.shutdown(e.cfg.ShutdownGrace)
+	e.subs.shutdown() // phones subscribe again after the restart
 	// sipgo does not close listeners it was handed; closing them makes the
 	// Serve goroutines return.
 	for _, c := range e.closers {

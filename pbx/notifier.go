@@ -82,7 +82,7 @@ type subscription struct {
 // termination reason for the final one.
 type notifyJob struct {
 	state  extState
-	reason string // "" while active; "timeout", "noresource" for the last
+	reason string // "" while active; "timeout", "noresource"... for the last
 }
 
 // update takes the target-refresh parts of a SUBSCRIBE.
@@ -405,6 +405,41 @@ func (e *Engine) Subscriptions() []SubscriptionInfo {
 		return out[i].CreatedAt.Before(out[j].CreatedAt)
 	})
 	return out
+}
+
+// shutdownRetryAfter is how long a phone told of a shutdown waits before
+// it subscribes again: long enough for a restart, short enough that its
+// lamps are soon right again.
+const shutdownRetryAfter = 20
+
+// shutdown ends every subscription with a NOTIFY
+// "terminated;reason=probation;retry-after=20" before the PBX stops, so
+// phones subscribe again once it is back rather than at their next
+// refresh (subscriptions are not kept across a restart). Each NOTIFY is
+// sent once, without waiting for answers: shutdown does not wait on
+// phones, and one that misses it recovers with its next refresh.
+func (s *subscriptions) shutdown() {
+	now := time.Now()
+	for _, sub := range s.list() {
+		sub.mu.Lock()
+		if sub.dead || sub.final || !sub.notified {
+			sub.mu.Unlock()
+			continue
+		}
+		sub.final, sub.pending = true, nil
+		sub.cseq++
+		sub.version++
+		req, err := sub.notifyRequest(s.e, &notifyJob{state: sub.last,
+			reason: "probation;retry-after=" + strconv.Itoa(shutdownRetryAfter)}, now)
+		sub.mu.Unlock()
+		s.remove(sub)
+		if err == nil {
+			err = s.e.client.WriteRequest(req)
+		}
+		if err != nil {
+			s.log.Debug("shutdown NOTIFY failed", "subscriber", sub.subscriber, "error", err)
+		}
+	}
 }
 
 // start runs the owner goroutine until ctx ends, counted in wg.

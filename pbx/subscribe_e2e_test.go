@@ -282,14 +282,19 @@ func TestSubscribeDroppedWhenPhoneForgets(t *testing.T) {
 	mustCode(t, res, err, sip.StatusCallTransactionDoesNotExists)
 }
 
-// TestSubscribeAfterRestart: subscriptions live in memory, so a refresh
-// after a restart gets 481 and the phone subscribes again.
+// TestSubscribeAfterRestart: subscriptions live in memory; a PBX that
+// stops tells its subscribers to come back later, and a refresh after the
+// restart gets 481, so the phone subscribes again.
 func TestSubscribeAfterRestart(t *testing.T) {
 	p, _, _ := twoPhones(t)
 	c := phone(t, p, p.CreateExtension("103", nil))
 	s := watch(t, subscribe(t, c, "102", "dialog", 600))
 	s.dialog("idle", "")
 	p.Restart()
+	n := s.next()
+	if n.State != "terminated" || n.Reason != "probation" || !strings.Contains(n.Request.GetHeader("Subscription-State").Value(), "retry-after=") {
+		t.Errorf("at shutdown: NOTIFY %q, want terminated;reason=probation;retry-after=N", n.Request.GetHeader("Subscription-State").Value())
+	}
 	res, err := s.sub.Refresh(ctx(t), 600)
 	mustCode(t, res, err, sip.StatusCallTransactionDoesNotExists)
 	watch(t, subscribe(t, c, "102", "dialog", 600)).dialog("idle", "")
