@@ -1,6 +1,9 @@
 package pbx
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestSubscribeEventHeaders(t *testing.T) {
 	for _, tt := range []struct{ in, name, id string }{
@@ -60,4 +63,24 @@ func TestSubscribeChangeSeenByPackage(t *testing.T) {
 			t.Errorf("%s: presence package sees a change: %v, want %v", tt.name, got, tt.pidfSees)
 		}
 	}
+}
+
+func FuzzSubscribeEventHeaders(f *testing.F) {
+	for _, s := range []string{"dialog", "presence;id=1", " Dialog ; ID = x ", ";;;", "a=b;id", "application/pidf+xml;q=0.1, */*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		name, id := parseEvent(v)
+		if strings.ContainsAny(name, ";") || strings.ContainsAny(id, ";") {
+			t.Errorf("parseEvent(%q) = %q, %q: a parameter leaked", v, name, id)
+		}
+		if lookupEventPackage(name) != nil && name != "dialog" && name != "presence" {
+			t.Errorf("package %q served", name)
+		}
+		// Accept never panics, and a list naming the type accepts it.
+		accepts([]string{v}, contentTypePIDF)
+		if !accepts([]string{v + "," + contentTypePIDF}, contentTypePIDF) {
+			t.Errorf("Accept %q plus the type itself refused", v)
+		}
+	})
 }
