@@ -28,8 +28,9 @@ type subscriptions struct {
 	log  *slog.Logger
 	wake chan struct{} // room for one signal: bursts coalesce
 
-	mu   sync.Mutex
-	subs map[dialogKey]*subscription
+	mu            sync.Mutex
+	subs          map[dialogKey]*subscription
+	perSubscriber map[string]int // live subscriptions by subscriber
 
 	senders sync.WaitGroup // NOTIFY senders, one per busy subscription
 }
@@ -37,7 +38,7 @@ type subscriptions struct {
 func newSubscriptions(e *Engine, cfg SubscriptionConfig) *subscriptions {
 	cfg.defaults()
 	s := &subscriptions{e: e, cfg: cfg, log: e.log.With("component", "subscriptions"),
-		wake: make(chan struct{}, 1), subs: map[dialogKey]*subscription{}}
+		wake: make(chan struct{}, 1), subs: map[dialogKey]*subscription{}, perSubscriber: map[string]int{}}
 	e.cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" {
 			s.wakeUp() // DND changed, or the extension went
@@ -152,11 +153,17 @@ func (s *subscriptions) wakeUp() {
 	}
 }
 
-func (s *subscriptions) add(sub *subscription) {
+// add inserts a new subscription, unless its subscriber has too many.
+// The caller wakes the notifier once it has answered the SUBSCRIBE.
+func (s *subscriptions) add(sub *subscription) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perSubscriber[sub.subscriber] >= s.cfg.MaxPerSubscriber {
+		return false
+	}
 	s.subs[sub.key] = sub
-	s.mu.Unlock()
-	s.wakeUp()
+	s.perSubscriber[sub.subscriber]++
+	return true
 }
 
 func (s *subscriptions) get(k dialogKey) *subscription {
@@ -169,6 +176,9 @@ func (s *subscriptions) remove(sub *subscription) {
 	s.mu.Lock()
 	if s.subs[sub.key] == sub {
 		delete(s.subs, sub.key)
+		if s.perSubscriber[sub.subscriber]--; s.perSubscriber[sub.subscriber] <= 0 {
+			delete(s.perSubscriber, sub.subscriber)
+		}
 	}
 	s.mu.Unlock()
 }

@@ -25,6 +25,12 @@ type SubscriptionConfig struct {
 	MaxExpires time.Duration
 	// DefaultExpires applies when a SUBSCRIBE has no Expires. Default 3600 s.
 	DefaultExpires time.Duration
+	// MaxPerSubscriber bounds the live subscriptions of one extension, so
+	// one phone (or a stolen password) cannot fill memory; more get 403.
+	// Default 500: a Yealink with three expansion modules has 180 BLF
+	// keys, and a rebooted phone's stale subscriptions linger until their
+	// next NOTIFY gets 481, so this leaves room for a few reboots.
+	MaxPerSubscriber int
 }
 
 func (c *SubscriptionConfig) defaults() {
@@ -36,6 +42,9 @@ func (c *SubscriptionConfig) defaults() {
 	}
 	if c.DefaultExpires <= 0 {
 		c.DefaultExpires = time.Hour
+	}
+	if c.MaxPerSubscriber <= 0 {
+		c.MaxPerSubscriber = 500
 	}
 	c.MaxExpires = max(c.MaxExpires, c.MinExpires)
 	c.DefaultExpires = min(max(c.DefaultExpires, c.MinExpires), c.MaxExpires)
@@ -112,8 +121,13 @@ func (e *Engine) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		remoteTag: fromTag, local: local, remote: from.AsTo(), createdAt: now,
 	}
 	sub.update(req, cseq.SeqNo, exp, now)
+	if !e.subs.add(sub) {
+		e.log.Warn("subscription refused: too many", "subscriber", number, "source", req.Source())
+		e.respond(tx, req, sip.StatusForbidden, "Forbidden (too many subscriptions)", nil)
+		return
+	}
 	e.subs.respondOK(req, tx, tag, exp)
-	e.subs.add(sub)
+	e.subs.wakeUp()
 	e.log.Debug("subscription created", "event", pkg.name, "subscriber", number, "target", target,
 		"expires", exp, "source", req.Source())
 }
@@ -160,7 +174,11 @@ func (s *subscriptions) refresh(req *sip.Request, tx sip.ServerTransaction) {
 func (s *subscriptions) event(req *sip.Request, tx sip.ServerTransaction) (*eventPackage, string, bool) {
 	var pkg *eventPackage
 	var id string
-	if h := req.GetHeader("Event"); h != nil {
+	h := req.GetHeader("Event")
+	if h == nil {
+		h = req.GetHeader("o") // the compact form
+	}
+	if h != nil {
 		var name string
 		name, id = parseEvent(h.Value())
 		pkg = lookupEventPackage(name)

@@ -377,3 +377,31 @@ func TestSubscribeRefused(t *testing.T) {
 		t.Errorf("refused SUBSCRIBEs left subscriptions: %+v", subs)
 	}
 }
+
+func TestSubscribeLimitPerSubscriber(t *testing.T) {
+	p := pbxtest.Start(t, pbxtest.WithConfig(func(c *app.Config) {
+		c.TuneSIP = func(sc *pbx.Config) { sc.Subscriptions.MaxPerSubscriber = 2 }
+	}))
+	phone(t, p, p.CreateExtension("102", nil))
+	c := phone(t, p, p.CreateExtension("103", nil))
+	first := subscribe(t, c, "102", "dialog", 600)
+	subscribe(t, c, "102", "presence", 600)
+	res, err := c.Do(ctx(t), func() *sip.Request { return c.SubscribeRequest("102", "dialog", 600) })
+	mustCode(t, res, err, sip.StatusForbidden)
+	if err := first.Unsubscribe(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	w := watch(t, first)
+	w.dialog("idle", "")
+	if n := w.next(); n.State != "terminated" { // the slot is free once it is sent
+		t.Fatalf("after unsubscribe: NOTIFY %s", n.State)
+	}
+	// The compact form of Event ("o") is understood too.
+	res, err = c.Do(ctx(t), func() *sip.Request {
+		req := c.SubscribeRequest("102", "dialog", 600)
+		req.RemoveHeader("Event")
+		req.AppendHeader(sip.NewHeader("o", "dialog"))
+		return req
+	})
+	mustCode(t, res, err, sip.StatusOK)
+}
