@@ -443,6 +443,13 @@ func (s *subscriptions) shutdown() {
 			reason: "probation;retry-after=" + strconv.Itoa(shutdownRetryAfter)}, now)
 		sub.mu.Unlock()
 		s.remove(sub)
+		if err == nil && sip.IsReliable(req.Transport()) {
+			// Only over the phone's open connection: dialling a phone
+			// that went away could hold up the shutdown for a minute.
+			if c, cerr := s.e.ua.TransportLayer().GetConnection(req.Transport(), req.Destination()); cerr != nil || c == nil {
+				continue
+			}
+		}
 		if err == nil {
 			err = s.e.client.WriteRequest(req)
 		}

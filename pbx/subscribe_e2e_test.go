@@ -286,18 +286,22 @@ func TestSubscribeDroppedWhenPhoneForgets(t *testing.T) {
 // stops tells its subscribers to come back later, and a refresh after the
 // restart gets 481, so the phone subscribes again.
 func TestSubscribeAfterRestart(t *testing.T) {
-	p, _, _ := twoPhones(t)
-	c := phone(t, p, p.CreateExtension("103", nil))
-	s := watch(t, subscribe(t, c, "102", "dialog", 600))
-	s.dialog("idle", "")
-	p.Restart()
-	n := s.next()
-	if n.State != "terminated" || n.Reason != "probation" || !strings.Contains(n.Request.GetHeader("Subscription-State").Value(), "retry-after=") {
-		t.Errorf("at shutdown: NOTIFY %q, want terminated;reason=probation;retry-after=N", n.Request.GetHeader("Subscription-State").Value())
+	for _, tp := range []string{"udp", "tcp"} {
+		t.Run(tp, func(t *testing.T) {
+			p, _, _ := twoPhones(t)
+			c := phone(t, p, p.CreateExtension("103", nil), pbxtest.WithTransport(tp))
+			s := watch(t, subscribe(t, c, "102", "dialog", 600))
+			s.dialog("idle", "")
+			p.Restart()
+			n := s.next()
+			if n.State != "terminated" || n.Reason != "probation" || !strings.Contains(n.Request.GetHeader("Subscription-State").Value(), "retry-after=") {
+				t.Errorf("at shutdown: NOTIFY %q, want terminated;reason=probation;retry-after=N", n.Request.GetHeader("Subscription-State").Value())
+			}
+			res, err := s.sub.Refresh(ctx(t), 600)
+			mustCode(t, res, err, sip.StatusCallTransactionDoesNotExists)
+			watch(t, subscribe(t, c, "102", "dialog", 600)).dialog("idle", "")
+		})
 	}
-	res, err := s.sub.Refresh(ctx(t), 600)
-	mustCode(t, res, err, sip.StatusCallTransactionDoesNotExists)
-	watch(t, subscribe(t, c, "102", "dialog", 600)).dialog("idle", "")
 }
 
 func TestSubscribeRefused(t *testing.T) {
