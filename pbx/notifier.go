@@ -79,6 +79,10 @@ type subscription struct {
 	pending      *notifyJob
 }
 
+// errNoNotifyResponse: a NOTIFY's transaction ended without a response
+// and without an error of its own.
+var errNoNotifyResponse = errors.New("NOTIFY got no response")
+
 // notifyJob is the NOTIFY a subscription owes: the state, and the
 // termination reason for the final one.
 type notifyJob struct {
@@ -317,6 +321,9 @@ func (s *subscriptions) sendNext(ctx context.Context, sub *subscription) bool {
 		return true
 	}
 	res, err := s.e.client.Do(ctx, req)
+	if err == nil && res == nil {
+		err = errNoNotifyResponse // the transaction ended without one (the engine closing)
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return true // shutting down
@@ -422,13 +429,20 @@ func (e *Engine) Subscriptions() []SubscriptionInfo {
 // lamps are soon right again.
 const shutdownRetryAfter = 20
 
+// shutdownWait bounds how long shutdown waits for phones to answer.
+const shutdownWait = time.Second
+
 // shutdown ends every subscription with a NOTIFY
 // "terminated;reason=probation;retry-after=20" before the PBX stops, so
 // phones subscribe again once it is back rather than at their next
-// refresh (subscriptions are not kept across a restart). Each NOTIFY is
-// sent once, without waiting for answers: shutdown does not wait on
-// phones, and one that misses it recovers with its next refresh.
+// refresh (subscriptions are not kept across a restart). It waits for
+// the answers (keeping TCP connections open until the phones have read
+// it) at most shutdownWait; a phone that misses it recovers with its next
+// refresh.
 func (s *subscriptions) shutdown() {
+	ctx, cancel := context.WithTimeout(s.e.ctx, min(s.e.cfg.ShutdownGrace, shutdownWait))
+	defer cancel()
+	var wg sync.WaitGroup
 	now := time.Now()
 	for _, sub := range s.list() {
 		sub.mu.Lock()
@@ -443,20 +457,25 @@ func (s *subscriptions) shutdown() {
 			reason: "probation;retry-after=" + strconv.Itoa(shutdownRetryAfter)}, now)
 		sub.mu.Unlock()
 		s.remove(sub)
-		if err == nil && sip.IsReliable(req.Transport()) {
+		if err != nil {
+			continue
+		}
+		if sip.IsReliable(req.Transport()) {
 			// Only over the phone's open connection: dialling a phone
-			// that went away could hold up the shutdown for a minute.
-			if c, cerr := s.e.ua.TransportLayer().GetConnection(req.Transport(), req.Destination()); cerr != nil || c == nil {
+			// that went away is no use now.
+			if c, err := s.e.ua.TransportLayer().GetConnection(req.Transport(), req.Destination()); err != nil || c == nil {
 				continue
 			}
 		}
-		if err == nil {
-			err = s.e.client.WriteRequest(req)
-		}
-		if err != nil {
-			s.log.Debug("shutdown NOTIFY failed", "subscriber", sub.subscriber, "error", err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.e.client.Do(ctx, req); err != nil {
+				s.log.Debug("shutdown NOTIFY unanswered", "subscriber", sub.subscriber, "error", err)
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 // start runs the owner goroutine until ctx ends, counted in wg.

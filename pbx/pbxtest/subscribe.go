@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -29,7 +30,8 @@ type Subscription struct {
 	toTag    string
 	target   sip.Uri // the PBX's Contact: the Request-URI of refreshes
 	cseq     uint32
-	answerBy int // status NOTIFYs get
+	answerBy int  // status NOTIFYs get
+	over     bool // unsubscribed, or a NOTIFY said terminated
 }
 
 // Notify is one NOTIFY the UA received, with its body summarised.
@@ -133,7 +135,23 @@ func (u *UA) Subscribe(ctx context.Context, number, event string, expires int) (
 		s.target = *ct.Address.Clone()
 	}
 	s.mu.Unlock()
+	// Unsubscribe while the UA still listens (cleanups run last first),
+	// so the PBX does not wait on a closed UA at its shutdown.
+	u.t.Cleanup(func() {
+		if !s.ended() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			s.Refresh(ctx, 0)
+		}
+	})
 	return s, nil
+}
+
+// ended reports whether the subscription was ended by either side.
+func (s *Subscription) ended() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.over
 }
 
 // request builds a SUBSCRIBE of the subscription (in its dialog once the
@@ -169,6 +187,11 @@ func (s *Subscription) request(expires int) *sip.Request {
 // Refresh extends the subscription to expires seconds (0 ends it) and
 // returns the PBX's final response.
 func (s *Subscription) Refresh(ctx context.Context, expires int) (*sip.Response, error) {
+	if expires == 0 {
+		s.mu.Lock()
+		s.over = true
+		s.mu.Unlock()
+	}
 	return s.ua.Do(ctx, func() *sip.Request { return s.request(expires) })
 }
 
@@ -229,6 +252,11 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	n, err := parseNotify(req)
+	if n.State == "terminated" {
+		s.mu.Lock()
+		s.over = true
+		s.mu.Unlock()
+	}
 	if err != nil {
 		u.t.Errorf("UA %s: NOTIFY of %s %s: %v\n%s", u.User, s.Event, s.Target, err, req.Body())
 	}
