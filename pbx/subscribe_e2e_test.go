@@ -1,7 +1,11 @@
 package pbx_test
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -265,16 +269,7 @@ func TestSubscribeDroppedWhenPhoneForgets(t *testing.T) {
 	if code, body := p.Do(http.MethodPatch, "/api/v1/extensions/102", map[string]any{"dnd": true}); code != http.StatusOK {
 		t.Fatalf("set DND: %d %s", code, body)
 	}
-	// The PBX acts on the 481 after the phone sent it; no event tells the
-	// test when, so it polls the live list.
-	deadline := time.Now().Add(5 * time.Second)
-	for len(p.App.Engine.Subscriptions()) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("subscription still live after its NOTIFY got 481: %+v (NOTIFYs %d -> %d)",
-				p.App.Engine.Subscriptions(), before, c.Received(sip.NOTIFY))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitNoSubscriptions(t, p, "its NOTIFY got 481")
 	if c.Received(sip.NOTIFY) != before+1 {
 		t.Errorf("NOTIFYs %d -> %d, want one (refused)", before, c.Received(sip.NOTIFY))
 	}
@@ -408,4 +403,113 @@ func TestSubscribeLimitPerSubscriber(t *testing.T) {
 		return req
 	})
 	mustCode(t, res, err, sip.StatusOK)
+}
+
+// TestSubscribeDroppedWhenPhoneGone: a NOTIFY that cannot reach the
+// subscriber ends the subscription. The subscriber is a bare TCP
+// connection that goes away after the first NOTIFY.
+func TestSubscribeDroppedWhenPhoneGone(t *testing.T) {
+	p, _, _ := twoPhones(t)
+	ext := p.CreateExtension("103", nil)
+	creds := p.NewUA("103", ext.Secret) // only signs the requests
+	conn, err := net.Dial("tcp", p.SIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rd := bufio.NewReader(conn)
+	write := func(m interface {
+		String() string
+		GetHeader(string) sip.Header
+		AppendHeader(sip.Header)
+	}) {
+		t.Helper()
+		if m.GetHeader("Content-Length") == nil {
+			m.AppendHeader(sip.NewHeader("Content-Length", "0"))
+		}
+		if _, err := conn.Write([]byte(m.String())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() sip.Message {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var head strings.Builder
+		for !strings.HasSuffix(head.String(), "\r\n\r\n") {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read: %v (so far %q)", err, head.String())
+			}
+			head.WriteString(line)
+		}
+		n := 0
+		for _, l := range strings.Split(head.String(), "\r\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Content-Length") {
+				n, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(rd, body); err != nil {
+			t.Fatal(err)
+		}
+		m, err := sip.ParseMessage(append([]byte(head.String()), body...))
+		if err != nil {
+			t.Fatalf("parse %q: %v", head.String(), err)
+		}
+		return m
+	}
+	subscribeReq := func() *sip.Request {
+		req := creds.SubscribeRequest("102", "presence", 600)
+		req.PrependHeader(sip.NewHeader("Via", "SIP/2.0/TCP "+conn.LocalAddr().String()+";rport;branch=z9hG4bK"+sip.GenerateTagN(16)))
+		return req
+	}
+	write(subscribeReq())
+	chal, ok := read().(*sip.Response)
+	if !ok || chal.StatusCode != sip.StatusProxyAuthRequired {
+		t.Fatalf("first answer %v, want 407", chal)
+	}
+	req := subscribeReq()
+	if err := creds.Authorize(req, chal); err != nil {
+		t.Fatal(err)
+	}
+	write(req)
+	gotOK, gotNotify := false, false
+	for !gotOK || !gotNotify {
+		switch m := read().(type) {
+		case *sip.Response:
+			if m.StatusCode != sip.StatusOK {
+				t.Fatalf("SUBSCRIBE answered %d", m.StatusCode)
+			}
+			gotOK = true
+		case *sip.Request:
+			if m.Method != sip.NOTIFY {
+				t.Fatalf("got %s", m.Method)
+			}
+			write(sip.NewResponseFromRequest(m, sip.StatusOK, "OK", nil))
+			gotNotify = true
+		}
+	}
+	if n := len(p.App.Engine.Subscriptions()); n != 1 {
+		t.Fatalf("%d live subscriptions, want 1", n)
+	}
+	conn.Close() // the phone is gone
+
+	if code, body := p.Do(http.MethodPatch, "/api/v1/extensions/102", map[string]any{"dnd": true}); code != http.StatusOK {
+		t.Fatalf("set DND: %d %s", code, body)
+	}
+	waitNoSubscriptions(t, p, "its subscriber went")
+}
+
+// waitNoSubscriptions waits until the PBX has dropped every subscription.
+// The PBX acts on a NOTIFY's failure after the phone has seen it, and no
+// event tells the test when, so it polls the live list.
+func waitNoSubscriptions(t *testing.T, p *pbxtest.PBX, after string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(p.App.Engine.Subscriptions()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("subscription still live after %s: %+v", after, p.App.Engine.Subscriptions())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
