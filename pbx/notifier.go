@@ -15,8 +15,9 @@ import (
 )
 
 // subscriptions is the notifier side of RFC 6665: the live subscriptions
-// (in memory only; a phone subscribes again after a restart, when its
-// refresh gets 481) and the one goroutine that owns their state. That
+// (in memory only: phones subscribe again after a restart, told so by the
+// shutdown NOTIFY or by the 481 their next refresh gets) and the one
+// goroutine that owns their state. That
 // goroutine wakes on the coalesced change signals of registrations, calls
 // and extension settings, on new and refreshed subscriptions and on the
 // next expiry; it derives the state of every watched extension once and
@@ -37,7 +38,7 @@ type subscriptions struct {
 
 func newSubscriptions(e *Engine, cfg SubscriptionConfig) *subscriptions {
 	cfg.defaults()
-	s := &subscriptions{e: e, cfg: cfg, log: e.log.With("component", "subscriptions"),
+	s := &subscriptions{e: e, cfg: cfg, log: e.cfg.Log.With("component", "subscriptions"),
 		wake: make(chan struct{}, 1), subs: map[dialogKey]*subscription{}, perSubscriber: map[string]int{}}
 	e.cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" {
