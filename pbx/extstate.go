@@ -1,5 +1,7 @@
 package pbx
 
+import "slices"
+
 // extState is what BLF and presence subscribers see of one extension:
 // whether it exists, has a registered phone, is on do-not-disturb, and
 // its calls as dialogs. It is derived from the live calls, the location
@@ -49,44 +51,52 @@ func (s extState) ringing() bool {
 	return false
 }
 
-// callDialogs returns the dialogs of extension number among the live
-// calls: the calls it places (while they are set up, ring or talk) and the
-// calls that ring one of its phones or that it answered. Calls being hung
-// up count as gone, so the lamp goes off with the BYE.
-func callDialogs(number string, calls []CallInfo) []dialogState {
-	var out []dialogState
+type numberState struct{ number, state string }
+
+// callDialogs returns the dialogs of every extension among the live
+// calls, by number, in one pass: the calls an extension places (while
+// they are set up, ring or talk) and the calls that ring one of its
+// phones or that it answered. Calls being hung up count as gone, so the
+// lamp goes off with the BYE.
+func callDialogs(calls []CallInfo) map[string][]dialogState {
+	out := map[string][]dialogState{}
+	var callee []numberState
 	for _, c := range calls {
 		if c.State == CallEnding {
 			continue
 		}
-		if c.From == number {
-			st := dialogEarly
-			if c.State == CallAnswered {
-				st = dialogConfirmed
-			}
-			out = append(out, dialogState{id: c.ID + "-out", state: st, direction: dialogInitiator, remote: c.To})
+		st := dialogEarly
+		if c.State == CallAnswered {
+			st = dialogConfirmed
 		}
-		st := ""
+		out[c.From] = append(out[c.From], dialogState{id: c.ID + "-out", state: st, direction: dialogInitiator, remote: c.To})
+		// The callee's state over its phones (a ring group rings several
+		// numbers, an extension several phones): answered beats ringing.
+		callee = callee[:0]
 		for _, l := range c.Legs {
-			if l.Role != "callee" || l.Number != number {
+			if l.Role != "callee" {
 				continue
 			}
+			ls := ""
 			switch l.State {
 			case "answered":
-				// Confirmed once the caller has the answer too.
-				st = dialogEarly
-				if c.State == CallAnswered {
-					st = dialogConfirmed
-				}
+				ls = st // confirmed once the caller has the answer too
 			case "trying", "ringing":
-				if st == "" {
-					st = dialogEarly
-				}
+				ls = dialogEarly
+			}
+			i := slices.IndexFunc(callee, func(n numberState) bool { return n.number == l.Number })
+			switch {
+			case i < 0:
+				callee = append(callee, numberState{l.Number, ls})
+			case ls != "" && (callee[i].state == "" || l.State == "answered"):
+				callee[i].state = ls
 			}
 		}
-		if st != "" {
-			out = append(out, dialogState{id: c.ID + "-in", state: st, direction: dialogRecipient,
-				remote: c.From, remoteName: c.FromName})
+		for _, n := range callee {
+			if n.state != "" {
+				out[n.number] = append(out[n.number], dialogState{id: c.ID + "-in", state: n.state, direction: dialogRecipient,
+					remote: c.From, remoteName: c.FromName})
+			}
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package pbx
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -46,10 +47,43 @@ func TestSubscribeCallDialogs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := callDialogs(tt.number, tt.calls)
+			got := callDialogs(tt.calls)[tt.number]
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkSubscribeStates derives the dialogs of 200 watched extensions
+// from 50 live calls: what the notifier does once per change signal.
+func BenchmarkSubscribeStates(b *testing.B) {
+	var calls []CallInfo
+	for i := range 50 {
+		calls = append(calls, CallInfo{ID: fmt.Sprint("c", i), From: fmt.Sprint(100 + 2*i), To: fmt.Sprint(101 + 2*i),
+			State: CallAnswered, Legs: []LegInfo{{Role: "caller", Number: fmt.Sprint(100 + 2*i)},
+				{Role: "callee", Number: fmt.Sprint(101 + 2*i), State: "answered"}}})
+	}
+	numbers := make([]string, 200)
+	for i := range numbers {
+		numbers[i] = fmt.Sprint(100 + i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		byNumber := callDialogs(calls)
+		for _, n := range numbers {
+			_ = byNumber[n]
+		}
+	}
+}
+
+func BenchmarkDialogInfoBody(b *testing.B) {
+	st := extState{known: true, registered: true, dialogs: []dialogState{
+		{id: "c1-in", state: dialogConfirmed, direction: dialogRecipient, remote: "101", remoteName: "Test 101"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := buildDialogInfo("sip:102@pbx", "pbx", 1, st); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

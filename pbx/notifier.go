@@ -234,7 +234,7 @@ func (s *subscriptions) sync(ctx context.Context, now time.Time) time.Time {
 	if len(subs) == 0 {
 		return time.Time{}
 	}
-	calls := s.e.Calls()
+	dialogs := callDialogs(s.e.Calls())
 	states := map[string]extState{}
 	var next time.Time
 	failed := map[string]bool{}
@@ -242,7 +242,7 @@ func (s *subscriptions) sync(ctx context.Context, now time.Time) time.Time {
 		st, ok := states[sub.target]
 		if !ok && !failed[sub.target] {
 			var err error
-			if st, err = s.stateOf(ctx, sub.target, calls, now); err != nil {
+			if st, err = s.stateOf(ctx, sub.target, dialogs[sub.target], now); err != nil {
 				s.log.Error("extension state unavailable", "extension", sub.target, "error", err)
 				failed[sub.target] = true
 			} else {
@@ -270,7 +270,7 @@ func (s *subscriptions) sync(ctx context.Context, now time.Time) time.Time {
 }
 
 // stateOf derives the state of extension number.
-func (s *subscriptions) stateOf(ctx context.Context, number string, calls []CallInfo, now time.Time) (extState, error) {
+func (s *subscriptions) stateOf(ctx context.Context, number string, dialogs []dialogState, now time.Time) (extState, error) {
 	ext, err := s.e.exts.get(ctx, number)
 	if errors.Is(err, store.ErrNotFound) {
 		return extState{}, nil
@@ -279,7 +279,7 @@ func (s *subscriptions) stateOf(ctx context.Context, number string, calls []Call
 		return extState{}, err
 	}
 	return extState{known: true, registered: len(s.e.loc.lookup(number, now)) > 0, dnd: ext.DND,
-		dialogs: callDialogs(number, calls)}, nil
+		dialogs: dialogs}, nil
 }
 
 // send queues job for sub. One sender per subscription sends its NOTIFYs
