@@ -70,6 +70,8 @@ type Config struct {
 	// MusicOnHold makes the audio a held party hears, a new Source for each
 	// hold. Default: the built-in music.
 	MusicOnHold func() media.Source
+	// Subscriptions bounds BLF and presence subscriptions (see SubscriptionConfig).
+	Subscriptions SubscriptionConfig
 }
 
 func (c *Config) defaults() {
@@ -138,6 +140,7 @@ type Engine struct {
 	callWatch watchers
 	cdrs      *cdrWriter
 	msgs      *messenger
+	subs      *subscriptions // BLF and presence (SUBSCRIBE/NOTIFY)
 	// listenPorts are the SIP ports by transport ("udp", "tcp", "tls"),
 	// for the Contact of our dialogs. Set by Serve before any request.
 	listenPorts map[string]int
@@ -209,6 +212,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.loc.onChange = e.regWatch.notify
 	e.calls = newCallTable(&e.callWatch)
+	e.subs = newSubscriptions(e, cfg.Subscriptions)
 	cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" && ch.Deleted {
 			// A deleted extension loses its phones at once; the database rows
@@ -234,6 +238,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	// MESSAGE waits for the recipient's phones (up to messageWait): not pooled.
 	e.msgs = newMessenger(e)
 	srv.OnMessage(e.handle(e.msgs.onMessage))
+	srv.OnSubscribe(e.pooled(e.handle(e.onSubscribe)))
 	return e, nil
 }
 
@@ -252,6 +257,7 @@ func (e *Engine) Serve(udp net.PacketConn, tcp, tlsLn net.Listener) {
 		defer e.wg.Done()
 		e.cdrs.run(e.ctx)
 	}()
+	e.subs.start(e.ctx, &e.wg)
 	if udp != nil {
 		e.listenPorts["udp"] = addrPort(udp.LocalAddr())
 	}
@@ -295,6 +301,7 @@ func (e *Engine) Close() error {
 	// Calls end first, while SIP still runs to send their BYEs and CANCELs;
 	// their CDRs are queued before the writer's final flush below.
 	e.calls.shutdown(e.cfg.ShutdownGrace)
+	e.subs.shutdown() // phones subscribe again after the restart
 	// sipgo does not close listeners it was handed; closing them makes the
 	// Serve goroutines return.
 	for _, c := range e.closers {
@@ -386,12 +393,13 @@ func (e *Engine) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, SUBSCRIBE"
 
 func (e *Engine) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	e.respond(tx, req, sip.StatusOK, "OK", []sip.Header{
 		sip.NewHeader("Allow", allowMethods),
 		sip.NewHeader("Accept", "application/sdp"),
+		sip.NewHeader("Allow-Events", allowEvents),
 	})
 }
 

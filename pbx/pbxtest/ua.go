@@ -53,7 +53,8 @@ type UA struct {
 	calls    map[string]*Call // by Call-ID
 	incoming chan *Call
 	closing  bool
-	msgs     inbox // MESSAGEs received (message.go)
+	msgs     inbox        // MESSAGEs received (message.go)
+	notify   notifyRouter // event subscriptions, by Call-ID (subscribe.go)
 
 	ctx    context.Context // ends when the UA closes
 	cancel context.CancelFunc
@@ -123,6 +124,7 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	u.srv.OnCancel(u.onCancel)
 	u.srv.OnInfo(u.onInfo)
 	u.srv.OnMessage(u.onMessage)
+	u.srv.OnNotify(u.onNotify)
 	switch u.Transport {
 	case "udp":
 		conn, err := net.ListenPacket("udp", "127.0.0.1:0")

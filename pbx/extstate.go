@@ -1,0 +1,103 @@
+package pbx
+
+import "slices"
+
+// extState is what BLF and presence subscribers see of one extension:
+// whether it exists, has a registered phone, is on do-not-disturb, and
+// its calls as dialogs. It is derived from the live calls, the location
+// service and the extension's settings, never stored.
+type extState struct {
+	known      bool // the extension exists
+	registered bool // at least one phone has a live binding
+	dnd        bool
+	dialogs    []dialogState
+}
+
+// dialogState is one call of the extension as RFC 4235 sees it.
+type dialogState struct {
+	id         string // unique per call and side, stable for the call's life
+	state      string // dialogEarly or dialogConfirmed
+	direction  string // dialogInitiator (its call) or dialogRecipient (a call to it)
+	remote     string // the other party's number
+	remoteName string // the other party's display name, when known
+}
+
+// RFC 4235 dialog states and directions the PBX reports.
+const (
+	dialogEarly     = "early"
+	dialogConfirmed = "confirmed"
+	dialogInitiator = "initiator"
+	dialogRecipient = "recipient"
+)
+
+// onCall reports whether the extension talks or places a call (as
+// opposed to only being rung).
+func (s extState) onCall() bool {
+	for _, d := range s.dialogs {
+		if d.state == dialogConfirmed || d.direction == dialogInitiator {
+			return true
+		}
+	}
+	return false
+}
+
+// ringing reports whether a call rings the extension.
+func (s extState) ringing() bool {
+	for _, d := range s.dialogs {
+		if d.state == dialogEarly && d.direction == dialogRecipient {
+			return true
+		}
+	}
+	return false
+}
+
+type numberState struct{ number, state string }
+
+// callDialogs returns the dialogs of every extension among the live
+// calls, by number, in one pass: the calls an extension places (while
+// they are set up, ring or talk) and the calls that ring one of its
+// phones or that it answered. Calls being hung up count as gone, so the
+// lamp goes off with the BYE.
+func callDialogs(calls []CallInfo) map[string][]dialogState {
+	out := map[string][]dialogState{}
+	var callee []numberState
+	for _, c := range calls {
+		if c.State == CallEnding {
+			continue
+		}
+		st := dialogEarly
+		if c.State == CallAnswered {
+			st = dialogConfirmed
+		}
+		out[c.From] = append(out[c.From], dialogState{id: c.ID + "-out", state: st, direction: dialogInitiator, remote: c.To})
+		// The callee's state over its phones (a ring group rings several
+		// numbers, an extension several phones): answered beats ringing.
+		callee = callee[:0]
+		for _, l := range c.Legs {
+			if l.Role != "callee" {
+				continue
+			}
+			ls := ""
+			switch l.State {
+			case "answered":
+				ls = st // confirmed once the caller has the answer too
+			case "trying", "ringing":
+				ls = dialogEarly
+			}
+			i := slices.IndexFunc(callee, func(n numberState) bool { return n.number == l.Number })
+			switch {
+			case i < 0:
+				callee = append(callee, numberState{l.Number, ls})
+			case ls != "" && (callee[i].state == "" || l.State == "answered"):
+				callee[i].state = ls
+			}
+		}
+		for _, n := range callee {
+			if n.state != "" {
+				out[n.number] = append(out[n.number], dialogState{id: c.ID + "-in", state: n.state, direction: dialogRecipient,
+					remote: c.From, remoteName: c.FromName})
+			}
+		}
+	}
+	return out
+}
