@@ -8,6 +8,9 @@
 # sndfile module (WAV files; baresip 1.0's aufile is a source only). 101 dials 102 through
 # ctrl_tcp, 102 answers automatically, the call lasts CALL_SECONDS, 101
 # hangs up. Then sox measures each side's decoded ("-dec") recording.
+# HOLD=N: after CALL_SECONDS, 101 holds for N seconds, resumes, and the
+# call goes on CALL_SECONDS more; each recording is measured per segment
+# (talk, hold, resumed): 102 should hear music during the hold.
 #
 # Needs: baresip with account, g711, ausine, sndfile, menu (the dial command), ctrl_tcp modules; sox.
 set -euo pipefail
@@ -84,6 +87,15 @@ echo "101 dials 102..."
 ctrl 25171 dial "sip:102@127.0.0.1:$SIP_PORT"
 sleep "$CALL_SECONDS" # a manual check, not a test: the call simply lasts this long
 echo "calls up: $(api "http://127.0.0.1:$HTTP_PORT/api/v1/calls" | head -c 400)"
+if [ -n "${HOLD:-}" ]; then
+  # 101 presses hold for HOLD seconds, then resumes: 102 should hear the
+  # PBX's music on hold in between (see the per-segment analysis below).
+  echo "101 holds..."; ctrl 25171 hold ""
+  sleep "$HOLD"
+  echo "during hold: $(api "http://127.0.0.1:$HTTP_PORT/api/v1/calls" | head -c 600)"
+  echo "101 resumes..."; ctrl 25171 resume ""
+  sleep "$CALL_SECONDS"
+fi
 ctrl 25171 hangup ""
 sleep 1
 
@@ -97,6 +109,14 @@ for n in 101 102; do
     peak=$(sox "$f" -n trim 0.5 1 stat -freq 2>&1 | awk 'NF==2 && $1+0>50 {if ($2>m) {m=$2; f=$1}} END {printf "%.0f", f}')
     rms=$(sox "$f" -n stat 2>&1 | awk '/RMS     amplitude/{print $3}')
     echo "$n heard: $(soxi -D "$f") s, RMS $rms, dominant frequency ${peak} Hz ($f)"
+    if [ -n "${HOLD:-}" ]; then
+      for seg in "0.5 $((CALL_SECONDS - 1))" "$((CALL_SECONDS + 1)) $((HOLD - 2))" "$((CALL_SECONDS + HOLD + 1)) $((CALL_SECONDS - 2))"; do
+        set -- $seg
+        p=$(sox "$f" -n trim "$1" "$2" stat -freq 2>&1 | awk 'NF==2 && $1+0>50 {if ($2>m) {m=$2; f=$1}} END {printf "%.0f", f}')
+        r=$(sox "$f" -n trim "$1" "$2" stat 2>&1 | awk '/RMS     amplitude/{print $3}')
+        echo "  $n from ${1}s for ${2}s: RMS $r, dominant ${p} Hz"
+      done
+    fi
   done
 done
 echo "last CDR: $(api "http://127.0.0.1:$HTTP_PORT/api/v1/cdr?limit=1" | head -c 600)"
