@@ -3,6 +3,8 @@ package pbx_test
 import (
 	"testing"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/officepbx/pbx/pbx/pbxtest"
 	"github.com/officepbx/pbx/pbx/store"
 )
@@ -25,6 +27,12 @@ func TestEchoTest(t *testing.T) {
 	}
 	if got, err := c.WaitDigits(ctx(t), 1); err != nil || got != "5" {
 		t.Errorf("key echoed as %q (%v), want 5", got, err)
+	}
+	// A re-INVITE to the echo is refused with 488 and the echo goes on.
+	res, err := c.Hold(ctx(t))
+	mustCode(t, res, err, sip.StatusNotAcceptableHere)
+	if err := c.Listen(ctx(t), 30); err != nil || c.Heard(440) < 1000 {
+		t.Errorf("echo stopped after a refused re-INVITE (%v)", err)
 	}
 	if err := c.Hangup(ctx(t)); err != nil {
 		t.Fatal(err)

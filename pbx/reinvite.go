@@ -55,7 +55,14 @@ func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction
 		c.mu.Unlock()
 		e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
 		return
-	case c.relay == nil || c.state != CallAnswered || s.outPending:
+	case c.state == CallAnswered && c.relay == nil:
+		// A call the PBX answers alone (echo test, feature code) keeps its
+		// media; a failed re-INVITE leaves the session as it was (RFC 3261
+		// 14.2).
+		c.mu.Unlock()
+		e.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+		return
+	case c.state != CallAnswered || s.outPending:
 		c.mu.Unlock()
 		e.respond(tx, req, sip.StatusRequestPending, "Request Pending", nil)
 		return
