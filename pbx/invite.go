@@ -33,16 +33,9 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Contact and Call-ID required)", nil)
 		return
 	}
-	number := from.Address.User
 	now := time.Now()
-	ext, err := e.exts.get(e.ctx, number)
-	known := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		e.log.Error("extension lookup failed", "extension", number, "error", err)
-		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
-		return
-	}
-	if !e.authenticate(req, tx, "Proxy-Authorization", number, ext, known, now) {
+	ext, ok := e.authenticateExtension(req, tx, "Proxy-Authorization", from.Address.User, now)
+	if !ok {
 		return
 	}
 	c := &call{e: e, id: newCallID(), caller: ext, dialed: req.Recipient.User, startedAt: now,

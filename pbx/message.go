@@ -95,29 +95,13 @@ func (m *messenger) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	number := from.Address.User
 	now := time.Now()
-	sender, err := e.exts.get(e.ctx, number)
-	known := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		m.log.Error("extension lookup failed", "extension", number, "error", err)
-		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
-		return
-	}
-	if !e.authenticate(req, tx, "Proxy-Authorization", number, sender, known, now) {
+	sender, ok := e.authenticateExtension(req, tx, "Proxy-Authorization", number, now)
+	if !ok {
 		return
 	}
 	// Only now, authenticated, may the sender learn which numbers exist.
 	target := req.Recipient.User
-	if !dialplan.IsNumber(target) {
-		e.respond(tx, req, sip.StatusNotFound, "Not Found", nil)
-		return
-	}
-	if _, err := e.exts.get(e.ctx, target); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			e.respond(tx, req, sip.StatusNotFound, "Not Found", nil)
-			return
-		}
-		m.log.Error("extension lookup failed", "extension", target, "error", err)
-		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
+	if !e.requireExtension(req, tx, target) {
 		return
 	}
 	select {

@@ -1,7 +1,6 @@
 package pbx
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -23,16 +22,7 @@ func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	number := to.Address.User
 	now := time.Now()
-	ctx := context.Background()
-
-	ext, err := e.exts.get(ctx, number)
-	known := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		e.log.Error("extension lookup failed", "extension", number, "error", err)
-		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
-		return
-	}
-	if !e.authenticate(req, tx, "Authorization", number, ext, known, now) {
+	if _, ok := e.authenticateExtension(req, tx, "Authorization", number, now); !ok {
 		return
 	}
 
@@ -114,6 +104,43 @@ func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if err := tx.Respond(res); err != nil {
 		e.log.Debug("respond failed", "error", err)
 	}
+}
+
+// authenticateExtension looks up the extension a request claims to come
+// from and checks its digest credentials in header ("Authorization" for
+// REGISTER, "Proxy-Authorization" otherwise). When the request may not go
+// on it has answered it (401/407, 403, or 500 if the lookup failed) and
+// reports false.
+func (e *Engine) authenticateExtension(req *sip.Request, tx sip.ServerTransaction, header, number string, now time.Time) (store.Extension, bool) {
+	ext, err := e.exts.get(e.ctx, number)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		e.log.Error("extension lookup failed", "extension", number, "error", err)
+		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
+		return ext, false
+	}
+	return ext, e.authenticate(req, tx, header, number, ext, known, now)
+}
+
+// requireExtension answers 404 (or 500 if the lookup failed) and reports
+// false unless number is an extension: the target of a MESSAGE or a
+// SUBSCRIBE.
+func (e *Engine) requireExtension(req *sip.Request, tx sip.ServerTransaction, number string) bool {
+	if !dialplan.IsNumber(number) {
+		e.respond(tx, req, sip.StatusNotFound, "Not Found", nil)
+		return false
+	}
+	_, err := e.exts.get(e.ctx, number)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e.respond(tx, req, sip.StatusNotFound, "Not Found", nil)
+		return false
+	case err != nil:
+		e.log.Error("extension lookup failed", "extension", number, "error", err)
+		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
+		return false
+	}
+	return true
 }
 
 // authenticate checks the digest credentials in header (Authorization or

@@ -1,7 +1,6 @@
 package pbx
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -9,7 +8,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/officepbx/pbx/dialplan"
-	"github.com/officepbx/pbx/pbx/store"
 )
 
 // statusBadEvent is 489 Bad Event (RFC 6665), which sipgo does not name.
@@ -76,14 +74,7 @@ func (e *Engine) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	now := time.Now()
-	ext, err := e.exts.get(e.ctx, number)
-	known := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		e.log.Error("extension lookup failed", "extension", number, "error", err)
-		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
-		return
-	}
-	if !e.authenticate(req, tx, "Proxy-Authorization", number, ext, known, now) {
+	if _, ok := e.authenticateExtension(req, tx, "Proxy-Authorization", number, now); !ok {
 		return
 	}
 	pkg, eventID, ok := e.subs.event(req, tx)
@@ -91,17 +82,7 @@ func (e *Engine) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	target := req.Recipient.User
-	if !dialplan.IsNumber(target) {
-		e.respond(tx, req, sip.StatusNotFound, "Not Found", nil)
-		return
-	}
-	if _, err := e.exts.get(e.ctx, target); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			e.respond(tx, req, sip.StatusNotFound, "Not Found", nil)
-			return
-		}
-		e.log.Error("extension lookup failed", "extension", target, "error", err)
-		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
+	if !e.requireExtension(req, tx, target) {
 		return
 	}
 	exp, ok := e.subs.expires(req, tx)
