@@ -3,6 +3,7 @@ package pbx
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/emiago/sipgo"
@@ -192,17 +193,8 @@ func (f *fork) answered(tx sip.ClientTransaction, res *sip.Response) {
 	}
 	f.routes = routeSet(res, true)
 	f.mu.Unlock()
-	ack := f.request(sip.ACK, f.cseq)
 	e := f.c.e
-	if err := e.client.WriteRequest(ack); err != nil {
-		f.c.log.Debug("ACK failed", "error", err)
-	}
-	template := ack.Clone()
-	tx.OnRetransmission(func(r *sip.Response) {
-		if r.StatusCode/100 == 2 {
-			_ = e.client.WriteRequest(template.Clone(), func(*sipgo.Client, *sip.Request) error { return nil })
-		}
-	})
+	e.sendACK(tx, f.request(sip.ACK, f.cseq), f.c.log)
 	sdp, err := parseSDP(res.Body())
 	f.mu.Lock()
 	f.answer = sdp
@@ -217,6 +209,21 @@ func (f *fork) answered(tx sip.ClientTransaction, res *sip.Response) {
 	if err := f.bye(ctx); err != nil {
 		f.c.log.Debug("BYE to late answer failed", "error", err)
 	}
+}
+
+// sendACK sends the ACK of a 2xx to an INVITE of the PBX, and sends it
+// again for each retransmission of that 2xx (RFC 3261 13.2.2.4: the UAC
+// core answers them, not the transaction).
+func (e *Engine) sendACK(tx sip.ClientTransaction, ack *sip.Request, log *slog.Logger) {
+	if err := e.client.WriteRequest(ack); err != nil {
+		log.Debug("ACK failed", "error", err)
+	}
+	template := ack.Clone()
+	tx.OnRetransmission(func(r *sip.Response) {
+		if r.StatusCode/100 == 2 {
+			_ = e.client.WriteRequest(template.Clone(), func(*sipgo.Client, *sip.Request) error { return nil })
+		}
+	})
 }
 
 // request builds an in-dialog request after the 2xx. The Request-URI is

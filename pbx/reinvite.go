@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/officepbx/pbx/media"
@@ -318,15 +317,7 @@ func (c *call) reinvite(side media.Side) int {
 				c.log.Info("re-INVITE refused", "side", side.String(), "code", res.StatusCode)
 				return res.StatusCode
 			}
-			ack := c.ackFor(side, req.CSeq().SeqNo)
-			if err := e.client.WriteRequest(ack); err != nil {
-				c.log.Debug("ACK failed", "error", err)
-			}
-			tx.OnRetransmission(func(r *sip.Response) {
-				if r.StatusCode/100 == 2 {
-					_ = e.client.WriteRequest(ack.Clone(), func(*sipgo.Client, *sip.Request) error { return nil })
-				}
-			})
+			e.sendACK(tx, c.ackFor(side, req.CSeq().SeqNo), c.log)
 			if answer, err := parseSDP(res.Body()); err == nil {
 				c.applySDP(side, answer)
 			} else {
