@@ -71,23 +71,9 @@ func (fc featureCode) apply(ctx context.Context, st *store.Store, caller string)
 // hears a confirmation tone (or an error tone) and the PBX hangs up. It
 // owns ports.
 func (c *call) setupFeature(fc featureCode, offer mediaOffer, ports *media.PortPair) (bridge, failure, bool) {
-	ep, err := media.NewEndpoint(media.EndpointConfig{
-		Leg: media.LegConfig{Ports: ports, Remote: offer.remote, RemoteRTCP: offer.rtcp,
-			PayloadType: pickCodec(offer), EventPayloadType: offer.eventPT},
-		MediaTimeout: c.e.cfg.MediaTimeout,
-		OnTimeout:    func() { c.stop(causeMediaTimeout) },
-	})
-	if err != nil {
-		ports.Release()
-		return bridge{}, failureFor(err), false
-	}
-	b := bridge{media: endpointMedia{ep}}
-	c.mu.Lock()
-	c.sides[media.SideA].sdp = c.callerSDP(offer, ports.RTPPort())
-	c.mu.Unlock()
-	if fail, ok := c.answerCaller(b, offer); !ok {
-		ep.Close()
-		return bridge{}, fail, false
+	ep, b, fail, ok := c.answerAlone(offer, ports, false)
+	if !ok {
+		return b, fail, false
 	}
 	tone := media.ConfirmTone()
 	if err := fc.apply(c.e.ctx, c.e.cfg.Store, c.caller.Number); err != nil {
@@ -108,8 +94,3 @@ func (c *call) setupFeature(fc featureCode, offer mediaOffer, ports *media.PortP
 	}()
 	return b, failure{}, true
 }
-
-// endpointMedia is the media of a call the PBX answers alone.
-type endpointMedia struct{ *media.Endpoint }
-
-func (m endpointMedia) Stats() media.Stats { return media.Stats{AToB: m.Endpoint.Stats()} }
