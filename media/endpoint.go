@@ -95,11 +95,7 @@ func checkLeg(cfg LegConfig) error {
 // newEndpoint builds an endpoint without starting its goroutines (tests
 // drive process directly).
 func newEndpoint(cfg EndpointConfig) *Endpoint {
-	var onTimeout func()
-	if cfg.OnTimeout != nil {
-		onTimeout = cfg.OnTimeout
-	}
-	e := &Endpoint{pumps: newPumps(cfg.MediaTimeout, onTimeout), leg: newLeg(cfg.Leg), quit: make(chan struct{})}
+	e := &Endpoint{pumps: newPumps(cfg.MediaTimeout, cfg.OnTimeout), leg: newLeg(cfg.Leg), quit: make(chan struct{})}
 	e.sending.Store(true)
 	e.tx.seq = sequencer{ssrc: rand.Uint32(), clockRate: clockRate}
 	e.rx.stats.clockRate = clockRate

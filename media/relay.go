@@ -75,20 +75,15 @@ func (r *pumps) since() time.Duration { return time.Since(r.epoch) }
 // both legs' PortPairs and releases them on Close; if NewRelay fails, the
 // caller still owns them.
 func NewRelay(cfg Config) (*Relay, error) {
-	for _, lc := range []struct {
-		side Side
-		cfg  LegConfig
-	}{{SideA, cfg.A}, {SideB, cfg.B}} {
-		if err := checkLeg(lc.cfg); err != nil {
-			return nil, fmt.Errorf("relay leg %s: %w", lc.side, err)
+	legs := [2]LegConfig{SideA: cfg.A, SideB: cfg.B}
+	for s, lc := range legs {
+		if err := checkLeg(lc); err != nil {
+			return nil, fmt.Errorf("relay leg %s: %w", Side(s), err)
 		}
 	}
 	r := &Relay{}
-	for _, s := range []Side{SideA, SideB} {
-		lc := cfg.A
-		if s == SideB {
-			lc = cfg.B
-		}
+	for i, lc := range legs {
+		s := Side(i)
 		ec := EndpointConfig{Leg: lc, MediaTimeout: cfg.MediaTimeout}
 		if cfg.OnTimeout != nil {
 			ec.OnTimeout = func() { cfg.OnTimeout(s) }
