@@ -118,9 +118,17 @@ func (c *call) setup() (bridge, failure, bool) {
 		c.log.Error("no media ports", "error", err)
 		return bridge{}, failureFor(err), false
 	}
-	bridged := false
+	// The relay starts with the first early media (a 183 with SDP), or
+	// else with the answer. Until the call is connected, a failure closes
+	// it, or releases the ports it has not taken yet.
+	var relay *media.Relay
+	connected := false
 	defer func() {
-		if !bridged {
+		switch {
+		case connected:
+		case relay != nil:
+			relay.Close()
+		default:
 			aPorts.Release()
 			bPorts.Release()
 		}
@@ -133,9 +141,6 @@ func (c *call) setup() (bridge, failure, bool) {
 	c.sides[media.SideA].sdp = c.callerSDP(offer, aPorts.RTPPort())
 	c.mu.Unlock()
 
-	// The relay starts with the first early media (a 183 with SDP), or
-	// else with the answer.
-	var relay *media.Relay
 	startRelay := func(ans mediaOffer) error {
 		if relay != nil {
 			return relay.Endpoint(media.SideB).Update(media.LegConfig{Remote: ans.remote, RemoteRTCP: ans.rtcp,
@@ -157,9 +162,6 @@ func (c *call) setup() (bridge, failure, bool) {
 		return nil
 	}
 	early := func(ans mediaOffer) bool {
-		if relay != nil {
-			return false // one phone's early media at a time: the first
-		}
 		if err := startRelay(ans); err != nil {
 			c.log.Warn("early media refused", "error", err)
 			return false
@@ -171,34 +173,25 @@ func (c *call) setup() (bridge, failure, bool) {
 	}
 	winner, fail, ok := c.ring(tgt, buildSDP(calleeSDP), early)
 	if !ok {
-		if relay != nil {
-			relay.Close()
-			bridged = true // the relay released the ports
-		}
 		return bridge{}, fail, false
 	}
 	if err := startRelay(winner.answer); err != nil {
 		c.log.Error("media relay failed", "error", err)
 		c.byeAsync(winner)
-		if relay != nil {
-			relay.Close()
-			bridged = true
-		}
 		return bridge{}, failureFor(err), false
 	}
 	relay.Endpoint(media.SideA).SetReceiving(true)
 	relay.Endpoint(media.SideB).SetReceiving(true)
-	bridged = true
 	c.mu.Lock()
 	c.relay = relay
 	c.mu.Unlock()
 	b := bridge{media: relay, callee: winner}
 	fail, ok = c.answerCaller(b, offer)
 	if !ok {
-		relay.Close()
 		c.byeAsync(winner)
 		return bridge{}, fail, false
 	}
+	connected = true
 	return b, failure{}, true
 }
 
@@ -325,8 +318,6 @@ func (c *call) answerCaller(b bridge, offer mediaOffer) (failure, bool) {
 	}
 	c.mu.Lock()
 	c.codec = pickCodec(offer)
-	c.mu.Unlock()
-	c.mu.Lock()
 	sdp := buildSDP(c.sides[media.SideA].sdp)
 	c.mu.Unlock()
 	c.setState(CallAnswered)
