@@ -42,10 +42,17 @@ func (in *inbound) key() dialogKey {
 
 // response builds a response to the INVITE carrying the dialog's tag.
 func (in *inbound) response(code int, reason string, body []byte) *sip.Response {
-	res := sip.NewResponseFromRequest(in.req, code, reason, body)
-	res.AppendHeader(sip.NewHeader("Server", in.e.cfg.UserAgent))
+	return in.e.dialogResponse(in.req, code, reason, body)
+}
+
+// dialogResponse builds the PBX's response to a request that makes or
+// changes a dialog (INVITE, re-INVITE, UPDATE): Server, and for 101-299
+// the Contact and Allow of the dialog; body is SDP.
+func (e *Engine) dialogResponse(req *sip.Request, code int, reason string, body []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, body)
+	res.AppendHeader(sip.NewHeader("Server", e.cfg.UserAgent))
 	if code > 100 && code < 300 {
-		ct := in.e.contact(in.req.Transport())
+		ct := e.contact(req.Transport())
 		res.AppendHeader(&ct)
 		res.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	}

@@ -16,7 +16,6 @@ import (
 // exchanges in progress on its dialog.
 type sideState struct {
 	sdp       sdpParams // what the PBX last sent; version goes up by one per SDP
-	remoteDir direction // the phone's last direction
 	holding   bool      // the phone has put the call on hold
 	moh       *media.Playback
 	indicated bool // the PBX told the phone it is held (re-INVITE a=sendonly)
@@ -117,9 +116,7 @@ func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction
 	})
 	c.applySDP(side, offer)
 	if !isInvite {
-		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
-		c.decorate(res, req)
-		if err := tx.Respond(res); err != nil {
+		if err := tx.Respond(c.e.dialogResponse(req, sip.StatusOK, "OK", body)); err != nil {
 			c.log.Debug("answer UPDATE failed", "error", err)
 		}
 		return
@@ -135,8 +132,7 @@ func (c *call) answerOffer(side media.Side, req *sip.Request, tx sip.ServerTrans
 	s := &c.sides[side]
 	s.ackSeq, s.acked, s.ackBody = req.CSeq().SeqNo, acked, nil
 	c.mu.Unlock()
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
-	c.decorate(res, req)
+	res := c.e.dialogResponse(req, sip.StatusOK, "OK", body)
 	if err := tx.Respond(res); err != nil {
 		c.log.Debug("answer re-INVITE failed", "error", err)
 		return nil, false
@@ -147,18 +143,6 @@ func (c *call) answerOffer(side media.Side, req *sip.Request, tx sip.ServerTrans
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return s.ackBody, true
-}
-
-// decorate adds what a 2xx of the PBX carries: Contact, Allow, Server and
-// the body's type.
-func (c *call) decorate(res *sip.Response, req *sip.Request) {
-	ct := c.e.contact(req.Transport())
-	res.AppendHeader(&ct)
-	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
-	res.AppendHeader(sip.NewHeader("Server", c.e.cfg.UserAgent))
-	if len(res.Body()) > 0 {
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	}
 }
 
 // ackIn takes the ACK of a 2xx to a phone's re-INVITE.
@@ -211,7 +195,6 @@ func (c *call) applySDP(side media.Side, o mediaOffer) {
 	holding := !o.dir.receives()
 	c.mu.Lock()
 	s := &c.sides[side]
-	s.remoteDir = o.dir
 	changed := s.holding != holding
 	s.holding = holding
 	c.mu.Unlock()
