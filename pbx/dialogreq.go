@@ -44,7 +44,7 @@ func (in *inbound) requestSeq(method sip.RequestMethod, seq uint32) *sip.Request
 	req.AppendHeader(sip.HeaderClone(in.req.CallID()))
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
 	for _, r := range in.routes {
-		req.AppendHeader(r)
+		req.AppendHeader(sip.HeaderClone(r)) // each request its own header
 	}
 	contact := in.e.contact(in.req.Transport())
 	req.AppendHeader(&contact)

@@ -238,7 +238,7 @@ func (f *fork) request(method sip.RequestMethod, seq uint32) *sip.Request {
 	req.AppendHeader(sip.HeaderClone(f.req.CallID()))
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
 	for _, r := range routes {
-		req.AppendHeader(r)
+		req.AppendHeader(sip.HeaderClone(r)) // each request its own header
 	}
 	if method != sip.ACK {
 		ct := f.c.e.contact(f.req.Transport())
