@@ -109,7 +109,7 @@ func (e *Endpoint) runPlayback(p *Playback, g generator) {
 			p.digits.mu.Unlock()
 		}()
 	}
-	s := genState{src: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(), first: true}
+	s := newGenState()
 	tick := time.NewTicker(frameInterval)
 	defer tick.Stop()
 	for {
@@ -143,12 +143,8 @@ type audioGen struct {
 
 func (a *audioGen) step(e *Endpoint, s *genState) bool {
 	n, err := a.src.Read(a.pcm[:])
-	n = min(n, FrameSamples)
-	if n > 0 {
-		pt := e.PayloadType()
-		m := EncodePCM(a.payload[:], a.pcm[:n], pt)
-		e.send(generated{src: s.src, seq: s.seq, ts: s.ts, pt: pt, marker: s.first, payload: a.payload[:m]})
-		s.seq++
+	if n = min(n, FrameSamples); n > 0 {
+		e.sendPCM(s, a.payload[:], a.pcm[:n])
 	}
 	s.ts += FrameSamples // the clock runs on, whatever was read
 	return err == nil
@@ -229,16 +225,29 @@ func (e *Endpoint) WriteAudio(pcm []int16) {
 	e.mixMu.Lock()
 	defer e.mixMu.Unlock()
 	if !e.mix.started {
-		e.mix = genState{src: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(), first: true, started: true}
+		e.mix = newGenState()
+		e.mix.started = true
 	}
 	for len(pcm) > 0 {
 		n := min(len(pcm), FrameSamples)
-		pt := e.PayloadType()
-		m := EncodePCM(e.mixBuf[:], pcm[:n], pt)
-		e.send(generated{src: e.mix.src, seq: e.mix.seq, ts: e.mix.ts, pt: pt, marker: e.mix.first, payload: e.mixBuf[:m]})
-		e.mix.first = false
-		e.mix.seq++
+		e.sendPCM(&e.mix, e.mixBuf[:], pcm[:n])
 		e.mix.ts += uint32(n)
 		pcm = pcm[n:]
 	}
+}
+
+// newGenState starts a generated stream with random numbering.
+func newGenState() genState {
+	return genState{src: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(), first: true}
+}
+
+// sendPCM encodes one frame of linear audio (at most len(buf) samples) in
+// the phone's codec and sends it as the next packet of stream s; the
+// caller advances s.ts.
+func (e *Endpoint) sendPCM(s *genState, buf []byte, pcm []int16) {
+	pt := e.PayloadType()
+	n := EncodePCM(buf, pcm, pt)
+	e.send(generated{src: s.src, seq: s.seq, ts: s.ts, pt: pt, marker: s.first, payload: buf[:n]})
+	s.seq++
+	s.first = false
 }
