@@ -2,12 +2,10 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/officepbx/pbx/dialplan"
 	"github.com/officepbx/pbx/pbx/store"
 )
 
@@ -48,7 +46,7 @@ func (s *Server) validateExtension(ctx context.Context, e *store.Extension, secr
 		{"forward.busy", e.Forward.Busy},
 		{"forward.no_answer", e.Forward.NoAnswer},
 	} {
-		msg, err := s.checkForward(ctx, f.dest, e.Number)
+		msg, err := s.store.ForwardProblem(ctx, f.dest, e.Number)
 		if err != nil {
 			return err
 		}
@@ -92,42 +90,4 @@ func normaliseAlgorithms(in []string) ([]string, string) {
 		out = append(out, "MD5")
 	}
 	return out, ""
-}
-
-// checkForward validates a forward destination of extension self: "" is
-// off; anything else must parse and point at something that exists, so a
-// dangling forward is a 400 now rather than a failed call later.
-func (s *Server) checkForward(ctx context.Context, dest, self string) (string, error) {
-	if dest == "" {
-		return "", nil
-	}
-	d, err := dialplan.ParseDestination(dest)
-	if err != nil {
-		return err.Error(), nil
-	}
-	switch d.Kind {
-	case dialplan.KindHangup, dialplan.KindNumber:
-		return "", nil
-	case dialplan.KindTrunk:
-		return "no trunk " + d.Trunk, nil // trunks are not configurable yet
-	case dialplan.KindVoicemail:
-		if d.Number == self {
-			return "", nil // "send my calls to my voicemail" is a normal wish
-		}
-		return s.checkNumberKind(ctx, d.Number, "extension")
-	case dialplan.KindExtension:
-		if d.Number == self {
-			return "cannot forward an extension to itself", nil
-		}
-		return s.checkNumberKind(ctx, d.Number, "extension")
-	}
-	return s.checkNumberKind(ctx, d.Number, d.Kind) // ringgroup, ivr, conference
-}
-
-func (s *Server) checkNumberKind(ctx context.Context, number, want string) (string, error) {
-	kind, err := s.store.NumberKind(ctx, number)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && kind != want) {
-		return "no " + want + " " + number, nil
-	}
-	return "", err
 }

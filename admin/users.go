@@ -88,7 +88,7 @@ func (s *Server) validateUser(ctx context.Context, u *store.User, password *stri
 		fe.add("role", "must be admin or user")
 	}
 	if u.Extension != "" {
-		msg, err := s.checkNumberKind(ctx, u.Extension, "extension")
+		msg, err := s.store.NumberProblem(ctx, u.Extension, "extension")
 		if err != nil {
 			return err
 		}

@@ -52,16 +52,18 @@ func (fc featureCode) apply(ctx context.Context, st *store.Store, caller string)
 		ext.DND = *fc.dnd
 	}
 	if fc.forward != nil {
-		to := *fc.forward
 		ext.Forward.Always = ""
-		if to != "" {
-			if to == caller {
-				return fmt.Errorf("%w: forward to itself", errBadFeature)
-			}
-			if _, err := st.GetExtension(ctx, to); err != nil {
-				return fmt.Errorf("%w: forward to %s: %v", errBadFeature, to, err)
-			}
+		if to := *fc.forward; to != "" {
 			ext.Forward.Always = "extension:" + to
+		}
+		// The same rule as the REST API: no forward to oneself or to what
+		// does not exist.
+		problem, err := st.ForwardProblem(ctx, ext.Forward.Always, caller)
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			return fmt.Errorf("%w: %s", errBadFeature, problem)
 		}
 	}
 	return st.UpdateExtension(ctx, &ext)
