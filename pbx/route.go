@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/officepbx/pbx/dialplan"
 	"github.com/officepbx/pbx/pbx/store"
 )
 
@@ -82,10 +82,9 @@ const maxForwardHops = 5
 // forwardTarget reads a forward destination the router can follow today:
 // an extension or a number (which the numbering plan resolves to one).
 func forwardTarget(dest string) (string, bool) {
-	for _, prefix := range []string{"extension:", "number:"} {
-		if n, ok := strings.CutPrefix(dest, prefix); ok && n != "" {
-			return n, true
-		}
+	d, err := dialplan.ParseDestination(dest)
+	if err != nil || (d.Kind != dialplan.KindExtension && d.Kind != dialplan.KindNumber) {
+		return "", false
 	}
-	return "", false
+	return d.Number, true
 }
