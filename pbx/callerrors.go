@@ -52,6 +52,10 @@ const (
 	causeServerError   = "server error"
 	causeFeatureDone   = "feature code done"
 	causeDND           = "do not disturb"
+	causeTransferred   = "transferred"
+	// causeHandedOver ends a call whose INVITE went to another call (a
+	// pickup), which answered it: nothing to answer, no record to write.
+	causeHandedOver = "handed over"
 )
 
 // failureFor maps a setup error to the caller's answer and the CDR.

@@ -22,6 +22,7 @@ const echoTestNumber = "*43"
 type target struct {
 	echo     bool         // the echo test: no extension, no phones
 	feature  *featureCode // a settings code: the PBX answers alone
+	pickup   *pickupTarget
 	ext      store.Extension
 	bindings []store.Registration
 	ringTime time.Duration
@@ -38,6 +39,9 @@ func (e *Engine) route(ctx context.Context, caller store.Extension, dialed strin
 	}
 	if fc, ok := parseFeatureCode(dialed); ok {
 		return target{feature: &fc}, nil
+	}
+	if pt, ok := parsePickupCode(dialed); ok {
+		return target{pickup: &pt}, nil
 	}
 	// Follow forward-always and do-not-disturb (to the busy forward) from
 	// extension to extension, a few hops at most and never in a loop.
