@@ -144,8 +144,12 @@ func codecName(pt uint8) string {
 // cdr builds the call's record; stats is nil for a call never answered.
 func (c *call) cdr(disposition, cause string, stats *media.Stats) store.CDR {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cdrLocked(disposition, cause, stats)
+}
+
+func (c *call) cdrLocked(disposition, cause string, stats *media.Stats) store.CDR {
 	answered, started, from, to := c.answeredAt, c.startedAt, c.from, c.to
-	c.mu.Unlock()
 	r := store.CDR{
 		CallID: c.id, Caller: from.number, CallerName: from.name, Callee: to.number,
 		StartedAt: started, AnsweredAt: answered, EndedAt: time.Now(),

@@ -21,6 +21,7 @@ type fork struct {
 	rs      *ringState // the round of ringing it reports to
 	b       store.Registration
 	number  string
+	name    string       // the extension's name
 	req     *sip.Request // the INVITE
 	callID  string
 	fromTag string
@@ -59,13 +60,14 @@ type forkEvent struct {
 
 // newFork builds the INVITE for one binding of the callee. The name and
 // number of from go in From (caller ID).
-func (c *call) newFork(b store.Registration, number string, from party, offer []byte, rs *ringState) (*fork, error) {
+func (c *call) newFork(b store.Registration, to party, from party, offer []byte, rs *ringState) (*fork, error) {
+	number := to.number
 	e := c.e
 	req, err := e.newRequestTo(sip.INVITE, b)
 	if err != nil {
 		return nil, fmt.Errorf("contact %q: %w", b.Contact, err)
 	}
-	f := &fork{c: c, rs: rs, b: b, number: number, req: req, callID: sip.GenerateTagN(24) + "@pbx", fromTag: sip.GenerateTagN(16),
+	f := &fork{c: c, rs: rs, b: b, number: number, name: to.name, req: req, callID: sip.GenerateTagN(24) + "@pbx", fromTag: sip.GenerateTagN(16),
 		cancelReq: make(chan struct{}), decision: make(chan bool, 1), state: "trying", cseq: 1}
 	req.RemoveHeader("From")
 	req.RemoveHeader("To")
@@ -80,6 +82,7 @@ func (c *call) newFork(b store.Registration, number string, from party, offer []
 	ct := e.contact(req.Transport())
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sip.NewHeader("Supported", supportedOptions))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
 	return f, nil

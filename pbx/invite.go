@@ -87,6 +87,9 @@ func (c *call) setup() (failure, bool) {
 	if err != nil {
 		return failureFor(err), false
 	}
+	if h := c.in.req.GetHeader("Replaces"); h != nil {
+		return c.replaceDialog(h.Value(), offer)
+	}
 	tgt, err := e.route(e.ctx, c.caller, c.dialed, time.Now())
 	if err != nil && !errors.Is(err, errNotRegistered) {
 		if !errors.Is(err, errUnknownNumber) {
@@ -155,30 +158,9 @@ func (c *call) setup() (failure, bool) {
 		c.in.respondBody(sip.StatusSessionInProgress, "Session Progress", buildSDP(legA.st.sdp))
 		return true
 	}
-	var res ringResult
-	for hop := 0; ; hop++ {
-		var fail failure
-		ok := false
-		if err == nil {
-			res, fail, ok = c.ring(tgt, media.SideB, c.from, buildSDP(legB.st.sdp), hooks)
-		} else {
-			fail = failureFor(err)
-		}
-		if ok {
-			break
-		}
-		next, follow := forwardOnFailure(tgt.ext, fail)
-		if !follow || hop >= maxForwardHops || c.stopped() {
-			return fail, false
-		}
-		c.log.Info("forwarding", "from", tgt.ext.Number, "to", next, "cause", fail.cause)
-		tgt, err = e.route(e.ctx, c.caller, next, time.Now())
-		if err != nil && !errors.Is(err, errNotRegistered) {
-			return failureFor(err), false
-		}
-		if tgt.pickup != nil || tgt.echo || tgt.feature != nil {
-			return failureFor(errUnknownNumber), false
-		}
+	res, fail, ok := c.ringFollowing(tgt, err, media.SideB, c.from, buildSDP(legB.st.sdp), hooks)
+	if !ok {
+		return fail, false
 	}
 	if res.picked != nil {
 		if fail, ok := c.takePickup(legB, res.picked); !ok {
@@ -187,7 +169,7 @@ func (c *call) setup() (failure, bool) {
 	} else {
 		w := res.winner
 		c.mu.Lock()
-		legB.dlg, legB.who = w, party{number: w.number}
+		legB.dlg, legB.who = w, party{w.number, w.name}
 		hungUp := w.byeReceived // its BYE came before we chose it
 		c.mu.Unlock()
 		if hungUp {
@@ -208,6 +190,36 @@ func (c *call) setup() (failure, bool) {
 	}
 	connected = true
 	return failure{}, true
+}
+
+// ringFollowing rings a routed target (or takes its routing error), and
+// while its phones are busy, ring out or are not registered, follows the
+// extension's busy or no-answer forward to the next target.
+func (c *call) ringFollowing(tgt target, err error, side media.Side, from party, offer []byte, h ringHooks) (ringResult, failure, bool) {
+	for hop := 0; ; hop++ {
+		var fail failure
+		if err == nil {
+			res, f, ok := c.ring(tgt, side, from, offer, h)
+			if ok {
+				return res, failure{}, true
+			}
+			fail = f
+		} else {
+			fail = failureFor(err)
+		}
+		next, follow := forwardOnFailure(tgt.ext, fail)
+		if !follow || hop >= maxForwardHops || c.stopped() {
+			return ringResult{}, fail, false
+		}
+		c.log.Info("forwarding", "from", tgt.ext.Number, "to", next, "cause", fail.cause)
+		tgt, err = c.e.route(c.e.ctx, c.caller, next, time.Now())
+		if err != nil && !errors.Is(err, errNotRegistered) {
+			return ringResult{}, failureFor(err), false
+		}
+		if tgt.pickup != nil || tgt.echo || tgt.feature != nil {
+			return ringResult{}, failureFor(errUnknownNumber), false
+		}
+	}
 }
 
 // legConfig is the media configuration a phone's SDP asks for.

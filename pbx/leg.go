@@ -37,6 +37,9 @@ type leg struct {
 	who    party
 	st     sideState
 	hungUp bool // the phone sent BYE
+	// base is what the endpoint had counted when the call's current
+	// record began (a transfer starts a new one).
+	base media.DirectionStats
 	// transferring is set while this phone's REFER is being carried out:
 	// its BYE then leaves the call to the transfer.
 	transferring bool
@@ -113,15 +116,33 @@ func (m legMedia) Close() error {
 
 func (m legMedia) Stats() media.Stats {
 	m.c.mu.Lock()
-	legs, st := m.c.legs, m.c.retired
-	m.c.mu.Unlock()
-	if l := legs[media.SideA]; l != nil {
-		st.AToB = addStats(st.AToB, l.ep.Stats())
+	defer m.c.mu.Unlock()
+	return m.c.statsLocked()
+}
+
+// statsLocked is the media figures of the call's current record: its
+// phones' counts since the record began, and those of phones that left.
+func (c *call) statsLocked() media.Stats {
+	st := c.retired
+	if l := c.legs[media.SideA]; l != nil {
+		st.AToB = addStats(st.AToB, l.sinceBase())
 	}
-	if l := legs[media.SideB]; l != nil {
-		st.BToA = addStats(st.BToA, l.ep.Stats())
+	if l := c.legs[media.SideB]; l != nil {
+		st.BToA = addStats(st.BToA, l.sinceBase())
 	}
 	return st
+}
+
+// sinceBase is what the leg's phone sent since the call's record began.
+func (l *leg) sinceBase() media.DirectionStats {
+	s := l.ep.Stats()
+	s.Packets -= l.base.Packets
+	s.Bytes -= l.base.Bytes
+	s.Lost -= l.base.Lost
+	s.Dropped -= l.base.Dropped
+	s.RTCPPackets -= l.base.RTCPPackets
+	s.Digits -= l.base.Digits
+	return s
 }
 
 // addStats sums two phones' counters, as one side of a call that changed

@@ -55,26 +55,47 @@ type pickup struct {
 func (c *call) pickUp(pt pickupTarget, offer mediaOffer) (failure, bool) {
 	p := &pickup{in: c.in, offer: offer, who: c.from, result: make(chan bool, 1)}
 	for _, x := range c.e.ringingCalls(c.caller, pt) {
-		x.mu.Lock()
-		over := x.ringOver
-		x.mu.Unlock()
-		if over == nil {
-			continue
+		if taken, answered := c.offerPickup(x, p); taken {
+			return pickupFailure(answered), false
 		}
-		select {
-		case x.pickups <- p:
-		case <-over:
-			continue // answered or given up meanwhile: try the next
-		case <-c.done:
+		if c.stopped() {
 			return failure{sip.StatusRequestTerminated, "Request Terminated", store.DispositionNoAnswer, causeCancelled}, false
 		}
-		if <-p.result {
-			c.log.Info("picked up", "call", x.id)
-			return failure{cause: causeHandedOver}, false
-		}
-		return failure{sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionFailed, "pickup failed"}, false
 	}
 	return failure{sip.StatusNotFound, "Not Found (nothing to pick up)", store.DispositionFailed, errNothingToPickUp.Error()}, false
+}
+
+// offerPickup offers p to the ringing call x. It reports whether x took
+// it (else it stopped ringing first, or this call ended), and if so
+// whether x answered this call's INVITE.
+func (c *call) offerPickup(x *call, p *pickup) (taken, answered bool) {
+	x.mu.Lock()
+	over := x.ringOver
+	x.mu.Unlock()
+	if over == nil {
+		return false, false
+	}
+	select {
+	case x.pickups <- p:
+	case <-over:
+		return false, false
+	case <-c.done:
+		return false, false
+	}
+	answered = <-p.result
+	if answered {
+		c.log.Info("picked up", "call", x.id)
+	}
+	return true, answered
+}
+
+// pickupFailure is how a call that offered itself as a pickup ends: it
+// was handed over, or the ringing call took it but could not answer it.
+func pickupFailure(answered bool) failure {
+	if answered {
+		return failure{cause: causeHandedOver}
+	}
+	return failure{sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionFailed, "pickup failed"}
 }
 
 // ringingCalls lists the calls a pickup by picker may take, oldest first:

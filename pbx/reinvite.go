@@ -220,7 +220,7 @@ func (c *call) setHeld(side media.Side, held bool) {
 	}
 	ep, s := l.ep, &l.st
 	switch {
-	case held && s.moh == nil:
+	case held && (s.moh == nil || ended(s.moh)):
 		s.moh = ep.Play(c.e.musicOnHold())
 	case !held && s.moh != nil:
 		s.moh.Stop()
@@ -229,6 +229,16 @@ func (c *call) setHeld(side media.Side, held bool) {
 	c.mu.Unlock()
 	c.e.callWatch.notify()
 	c.indicate(side)
+}
+
+// ended reports whether a playback has finished (or was replaced).
+func ended(p *media.Playback) bool {
+	select {
+	case <-p.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // indicate tells a side's phone whether it is held, by a re-INVITE with

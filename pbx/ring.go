@@ -45,7 +45,7 @@ func (c *call) ring(tgt target, side media.Side, from party, offer []byte, h rin
 	rs := &ringState{events: make(chan forkEvent), over: make(chan struct{})}
 	var forks []*fork
 	for _, b := range tgt.bindings {
-		f, err := c.newFork(b, tgt.ext.Number, from, offer, rs)
+		f, err := c.newFork(b, party{tgt.ext.Number, tgt.ext.Name}, from, offer, rs)
 		if err != nil {
 			c.log.Warn("cannot ring phone", "error", err)
 			continue
