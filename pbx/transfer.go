@@ -163,6 +163,11 @@ func (r *referral) hangUpTransferor() {
 // if it is still on it, else by calling it back.
 func (c *call) blindTransfer(r *referral, number string) {
 	r.report(sip.StatusTrying, "Trying", false)
+	c.transferTo(r, number)
+}
+
+// transferTo carries out a blind transfer to number once accepted.
+func (c *call) transferTo(r *referral, number string) {
 	tgt, err := c.e.route(c.e.ctx, c.caller, number, time.Now())
 	if err == nil && (tgt.echo || tgt.feature != nil || tgt.pickup != nil) {
 		err = errUnknownNumber // a call the PBX answers itself is not a transfer
@@ -269,6 +274,14 @@ var errTransferGone = errors.New("the call to join is gone")
 func (c *call) attendedTransfer(r *referral, joined dialogRef) {
 	r.report(sip.StatusTrying, "Trying", false)
 	c2, side2 := joined.call, joined.side
+	if number, ok := c2.ringingFor(joined); ok {
+		// The transferor's other call still rings (a transfer before the
+		// target answered): that call ends, and this one rings the target
+		// for the transferee instead.
+		c2.stop(causeTransferred)
+		c.transferTo(r, number)
+		return
+	}
 	moved, err := c2.detachOther(side2, joined.dlg())
 	if err != nil {
 		c.log.Info("attended transfer failed", "error", err)
@@ -286,6 +299,17 @@ func (c *call) attendedTransfer(r *referral, joined dialogRef) {
 	c2.stop(causeTransferred) // hangs up the transferor's other dialog
 	r.report(sip.StatusOK, "OK", true)
 	r.hangUpTransferor()
+}
+
+// ringingFor reports whether the call is still ringing with ref as its
+// caller's dialog, and the number it rings.
+func (c *call) ringingFor(ref dialogRef) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ref.in != c.in || (c.state != CallSetup && c.state != CallRinging) {
+		return "", false
+	}
+	return c.dialed, true
 }
 
 // detachOther takes the phone on the other side from dlg (on side) out of

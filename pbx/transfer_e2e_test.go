@@ -207,6 +207,46 @@ func TestAttendedTransfer(t *testing.T) {
 	}
 }
 
+// Attended transfer before the target answers: 102 REFERs its first call
+// with Replaces naming its second while that still rings. The second
+// call ends and the target is rung for the transferee, who talks to it
+// once it answers.
+func TestAttendedTransferWhileRinging(t *testing.T) {
+	_, a, b, c := threePhones(t)
+	caller, first := connect(t, a, b, "102")
+	res, err := first.Hold(ctx(t))
+	mustCode(t, res, err, sip.StatusOK)
+	second, rung := ringing(t, b, c, "103")
+
+	c.SetPolicy(pbxtest.Policy{}) // the target answers its next ringing
+	res, err = first.ReferReplaces(ctx(t), second)
+	mustCode(t, res, err, sip.StatusAccepted)
+	if err := rung.WaitCancelled(ctx(t)); err != nil {
+		t.Fatalf("the transferor's ringing call was not cancelled: %v", err)
+	}
+	if st, err := second.WaitFinal(ctx(t)); err != nil || st == sip.StatusOK {
+		t.Fatalf("the transferor's second call ended with %d %v, want a failure", st, err)
+	}
+	target, err := c.NextCall(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from := target.From().Address.User; from != "101" {
+		t.Errorf("target sees caller ID %q, want the transferee 101", from)
+	}
+	wantReferNotifies(t, first, "SIP/2.0 200 OK")
+	if err := first.WaitEnded(ctx(t)); err != nil {
+		t.Fatalf("transferor not hung up: %v", err)
+	}
+	talking(t, caller, target, 440, 700)
+	if err := caller.Hangup(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := target.WaitEnded(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // INVITE with Replaces: a phone naming the dialog of an answered call
 // takes that phone's place (which is hung up); naming a ringing one picks
 // the call up.
