@@ -358,9 +358,11 @@ func TestConsole(t *testing.T) {
 			typeInto("#f-number", "102"),
 			typeInto("#f-voicemail-pin", "12"),
 			typeInto("#f-forward-always", "extension:999"),
+			typeInto("#f-pickup-group", "Front Desk"),
 			click("#ext-form button[type=submit]"),
 			waitText("#f-voicemail-pin-err", "4 to 12 digits"),
 			waitText("#f-forward-always-err", "no extension 999"),
+			waitText("#f-pickup-group-err", "a-z, 0-9"),
 		)
 	})
 
@@ -369,10 +371,13 @@ func TestConsole(t *testing.T) {
 			goTo("#/extensions/101"),
 			waitText("h1", "Extension 101"),
 			typeInto("#f-name", "Front desk"),
+			click("#f-call-waiting"),
+			typeInto("#f-pickup-group", "front-desk"),
 			click("#ext-form button[type=submit]"),
 			waitText("#ext-status", "Extension 101 saved"),
 		)
-		if _, ext := extension(t, p, "101"); ext["name"] != "Front desk" || ext["email"] != "reception@example.com" {
+		if _, ext := extension(t, p, "101"); ext["name"] != "Front desk" || ext["email"] != "reception@example.com" ||
+			ext["call_waiting"] != false || ext["pickup_group"] != "front-desk" {
 			t.Errorf("after edit: %v", ext)
 		}
 		b.do(t, goTo("#/extensions"), waitText(`#ext-table tr[data-number="101"]`, "Front desk"))
@@ -525,6 +530,7 @@ func TestConsole(t *testing.T) {
 			waitText("h1", "My extension 103"),
 			typeInto("#f-forward-always", "voicemail:103"),
 			click("#f-dnd"),
+			click("#f-call-waiting"),
 			typeInto("#f-voicemail-pin", "4321"),
 			click("#me-form button[type=submit]"),
 			waitText("#me-status", "Saved"),
@@ -532,8 +538,8 @@ func TestConsole(t *testing.T) {
 		_, ext := extension(t, p, "103")
 		fw, _ := ext["forward"].(map[string]any)
 		vm, _ := ext["voicemail"].(map[string]any)
-		if fw["always"] != "voicemail:103" || ext["dnd"] != true || vm["pin"] != "4321" {
-			t.Errorf("extension 103 after self-service: forward %v dnd %v voicemail %v", fw, ext["dnd"], vm)
+		if fw["always"] != "voicemail:103" || ext["dnd"] != true || vm["pin"] != "4321" || ext["call_waiting"] != false {
+			t.Errorf("extension 103 after self-service: forward %v dnd %v call waiting %v voicemail %v", fw, ext["dnd"], ext["call_waiting"], vm)
 		}
 		b.screenshot(t, "self-service")
 		if n := b.eval(t, `String(document.querySelectorAll('nav a[href="#/users"]').length)`); n != "0" {
