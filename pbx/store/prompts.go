@@ -70,6 +70,13 @@ func (s *Store) CreatePrompt(ctx context.Context, p *Prompt, wav io.Reader) (err
 	if msg := PromptNameProblem(p.Name); msg != "" {
 		return fmt.Errorf("prompt %q: %w: %s", p.Name, ErrInvalidName, msg)
 	}
+	// Refuse a taken name before writing (and syncing) the file; the
+	// transaction below checks again for an upload racing this one.
+	if _, err := s.GetPrompt(ctx, p.Name); err == nil {
+		return fmt.Errorf("prompt %s: %w", p.Name, ErrExists)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if err := os.MkdirAll(s.promptDir, 0o750); err != nil {
 		return fmt.Errorf("prompt directory: %w", err)
 	}
