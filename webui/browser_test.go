@@ -517,6 +517,54 @@ func TestConsole(t *testing.T) {
 		b.do(t, chromedp.EmulateViewport(1280, 800))
 	})
 
+	run(t, "prompts", func(t *testing.T) {
+		dir := t.TempDir()
+		good, bad := filepath.Join(dir, "welcome.wav"), filepath.Join(dir, "notes.wav")
+		if err := os.WriteFile(good, pbxtest.ToneWAV(1000, 1.5), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bad, []byte("these are not sound"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		row := `#prompt-table tr[data-name="welcome"]`
+		b.do(t,
+			click(`nav a[href="#/prompts"]`),
+			waitText("h1", "Prompts"),
+			waitText(`#prompt-table tr[data-name="music-on-hold"]`, "built in"),
+			typeInto("#f-name", "welcome"),
+			chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{bad}),
+			click("#prompt-form button[type=submit]"),
+			waitText("#f-file-err", "not a WAV file"),
+			chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{good}),
+			click("#prompt-form button[type=submit]"),
+			waitText("#prompt-status", "Uploaded welcome (1.5 s)"),
+			waitText(row, "uploaded"),
+		)
+		// The browser's own player loads the audio through the API.
+		d := b.evalAsync(t, `new Promise((done) => {
+			const a = document.querySelector('`+row+` audio');
+			a.addEventListener('loadedmetadata', () => done(String(a.duration)), { once: true });
+			a.addEventListener('error', () => done('error ' + (a.error && a.error.code)), { once: true });
+			a.preload = 'metadata';
+			a.load();
+		})`)
+		if d != "1.5" {
+			t.Errorf("the player reports %s for the 1.5 s prompt", d)
+		}
+		b.screenshot(t, "prompts")
+		b.do(t,
+			click(row+" button.delete"),
+			click(row+" button.confirm-yes"),
+			waitText("#prompt-status", "Deleted welcome"),
+		)
+		if n := b.eval(t, `String(document.querySelectorAll('`+row+`').length)`); n != "0" {
+			t.Error("the deleted prompt is still listed")
+		}
+		if code, _ := p.Do(http.MethodGet, "/api/v1/prompts/welcome", nil); code != http.StatusNotFound {
+			t.Errorf("GET deleted prompt: %d", code)
+		}
+	})
+
 	run(t, "user self-service", func(t *testing.T) {
 		p.CreateExtension("103", nil)
 		code, body := p.Do(http.MethodPost, "/api/v1/users",
