@@ -1,7 +1,10 @@
 package pbx_test
 
 import (
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -84,4 +87,26 @@ func TestUploadedMusicOnHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCDR(t, p, store.DispositionAnswered, "caller hung up")
+}
+
+// Prompts survive a restart, and the restart tidies what a crash left in
+// the prompt directory (here a half-written upload).
+func TestPromptsSurviveRestart(t *testing.T) {
+	p := pbxtest.Start(t)
+	if code, body := p.UploadPrompt("welcome", pbxtest.ToneWAV(440, 1)); code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	dir := filepath.Join(p.Config.DataDir, "prompts")
+	leftover := filepath.Join(dir, ".crashed-123.tmp")
+	if err := os.WriteFile(leftover, []byte("half"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	p.Restart()
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the half-written upload is still there after the restart (%v)", err)
+	}
+	code, body := p.Do(http.MethodGet, "/api/v1/prompts/welcome", nil)
+	if code != http.StatusOK || len(body) != 44+2*8000 {
+		t.Errorf("audio after the restart: %d, %d bytes", code, len(body))
+	}
 }

@@ -231,17 +231,21 @@ func scanPrompt(row interface{ Scan(...any) error }) (Prompt, error) {
 }
 
 // File name endings in the prompt directory: tempSuffix for an upload
-// being written, deletedSuffix for the audio of a prompt being deleted.
+// being written, deletedSuffix for the audio of a prompt being deleted
+// (see RecoverPromptFiles).
 const (
 	tempSuffix    = ".tmp"
 	deletedSuffix = ".deleted"
 )
 
-// recoverPrompts tidies the prompt directory after a crash: it removes
+// RecoverPromptFiles tidies the prompt directory after a crash: it removes
 // half-written uploads, and of the files set aside by a delete, puts back
 // those whose prompt is still in the database (the delete never
-// committed) and removes the rest.
-func (s *Store) recoverPrompts(ctx context.Context) error {
+// committed) and removes the rest. Only the process that serves the data
+// directory may call it, before it takes uploads: in another process (a
+// command run beside the server) it would take the server's uploads and
+// deletes in flight for a crash's leftovers.
+func (s *Store) RecoverPromptFiles(ctx context.Context) error {
 	temps, _ := filepath.Glob(filepath.Join(s.promptDir, ".*"+tempSuffix))
 	for _, n := range temps {
 		os.Remove(n)

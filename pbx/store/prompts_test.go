@@ -158,8 +158,9 @@ func TestPromptNameProblem(t *testing.T) {
 }
 
 // A crash leaves half-written uploads and files set aside by deletes;
-// opening the store tidies them: the upload goes, a delete that committed
-// loses its file, one that did not gets it back.
+// RecoverPromptFiles tidies them: the upload goes, a delete that committed
+// loses its file, one that did not gets it back. Opening the store alone
+// touches nothing (a command beside the server must not).
 func TestOpenRecoversPromptFiles(t *testing.T) {
 	ctx := context.Background()
 	s, path := openStore(t)
@@ -187,6 +188,12 @@ func TestOpenRecoversPromptFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
+	if files := promptFiles(t, s2); len(files) != 3 {
+		t.Fatalf("Open changed the prompt directory: %q", files)
+	}
+	if err := s2.RecoverPromptFiles(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if files := promptFiles(t, s2); !reflect.DeepEqual(files, []string{"kept.wav"}) {
 		t.Errorf("after recovery the prompt directory holds %q", files)
 	}

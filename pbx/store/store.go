@@ -69,10 +69,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s.r = r
-	if err := s.recoverPrompts(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
 	return s, nil
 }
 
