@@ -217,6 +217,8 @@ func readPromptUpload(mr *multipart.Reader) (name *string, audio *media.Audio, e
 			default:
 				return nil, nil, uploadError(err, "could not be read")
 			}
+		case "":
+			return nil, nil, badRequest("a multipart part has no form field name; send name and file")
 		default:
 			return nil, nil, fieldError(field, "unknown field; send name and file")
 		}

@@ -66,7 +66,7 @@ func (s *Store) promptPath(name string) string {
 // ErrInvalidName for a name PromptNameProblem refuses. The file is written
 // to a temporary name and renamed into place only once it is complete and
 // the row is in, so a reader never sees half a file.
-func (s *Store) CreatePrompt(ctx context.Context, p *Prompt, wav io.Reader) (err error) {
+func (s *Store) CreatePrompt(ctx context.Context, p *Prompt, wav io.Reader) error {
 	if msg := PromptNameProblem(p.Name); msg != "" {
 		return fmt.Errorf("prompt %q: %w: %s", p.Name, ErrInvalidName, msg)
 	}
