@@ -22,6 +22,8 @@ var (
 	errNotRegistered = errors.New("not registered")
 	errShuttingDown  = errors.New("shutting down")
 	errDND           = errors.New("do not disturb")
+	// errBusy: the extension is on a call and has call waiting off.
+	errBusy = errors.New("busy")
 )
 
 // failure is how a call that was never answered ends: the final response
@@ -77,6 +79,8 @@ func failureFor(err error) failure {
 		return failure{sip.StatusServiceUnavailable, "Service Unavailable (no media ports)", store.DispositionFailed, causeNoMediaPorts}
 	case errors.Is(err, errDND):
 		return failure{sip.StatusBusyHere, "Busy Here (do not disturb)", store.DispositionBusy, causeDND}
+	case errors.Is(err, errBusy):
+		return failure{sip.StatusBusyHere, "Busy Here", store.DispositionBusy, causeBusy}
 	case errors.Is(err, errShuttingDown):
 		return failure{sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", store.DispositionFailed, causeShutdown}
 	}

@@ -68,7 +68,8 @@ type Config struct {
 	// BYEs and CANCELs of the calls it ends. Default 3 s.
 	ShutdownGrace time.Duration
 	// MusicOnHold makes the audio a held party hears, a new Source for each
-	// hold. Default: the built-in music.
+	// hold. Default: the uploaded prompt "music-on-hold" if there is one,
+	// else the built-in music.
 	MusicOnHold func() media.Source
 	// Subscriptions bounds BLF and presence subscriptions (see SubscriptionConfig).
 	Subscriptions SubscriptionConfig
@@ -101,7 +102,7 @@ func (c *Config) defaults() {
 	setDur(&c.FlushInterval, 200*time.Millisecond)
 	setDur(&c.MediaTimeout, media.DefaultMediaTimeout)
 	if c.MusicOnHold == nil {
-		c.MusicOnHold = (&builtinMOH{}).source
+		c.MusicOnHold = newPromptMOH(c.Store, c.Log.With("component", "moh")).source
 	}
 	setDur(&c.CDRFlushInterval, 200*time.Millisecond)
 	setDur(&c.ShutdownGrace, 3*time.Second)

@@ -92,7 +92,7 @@ func (c *call) setup() (failure, bool) {
 	}
 	tgt, err := e.route(e.ctx, c.caller, c.dialed, time.Now())
 	if err != nil && !errors.Is(err, errNotRegistered) {
-		if !errors.Is(err, errUnknownNumber) {
+		if !errors.Is(err, errUnknownNumber) && !errors.Is(err, errDND) && !errors.Is(err, errBusy) {
 			c.log.Error("routing failed", "error", err)
 		}
 		return failureFor(err), false

@@ -127,7 +127,7 @@ func (e *Engine) ringingCalls(picker store.Extension, pt pickupTarget) []*call {
 // samePickupGroup reports whether picker may pick up calls ringing callee
 // with *8: both are in the same pickup group (by default, all are).
 func samePickupGroup(picker, callee store.Extension) bool {
-	return true // pickup groups are not stored yet: everybody shares one
+	return picker.PickupGroup == callee.PickupGroup
 }
 
 // takePickup answers a picking phone's INVITE as the callee side l of

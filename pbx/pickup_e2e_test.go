@@ -1,6 +1,7 @@
 package pbx_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -39,6 +40,25 @@ func TestCallPickup(t *testing.T) {
 
 	if res, err := c.Dial(ctx(t), "*8"); err != nil || res.Status() != sip.StatusNotFound {
 		t.Fatalf("*8 with nothing ringing: %d %v, want 404", res.Status(), err)
+	}
+
+	// *8 stays within the picker's pickup group; **NNN does not.
+	code, out := p.Do(http.MethodPatch, "/api/v1/extensions/103", map[string]any{"pickup_group": "sales"})
+	if code != http.StatusOK {
+		t.Fatalf("PATCH pickup_group: %d %s", code, out)
+	}
+	caller, rung := ringing(t, a, b, "102")
+	if res, err := c.Dial(ctx(t), "*8"); err != nil || res.Status() != sip.StatusNotFound {
+		t.Fatalf("*8 from another pickup group: %d %v, want 404", res.Status(), err)
+	}
+	if err := caller.Cancel(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := rung.WaitCancelled(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := p.Do(http.MethodPatch, "/api/v1/extensions/102", map[string]any{"pickup_group": "sales"}); code != http.StatusOK {
+		t.Fatalf("PATCH pickup_group: %d %s", code, out)
 	}
 
 	for _, code := range []string{"*8", "**102"} {
