@@ -46,9 +46,11 @@ type call struct {
 	legs    [2]*leg
 	retired media.Stats // media figures of phones that left by transfer
 	// from and to are the parties the CDR and the calls API name; a
-	// transfer starts a new record between the parties left.
-	from, to party
-	digits   [2][]rune // DTMF keys pressed, by media.Side (A: caller, B: callee)
+	// transfer starts a new record between the parties left, from the
+	// phone that stayed, on callerSide, to the one that came.
+	from, to   party
+	callerSide media.Side
+	digits     [2][]rune // DTMF keys pressed, by media.Side (A: caller, B: callee)
 	// transfers is set while a transfer of this call is carried out.
 	transfers int
 }
@@ -102,18 +104,19 @@ func (c *call) setState(s CallState) {
 func (c *call) info() CallInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	cs := c.callerSide
 	ci := CallInfo{ID: c.id, From: c.from.number, FromName: c.from.name, To: c.to.number, State: c.state,
 		StartedAt: c.startedAt, AnsweredAt: c.answeredAt,
-		CallerDigits: string(c.digits[media.SideA]), CalleeDigits: string(c.digits[media.SideB])}
+		CallerDigits: string(c.digits[cs]), CalleeDigits: string(c.digits[1-cs])}
 	answered := c.state == CallAnswered || c.state == CallEnding
-	if l := c.legs[media.SideA]; l != nil && l.dlg != nil && answered {
+	if l := c.legs[cs]; l != nil && l.dlg != nil && answered {
 		ci.Legs = append(ci.Legs, l.info("caller", string(c.state)))
 	} else {
 		in := LegInfo{Role: "caller", Number: c.from.number, State: string(c.state)}
 		in.Contact, in.Source = c.in.peer()
 		ci.Legs = append(ci.Legs, in)
 	}
-	if l := c.legs[media.SideB]; l != nil && l.dlg != nil && answered {
+	if l := c.legs[1-cs]; l != nil && l.dlg != nil && answered {
 		ci.Legs = append(ci.Legs, l.info("callee", string(c.state)))
 		return ci
 	}

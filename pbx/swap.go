@@ -29,7 +29,7 @@ func (c *call) swapLeg(side media.Side, old, nl *leg) bool {
 	old.owner.Store(nil)
 	c.retired = media.Stats{}
 	other.base, nl.base = other.ep.Stats(), nl.ep.Stats()
-	c.from, c.to = other.who, nl.who
+	c.from, c.to, c.callerSide = other.who, nl.who, 1-side
 	c.startedAt, c.answeredAt = now, now
 	c.mu.Unlock()
 

@@ -1,6 +1,8 @@
 package pbx_test
 
 import (
+	"encoding/json"
+	"net/http"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -50,6 +52,27 @@ func wantReferNotifies(t *testing.T, c *pbxtest.Call, final string) {
 	}
 }
 
+// wantLiveCall checks that the calls API shows one call, from the phone
+// that stayed to the one that came, with a leg for each.
+func wantLiveCall(t *testing.T, p *pbxtest.PBX, from, to string) {
+	t.Helper()
+	code, body := p.Do(http.MethodGet, "/api/v1/calls", nil)
+	var calls struct {
+		Items []struct {
+			From, To string
+			Legs     []struct{ Role, Number string }
+		}
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &calls) != nil || len(calls.Items) != 1 {
+		t.Fatalf("GET /calls: %d %s", code, body)
+	}
+	c := calls.Items[0]
+	if c.From != from || c.To != to || len(c.Legs) != 2 || c.Legs[0].Role != "caller" || c.Legs[0].Number != from ||
+		c.Legs[1].Role != "callee" || c.Legs[1].Number != to {
+		t.Errorf("live call after transfer %s, want from %s to %s", body, from, to)
+	}
+}
+
 // Blind transfer, by either party: the transferor holds the call and
 // REFERs it to 103; the PBX answers 202, reports progress by NOTIFY,
 // connects the other party to 103 and hangs up the transferor; the other
@@ -89,6 +112,11 @@ func TestBlindTransfer(t *testing.T) {
 				t.Fatalf("transferee's hold not ended: offered %q (%v)", d, err)
 			}
 			talking(t, transferee, target, transfereeTone, 700)
+			wantFrom := transferee.Invite.From().Address.User
+			if !transferee.Outgoing {
+				wantFrom = transferee.Invite.To().Address.User
+			}
+			wantLiveCall(t, p, wantFrom, "103")
 
 			if err := target.Hangup(ctx(t)); err != nil {
 				t.Fatal(err)
@@ -105,10 +133,6 @@ func TestBlindTransfer(t *testing.T) {
 			if first.Caller != "101" || first.Callee != "102" || first.HangupCause != "transferred" ||
 				first.Disposition != store.DispositionAnswered {
 				t.Errorf("first record %+v, want 101 to 102, answered, transferred", first)
-			}
-			wantFrom := transferee.Invite.From().Address.User
-			if !transferee.Outgoing {
-				wantFrom = transferee.Invite.To().Address.User
 			}
 			if second.Caller != wantFrom || second.Callee != "103" || second.Disposition != store.DispositionAnswered ||
 				second.RTPPackets == 0 || second.CallID != first.CallID {
