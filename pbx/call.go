@@ -118,6 +118,12 @@ func (c *call) info() CallInfo {
 	}
 	if l := c.legs[1-cs]; l != nil && l.dlg != nil && answered {
 		ci.Legs = append(ci.Legs, l.info("callee", string(c.state)))
+		// A transfer's target, while it rings.
+		for _, f := range c.forks {
+			if li := f.info(); li.State == "trying" || li.State == "ringing" {
+				ci.Legs = append(ci.Legs, li)
+			}
+		}
 		return ci
 	}
 	for _, f := range c.forks {

@@ -57,12 +57,17 @@ func (c *call) ring(tgt target, side media.Side, from party, offer []byte, h rin
 		return ringResult{}, failureFor(errNotRegistered), false
 	}
 	var pickups chan *pickup
+	c.mu.Lock()
+	c.forks = forks
 	if h.setup {
 		pickups = c.pickups
-		c.mu.Lock()
-		c.forks, c.ringOver, c.ringingExt = forks, rs.over, tgt.ext
-		c.mu.Unlock()
+		c.ringOver, c.ringingExt = rs.over, tgt.ext
+	}
+	c.mu.Unlock()
+	if h.setup {
 		c.setState(CallRinging)
+	} else {
+		c.e.callWatch.notify() // a transfer's target rings
 	}
 	for _, f := range forks {
 		e.calls.addDialog(f.key(), dialogRef{call: c, side: side, fork: f})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -325,4 +326,32 @@ func TestReferErrors(t *testing.T) {
 	mustCode(t, res, err, sip.StatusAccepted)
 	wantReferNotifies(t, callee, "SIP/2.0 404 Not Found")
 	talking(t, caller, callee, 440, 1000)
+}
+
+// BLF lamps follow a blind transfer: the target's lamp shows it ringing,
+// then talking; the transferor's goes off.
+func TestBlindTransferOnBLF(t *testing.T) {
+	p, a, b, c := threePhones(t)
+	w := phone(t, p, p.CreateExtension("104", nil))
+	lamp102, lamp103 := watch(t, subscribe(t, w, "102", "dialog", 600)), watch(t, subscribe(t, w, "103", "dialog", 600))
+	lamp102.dialog("idle", "")
+	lamp103.dialog("idle", "")
+	caller, callee := connect(t, a, b, "102")
+	for n := lamp102.next(); n.Dialog != "confirmed"; n = lamp102.next() {
+	}
+	c.SetPolicy(pbxtest.Policy{RingFor: time.Second})
+	res, err := callee.Refer(ctx(t), "103")
+	mustCode(t, res, err, sip.StatusAccepted)
+	lamp103.dialog("early", "recipient")
+	lamp103.dialog("confirmed", "recipient")
+	lamp102.dialog("idle", "")
+	target, err := c.NextCall(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	talking(t, caller, target, 440, 700)
+	if err := caller.Hangup(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	lamp103.dialog("idle", "")
 }
