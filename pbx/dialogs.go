@@ -2,8 +2,6 @@ package pbx
 
 import (
 	"github.com/emiago/sipgo/sip"
-
-	"github.com/officepbx/pbx/media"
 )
 
 // requestDialog finds the dialog an in-dialog request belongs to: the
@@ -54,6 +52,7 @@ func (e *Engine) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		l.hungUp = true
 		transferring = l.transferring
 	}
+	callerSide := c.callerSide
 	if ref.fork != nil {
 		// A BYE may beat the call's choice of this fork as the winner:
 		// setup reads the mark under the same lock.
@@ -62,7 +61,7 @@ func (e *Engine) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Unlock()
 	switch {
 	case !current || transferring:
-	case ref.side == media.SideA:
+	case ref.side == callerSide: // the caller of the call's current record
 		c.stop(causeCallerHungUp)
 	default:
 		c.stop(causeCalleeHungUp)

@@ -136,7 +136,7 @@ func TestBlindTransfer(t *testing.T) {
 				t.Errorf("first record %+v, want 101 to 102, answered, transferred", first)
 			}
 			if second.Caller != wantFrom || second.Callee != "103" || second.Disposition != store.DispositionAnswered ||
-				second.RTPPackets == 0 || second.CallID != first.CallID {
+				second.RTPPackets == 0 || second.CallID != first.CallID || second.HangupCause != "callee hung up" {
 				t.Errorf("second record %+v, want %s to 103, answered, same call", second, wantFrom)
 			}
 		})
