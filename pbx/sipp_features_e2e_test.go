@@ -1,7 +1,10 @@
 package pbx_test
 
 import (
+	"context"
+	"encoding/json"
 	"math"
+	"net/http"
 	"testing"
 	"time"
 
@@ -13,7 +16,8 @@ import (
 )
 
 // In-call features driven by sipp scenarios (bench/sipp), as another
-// implementation of a phone than the test kit's: hold and resume. sipp plays extension 101 and streams sippTone; the other
+// implementation of a phone than the test kit's: hold and resume, blind
+// transfer. sipp plays extension 101 and streams sippTone; the other
 // phones are the kit's.
 
 // sippTone is the tone sipp streams (tone.ulaw in its working directory).
@@ -70,6 +74,20 @@ func failWithSipp(t *testing.T, s *sippRun, format string, args ...any) {
 	t.Fatalf(format+"\nsipp (exit %d):\n%s", append(args, code, log)...)
 }
 
+// untilSippEnds is a test context that also ends when sipp exits, so
+// that waiting for what sipp should cause stops when sipp gave up.
+func untilSippEnds(t *testing.T, s *sippRun) context.Context {
+	c, cancel := context.WithCancel(ctx(t))
+	go func() {
+		defer cancel()
+		select {
+		case <-s.done:
+		case <-c.Done():
+		}
+	}()
+	return c
+}
+
 // sippMustPass waits for sipp and fails the test unless it exited 0.
 func sippMustPass(t *testing.T, s *sippRun) {
 	t.Helper()
@@ -121,5 +139,113 @@ func TestSippHoldAndResume(t *testing.T) {
 	c := p.LastCDR(ctx(t))
 	if c.Caller != "101" || c.Callee != "102" || c.Disposition != store.DispositionAnswered || c.HangupCause != "caller hung up" {
 		t.Errorf("CDR %+v", c)
+	}
+}
+
+// liveCalls is the number of calls the calls API lists.
+func liveCalls(t *testing.T, p *pbxtest.PBX) int {
+	t.Helper()
+	code, body := p.Do(http.MethodGet, "/api/v1/calls", nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET /calls: %d %s", code, body)
+	}
+	var calls liveCallsJSON
+	if err := json.Unmarshal(body, &calls); err != nil {
+		t.Fatalf("calls %s: %v", body, err)
+	}
+	return len(calls.Items)
+}
+
+// sipp (101) calls a test phone (102), then blind-transfers it to another
+// (103) with REFER, as a phone's transfer key does: first holding the call
+// (most desk phones) or straight from the conversation. The scenario
+// checks the 202, the NOTIFYs (message/sipfrag, ending in SIP/2.0 200) and
+// the PBX's BYE; the test checks that 102 hears ringback while 103 rings,
+// then 102 and 103 hear each other and nothing of sipp.
+func TestSippBlindTransfer(t *testing.T) {
+	for _, mode := range []string{"hold", "talk"} {
+		t.Run(mode, func(t *testing.T) {
+			const toneB, toneC = 1000, 1500
+			p := pbxtest.Start(t)
+			transferor := p.CreateExtension("101", nil)
+			b := phone(t, p, p.CreateExtension("102", nil), pbxtest.WithTone(toneB))
+			c := phone(t, p, p.CreateExtension("103", nil), pbxtest.WithTone(toneC))
+			c.SetPolicy(pbxtest.Policy{RingFor: 2 * time.Second})
+			s := startSipp(t, p, "blind_transfer.xml",
+				"101;102;[authentication username=101 password="+transferor.Secret+"];103;"+mode,
+				map[string][]byte{"tone.ulaw": ulawTone(sippTone)}, "-timeout", "60s")
+			transferee, err := b.NextCall(ctx(t))
+			if err != nil {
+				failWithSipp(t, s, "102 is not called: %v", err)
+			}
+			hears(t, "102 before the transfer", transferee, sippTone, toneB)
+
+			nextStep(t, transferee, "transfer")
+			if mode == "hold" {
+				if d, err := transferee.WaitOffered(ctx(t), 1); err != nil || d != pbxtest.SendOnly {
+					t.Fatalf("102 was offered %q (%v), want sendonly (held)", d, err)
+				}
+			}
+			target, err := c.NextCall(untilSippEnds(t, s))
+			if err != nil {
+				failWithSipp(t, s, "the transfer target 103 is not called: %v", err)
+			}
+			t.Logf("103 is called from %s", target.From().Value())
+			// 103 rings for 2 s: 102 hears ringback (440 + 480 Hz; 480 is
+			// not sipp's tone).
+			listen(t, transferee)
+			rb := transferee.Heard(480)
+			t.Logf("102 while 103 rings: %.0f at 480 Hz, %.0f at sipp's %v Hz", rb, transferee.Heard(sippTone), sippTone)
+			if rb < 1000 {
+				t.Errorf("102 hears %.0f at 480 Hz while 103 rings: want ringback", rb)
+			}
+
+			if st, err := target.WaitFinal(ctx(t)); err != nil || st != sip.StatusOK {
+				t.Fatalf("103 answered %d (%v)", st, err)
+			}
+			sippMustPass(t, s) // 202, NOTIFYs up to 200, the PBX's BYE
+			if mode == "hold" {
+				if d, err := transferee.WaitOffered(ctx(t), 2); err != nil || d != pbxtest.SendRecv {
+					t.Fatalf("102's second offer %q (%v), want sendrecv (taken off hold)", d, err)
+				}
+			}
+			waitFor(t, "102 and 103 to hear each other", func() bool {
+				return transferee.Heard(toneC) > 1000 && target.Heard(toneB) > 1000
+			})
+			hears(t, "102 after the transfer", transferee, toneC, toneB, sippTone)
+			hears(t, "103", target, toneB, toneC, sippTone)
+			if transferee.EndedByRemote() {
+				t.Error("102's call was hung up")
+			}
+			if n := liveCalls(t, p); n != 1 {
+				t.Errorf("%d live calls after the transfer, want 1 (102 with 103)", n)
+			}
+
+			if err := target.Hangup(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			if err := transferee.WaitEnded(ctx(t)); err != nil {
+				t.Fatalf("102 not hung up after 103's BYE: %v", err)
+			}
+			if err := p.WaitIdle(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			if n := p.App.Engine.RTPPortsInUse(); n != 0 {
+				t.Errorf("%d RTP port pairs still allocated", n)
+			}
+			// Every leg of the story was answered: 101 with 102, and 103.
+			cdrs := p.CDRs(ctx(t))
+			reached := map[string]bool{}
+			for _, r := range cdrs {
+				t.Logf("CDR %s -> %s %s %q", r.Caller, r.Callee, r.Disposition, r.HangupCause)
+				if r.Disposition != store.DispositionAnswered {
+					t.Errorf("CDR %s -> %s is %s, want answered", r.Caller, r.Callee, r.Disposition)
+				}
+				reached[r.Callee] = true
+			}
+			if !reached["102"] || !reached["103"] {
+				t.Errorf("CDRs reach %v, want 102 and 103", reached)
+			}
+		})
 	}
 }
