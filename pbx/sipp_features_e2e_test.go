@@ -158,13 +158,20 @@ func liveCalls(t *testing.T, p *pbxtest.PBX) int {
 
 // sipp (101) calls a test phone (102), then blind-transfers it to another
 // (103) with REFER, as a phone's transfer key does: first holding the call
-// (most desk phones) or straight from the conversation. The scenario
-// checks the 202, the NOTIFYs (message/sipfrag, ending in SIP/2.0 200) and
-// the PBX's BYE; the test checks that 102 hears ringback while 103 rings,
-// then 102 and 103 hear each other and nothing of sipp.
+// (most desk phones) or straight from the conversation; then it waits for
+// the PBX's BYE, or hangs up itself once the transfer has succeeded (RFC
+// 5589's flow, and baresip's). The scenario checks the 202, the NOTIFYs
+// (message/sipfrag, ending in SIP/2.0 200) and the BYE; the test checks
+// that 102 hears ringback while 103 rings, then 102 and 103 hear each
+// other and nothing of sipp.
 func TestSippBlindTransfer(t *testing.T) {
-	for _, mode := range []string{"hold", "talk"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, tc := range []struct{ name, mode, end string }{
+		{"held first", "hold", "wait"},
+		{"from the conversation", "talk", "wait"},
+		{"transferor hangs up", "talk", "bye"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mode := tc.mode
 			const toneB, toneC = 1000, 1500
 			p := pbxtest.Start(t)
 			transferor := p.CreateExtension("101", nil)
@@ -172,7 +179,7 @@ func TestSippBlindTransfer(t *testing.T) {
 			c := phone(t, p, p.CreateExtension("103", nil), pbxtest.WithTone(toneC))
 			c.SetPolicy(pbxtest.Policy{RingFor: 2 * time.Second})
 			s := startSipp(t, p, "blind_transfer.xml",
-				"101;102;[authentication username=101 password="+transferor.Secret+"];103;"+mode,
+				"101;102;[authentication username=101 password="+transferor.Secret+"];103;"+mode+";"+tc.end,
 				map[string][]byte{"tone.ulaw": ulawTone(sippTone)}, "-timeout", "60s")
 			transferee, err := b.NextCall(ctx(t))
 			if err != nil {
