@@ -266,6 +266,8 @@ func TestUserRole(t *testing.T) {
 		{"delete own extension", "DELETE", "/api/v1/extensions/201", nil, http.StatusForbidden},
 		{"patch forward and dnd", "PATCH", "/api/v1/extensions/201",
 			map[string]any{"dnd": true, "forward": map[string]any{"busy": "voicemail:202", "no_answer": "extension:202"}}, http.StatusOK},
+		{"patch call waiting", "PATCH", "/api/v1/extensions/201", map[string]any{"call_waiting": false}, http.StatusOK},
+		{"patch pickup group", "PATCH", "/api/v1/extensions/201", map[string]any{"pickup_group": "boss"}, http.StatusForbidden},
 		{"patch pin", "PATCH", "/api/v1/extensions/201", map[string]any{"voicemail": map[string]any{"pin": "4321"}}, http.StatusOK},
 		{"patch secret", "PATCH", "/api/v1/extensions/201", map[string]any{"secret": "s3cretpassw0rd"}, http.StatusForbidden},
 		{"patch voicemail enabled", "PATCH", "/api/v1/extensions/201", map[string]any{"voicemail": map[string]any{"enabled": false}}, http.StatusForbidden},
@@ -292,7 +294,8 @@ func TestUserRole(t *testing.T) {
 	}
 	ext := env.must(http.StatusOK, env.do("GET", "/api/v1/extensions/201", anna, nil))
 	fwd := ext.body["forward"].(map[string]any)
-	if ext.body["dnd"] != true || fwd["busy"] != "voicemail:202" || ext.body["voicemail"].(map[string]any)["pin"] != "4321" {
+	if ext.body["dnd"] != true || fwd["busy"] != "voicemail:202" || ext.body["voicemail"].(map[string]any)["pin"] != "4321" ||
+		ext.body["call_waiting"] != false || ext.body["pickup_group"] != "" {
 		t.Errorf("after self-service PATCH: %s", ext.raw)
 	}
 	me := env.must(http.StatusOK, env.do("GET", "/api/v1/auth/me", anna, nil))

@@ -18,6 +18,8 @@ type extensionJSON struct {
 	Voicemail      voicemailJSON `json:"voicemail"`
 	Forward        forwardJSON   `json:"forward"`
 	DND            bool          `json:"dnd"`
+	CallWaiting    bool          `json:"call_waiting"`
+	PickupGroup    string        `json:"pickup_group"`
 	Outbound       string        `json:"outbound"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
@@ -44,6 +46,8 @@ func toExtensionJSON(e store.Extension, withSecret bool) extensionJSON {
 		Voicemail:      voicemailJSON{Enabled: e.Voicemail.Enabled, PIN: e.Voicemail.PIN},
 		Forward:        forwardJSON{Always: e.Forward.Always, Busy: e.Forward.Busy, NoAnswer: e.Forward.NoAnswer},
 		DND:            e.DND,
+		CallWaiting:    e.CallWaiting,
+		PickupGroup:    e.PickupGroup,
 		Outbound:       e.Outbound,
 		CreatedAt:      e.CreatedAt,
 		UpdatedAt:      e.UpdatedAt,
@@ -67,6 +71,8 @@ type extensionInput struct {
 	Voicemail      *voicemailInput `json:"voicemail"`
 	Forward        *forwardInput   `json:"forward"`
 	DND            *bool           `json:"dnd"`
+	CallWaiting    *bool           `json:"call_waiting"`
+	PickupGroup    *string         `json:"pickup_group"`
 	Outbound       *string         `json:"outbound"`
 	// Read-only; accepted and ignored so a GET body can be PUT back as is.
 	CreatedAt json.RawMessage `json:"created_at"`
@@ -91,6 +97,7 @@ func defaultExtension(number string) store.Extension {
 		AuthAlgorithms: []string{"MD5"}, // many deployed phones fail on any SHA-256 challenge
 		RingSeconds:    20,
 		Voicemail:      store.Voicemail{Enabled: true},
+		CallWaiting:    true,
 		Outbound:       "internal",
 	}
 }
@@ -114,11 +121,14 @@ func (in *extensionInput) apply(e *store.Extension) {
 		set(&e.Forward.NoAnswer, f.NoAnswer)
 	}
 	set(&e.DND, in.DND)
+	set(&e.CallWaiting, in.CallWaiting)
+	set(&e.PickupGroup, in.PickupGroup)
 	set(&e.Outbound, in.Outbound)
 }
 
 // selfServiceViolations lists the fields a user-role caller gave beyond
-// what they may change on their own extension: forward, dnd, voicemail.pin.
+// what they may change on their own extension: forward, dnd, call_waiting,
+// voicemail.pin.
 func (in *extensionInput) selfServiceViolations() []string {
 	var out []string
 	add := func(given bool, name string) {
@@ -133,6 +143,7 @@ func (in *extensionInput) selfServiceViolations() []string {
 	add(in.AuthAlgorithms != nil, "auth_algorithms")
 	add(in.RingSeconds != nil, "ring_seconds")
 	add(in.Voicemail != nil && in.Voicemail.Enabled != nil, "voicemail.enabled")
+	add(in.PickupGroup != nil, "pickup_group")
 	add(in.Outbound != nil, "outbound")
 	return out
 }

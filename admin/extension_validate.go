@@ -54,10 +54,28 @@ func (s *Server) validateExtension(ctx context.Context, e *store.Extension, secr
 			fe.add(f.field, msg)
 		}
 	}
+	if !validPickupGroup(e.PickupGroup) {
+		fe.add("pickup_group", "must be empty (the default group) or up to 32 of a-z, 0-9, '_' and '-'")
+	}
 	if !slices.Contains(outboundClasses, e.Outbound) {
 		fe.add("outbound", "must be one of internal, local, national, international")
 	}
 	return nil
+}
+
+// validPickupGroup reports whether g is a pickup group name: "" (the
+// default group every extension shares) or 1-32 of [a-z0-9_-].
+func validPickupGroup(g string) bool {
+	if len(g) > 32 {
+		return false
+	}
+	for i := 0; i < len(g); i++ {
+		c := g[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // normaliseAlgorithms checks a digest algorithm list and orders it as the

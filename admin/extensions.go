@@ -107,7 +107,7 @@ func (s *Server) putExtension(c echo.Context) error {
 }
 
 // patchExtension changes the fields given. A user-role caller may change
-// only forward, dnd and voicemail.pin of their own extension.
+// only forward, dnd, call_waiting and voicemail.pin of their own extension.
 func (s *Server) patchExtension(c echo.Context) error {
 	number := pathParam(c, "number")
 	p := principalOf(c)
@@ -120,7 +120,7 @@ func (s *Server) patchExtension(c echo.Context) error {
 	}
 	if !p.isAdmin() {
 		if bad := in.selfServiceViolations(); len(bad) > 0 {
-			return forbidden("forbidden: users may change only forward, dnd and voicemail.pin of their extension, not %s",
+			return forbidden("forbidden: users may change only forward, dnd, call_waiting and voicemail.pin of their extension, not %s",
 				strings.Join(bad, ", "))
 		}
 	}

@@ -19,6 +19,7 @@ func TestCreateExtensionDefaults(t *testing.T) {
 	}
 	want := map[string]any{
 		"number": "101", "name": "Anna Smith", "email": "", "ring_seconds": float64(20), "dnd": false, "outbound": "internal",
+		"call_waiting": true, "pickup_group": "",
 	}
 	for k, v := range want {
 		if r.body[k] != v {
@@ -62,7 +63,7 @@ func TestCreateExtensionFull(t *testing.T) {
 		"auth_algorithms": []string{"MD5", "SHA-256"}, "ring_seconds": 30,
 		"voicemail": map[string]any{"enabled": false, "pin": "1234"},
 		"forward":   map[string]any{"always": "", "busy": "voicemail:102", "no_answer": "number:+15551234"},
-		"dnd":       true, "outbound": "national",
+		"dnd":       true, "outbound": "national", "call_waiting": false, "pickup_group": "sales-2",
 	})
 	if r.str("secret") != "My-Secret_123" {
 		t.Errorf("secret %q", r.str("secret"))
@@ -70,7 +71,8 @@ func TestCreateExtensionFull(t *testing.T) {
 	if fmt.Sprint(r.body["auth_algorithms"]) != "[SHA-256 MD5]" {
 		t.Errorf("auth_algorithms not normalised: %v", r.body["auth_algorithms"])
 	}
-	if r.body["ring_seconds"] != float64(30) || r.body["dnd"] != true || r.str("outbound") != "national" {
+	if r.body["ring_seconds"] != float64(30) || r.body["dnd"] != true || r.str("outbound") != "national" ||
+		r.body["call_waiting"] != false || r.str("pickup_group") != "sales-2" {
 		t.Errorf("body %s", r.raw)
 	}
 }
@@ -92,10 +94,10 @@ func TestCreateExtensionValidation(t *testing.T) {
 		"auth_algorithms": []string{"MD5", "MD5"}, "ring_seconds": 2,
 		"voicemail": map[string]any{"pin": "12"},
 		"forward":   map[string]any{"always": "bogus", "busy": "extension:999", "no_answer": "trunk:pstn:123"},
-		"outbound":  "galactic",
+		"outbound":  "galactic", "pickup_group": "Sales Team",
 	}))
 	wantFields := []string{"number", "name", "email", "secret", "auth_algorithms", "ring_seconds", "voicemail.pin",
-		"forward.always", "forward.busy", "forward.no_answer", "outbound"}
+		"forward.always", "forward.busy", "forward.no_answer", "outbound", "pickup_group"}
 	f := r.fields()
 	for _, k := range wantFields {
 		if f[k] == nil || f[k] == "" {
@@ -128,6 +130,9 @@ func TestCreateExtensionValidation(t *testing.T) {
 		{"ringgroup that is an extension", map[string]any{"number": "401", "forward": map[string]any{"busy": "ringgroup:300"}}, "forward.busy"},
 		{"missing ivr", map[string]any{"number": "401", "forward": map[string]any{"busy": "ivr:500"}}, "forward.busy"},
 		{"email with name", map[string]any{"number": "401", "email": "Anna <a@example.com>"}, "email"},
+		{"pickup group too long", map[string]any{"number": "401", "pickup_group": strings.Repeat("g", 33)}, "pickup_group"},
+		{"pickup group upper case", map[string]any{"number": "401", "pickup_group": "Sales"}, "pickup_group"},
+		{"call waiting not a bool", map[string]any{"number": "401", "call_waiting": "no"}, "call_waiting"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,7 +201,8 @@ func TestJSONDecoding(t *testing.T) {
 
 func TestPutExtension(t *testing.T) {
 	env := newEnv(t)
-	created := env.createExtension("101", map[string]any{"name": "Old", "dnd": true, "ring_seconds": 45})
+	created := env.createExtension("101", map[string]any{"name": "Old", "dnd": true, "ring_seconds": 45,
+		"call_waiting": false, "pickup_group": "old"})
 	secret := created.str("secret")
 
 	r := env.must(http.StatusOK, env.do("PUT", "/api/v1/extensions/101", env.admin, map[string]any{"name": "New"}))
@@ -204,7 +210,8 @@ func TestPutExtension(t *testing.T) {
 		t.Errorf("PUT without secret changed it: %q -> %q", secret, r.str("secret"))
 	}
 	// PUT replaces: omitted fields go back to defaults.
-	if r.str("name") != "New" || r.body["dnd"] != false || r.body["ring_seconds"] != float64(20) {
+	if r.str("name") != "New" || r.body["dnd"] != false || r.body["ring_seconds"] != float64(20) ||
+		r.body["call_waiting"] != true || r.str("pickup_group") != "" {
 		t.Errorf("PUT body %s", r.raw)
 	}
 	if r.str("created_at") != created.str("created_at") {

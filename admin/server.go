@@ -75,6 +75,7 @@ type Server struct {
 	limiter   *loginLimiter
 	touches   *touchTracker
 	requests  *statusCounters
+	builtins  builtinPrompts
 
 	closing   chan struct{} // closed by Close: event streams end
 	closeOnce sync.Once
@@ -136,8 +137,12 @@ func (s *Server) newEcho() *echo.Echo {
 		middleware.Recover(),
 		securityHeaders,
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
-			Skipper: func(c echo.Context) bool { return !isAPIPath(c.Request().URL.Path) },
-			Limit:   bodyLimit,
+			// Prompt uploads are WAV files: createPrompt has its own limit.
+			Skipper: func(c echo.Context) bool {
+				r := c.Request()
+				return !isAPIPath(r.URL.Path) || (r.Method == http.MethodPost && r.URL.Path == promptUploadPath)
+			},
+			Limit: bodyLimit,
 		}),
 	)
 	s.routes(e)
@@ -186,6 +191,11 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET(v1+"/cdr", s.listCDR, auth)
 	e.GET(v1+"/cdr.csv", s.exportCDR, auth)
 	e.GET(v1+"/events", s.events, auth)
+
+	e.GET(v1+"/prompts", s.listPrompts, auth, admin)
+	e.POST(v1+"/prompts", s.createPrompt, auth, admin)
+	e.GET(v1+"/prompts/:name", s.getPromptAudio, auth, admin)
+	e.DELETE(v1+"/prompts/:name", s.deletePrompt, auth, admin)
 
 	if s.cfg.UI != nil {
 		e.GET("/*", s.serveUI)

@@ -28,7 +28,8 @@
 //     prompt sequences and repetition.
 //   - ReadWAV: WAV files of any common encoding, rate and channel count
 //     converted to 8 kHz mono; Resample, the windowed-sinc resampler it
-//     uses; WAVWriter, a recording AudioSink.
+//     uses; WAVWriter, a recording AudioSink; WriteWAV, audio in memory
+//     written as a WAV file.
 //
 // Every Source's Read and WAVWriter's WriteAudio are allocation-free.
 //

@@ -30,6 +30,10 @@ func (m *MusicOnHold) Duration() time.Duration {
 	return time.Duration(len(m.loop)) * time.Second / clockRate
 }
 
+// Samples is one loop of the music, 8 kHz mono. It is shared, not copied:
+// the caller must not modify it.
+func (m *MusicOnHold) Samples() []int16 { return m.loop }
+
 // NewSource returns a Source that plays the music from its beginning,
 // looping seamlessly for ever; it fades in over its first 20 ms so a
 // caller put on hold does not hear a click. Its Read does not allocate.

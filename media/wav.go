@@ -341,6 +341,27 @@ func wavHeader(dataSize uint32) []byte {
 	return le.AppendUint32(h, dataSize)
 }
 
+// WriteWAV writes pcm (8 kHz mono) to w as a complete WAV file in the
+// canonical format WAVWriter records: a 44-byte header and 16-bit PCM. For
+// audio already in memory (a converted upload) where WAVWriter, which
+// seeks back to fill in the sizes, needs a file.
+func WriteWAV(w io.Writer, pcm []int16) error {
+	if int64(2*len(pcm)) > maxWAVData {
+		return fmt.Errorf("%w: audio longer than a WAV file holds", ErrUnsupportedWAV)
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.Write(wavHeader(uint32(2 * len(pcm))))
+	var b [2]byte
+	for _, s := range pcm {
+		binary.LittleEndian.PutUint16(b[:], uint16(s))
+		bw.Write(b[:])
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("media: writing WAV: %w", err)
+	}
+	return nil
+}
+
 // WriteAudio implements AudioSink: it appends pcm to the recording. It does
 // not allocate; a write error is kept for Close to return, and audio after
 // an error, after Close, or beyond the 4 GiB a WAV file holds is dropped.

@@ -295,6 +295,32 @@ func TestWAVWriterRoundTrip(t *testing.T) {
 	}
 }
 
+func TestWriteWAVRoundTrip(t *testing.T) {
+	for _, pcm := range [][]int16{nil, sineAt(1000, 12000, 8000, 0.7)} {
+		var buf bytes.Buffer
+		if err := WriteWAV(&buf, pcm); err != nil {
+			t.Fatal(err)
+		}
+		if buf.Len() != 44+2*len(pcm) {
+			t.Errorf("%d bytes for %d samples", buf.Len(), len(pcm))
+		}
+		a, err := ReadWAV(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.Samples, pcm) || a.Source != (WAVFormat{WAVFormatPCM, 8000, 1, 16}) {
+			t.Errorf("read back %d samples of %+v, want %d of 8 kHz mono PCM", len(a.Samples), a.Source, len(pcm))
+		}
+	}
+	if err := WriteWAV(failingWriter{}, sineAt(440, 100, 8000, 0.1)); err == nil {
+		t.Error("WriteWAV hid a write error")
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
 func TestWAVWriterEmptyAndNoAllocs(t *testing.T) {
 	f, err := os.Create(t.TempDir() + "/rec.wav")
 	if err != nil {

@@ -20,15 +20,14 @@ type call struct {
 	e         *Engine
 	id        string
 	log       *slog.Logger
-	caller    store.Extension
+	caller    store.Extension // who placed the call (authenticated)
 	dialed    string
 	startedAt time.Time
-	in        *inbound
+	in        *inbound // the caller's INVITE; its dialog may leave the call by transfer
 
-	// events carries fork reports to the call while it rings; setupOver
-	// closes when the call takes no more (a late answer then hangs up).
-	events    chan forkEvent
-	setupOver chan struct{}
+	// pickups carries a pickup of this call's ringing (*8, **NNN, INVITE
+	// with Replaces) to its ring loop.
+	pickups chan *pickup
 
 	done     chan struct{} // closed by the first stop
 	stopOnce sync.Once
@@ -37,12 +36,23 @@ type call struct {
 	cause      string // the first stop's cause
 	state      CallState
 	answeredAt time.Time
-	forks      []*fork
-	winner     *fork
-	codec      uint8     // the caller's codec, once answered
+	forks      []*fork // the phones being rung
+	// ringOver is the call's own round of ringing's end, closed when it
+	// takes no more pickups; ringingExt is the extension it rings.
+	ringOver   chan struct{}
+	ringingExt store.Extension
+	// legs are the two sides (A: caller, B: callee) once the media is set
+	// up; a call the PBX answers alone has only A.
+	legs    [2]*leg
+	retired media.Stats // media figures of phones that left by transfer
+	// from and to are the parties the CDR and the calls API name; a
+	// transfer starts a new record between the parties left, from the
+	// phone that stayed, on callerSide, to the one that came.
+	from, to   party
+	callerSide media.Side
 	digits     [2][]rune // DTMF keys pressed, by media.Side (A: caller, B: callee)
-	relay      *media.Relay
-	sides      [2]sideState // by media.Side
+	// transfers is set while a transfer of this call is carried out.
+	transfers int
 }
 
 // onDigit records a key press of one side; the relay calls it on its
@@ -94,28 +104,40 @@ func (c *call) setState(s CallState) {
 func (c *call) info() CallInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ci := CallInfo{ID: c.id, From: c.caller.Number, FromName: c.caller.Name, To: c.dialed, State: c.state,
+	cs := c.callerSide
+	ci := CallInfo{ID: c.id, From: c.from.number, FromName: c.from.name, To: c.to.number, State: c.state,
 		StartedAt: c.startedAt, AnsweredAt: c.answeredAt,
-		CallerDigits: string(c.digits[media.SideA]), CalleeDigits: string(c.digits[media.SideB])}
-	in := LegInfo{Role: "caller", Number: c.caller.Number, Source: c.in.req.Source(), State: string(c.state),
-		Holding: c.sides[media.SideA].holding}
-	if ct := c.in.req.Contact(); ct != nil {
-		in.Contact = ct.Address.String()
+		CallerDigits: string(c.digits[cs]), CalleeDigits: string(c.digits[1-cs])}
+	answered := c.state == CallAnswered || c.state == CallEnding
+	if l := c.legs[cs]; l != nil && l.dlg != nil && answered {
+		ci.Legs = append(ci.Legs, l.info("caller", string(c.state)))
+	} else {
+		in := LegInfo{Role: "caller", Number: c.from.number, State: string(c.state)}
+		in.Contact, in.Source = c.in.peer()
+		ci.Legs = append(ci.Legs, in)
 	}
-	if c.state == CallAnswered {
-		in.Codec = codecName(c.codec)
+	if l := c.legs[1-cs]; l != nil && l.dlg != nil && answered {
+		ci.Legs = append(ci.Legs, l.info("callee", string(c.state)))
+		// A transfer's target, while it rings.
+		for _, f := range c.forks {
+			if li := f.info(); li.State == "trying" || li.State == "ringing" {
+				ci.Legs = append(ci.Legs, li)
+			}
+		}
+		return ci
 	}
-	ci.Legs = append(ci.Legs, in)
-	forks := c.forks
-	if c.winner != nil {
-		forks = []*fork{c.winner}
-	}
-	for _, f := range forks {
-		li := f.info()
-		li.Holding = f == c.winner && c.sides[media.SideB].holding
-		ci.Legs = append(ci.Legs, li)
+	for _, f := range c.forks {
+		ci.Legs = append(ci.Legs, f.info())
 	}
 	return ci
+}
+
+// info describes an answered leg; the call's mu is held.
+func (l *leg) info(role, state string) LegInfo {
+	li := LegInfo{Role: role, Number: l.who.number, State: state, Holding: l.st.holding,
+		Codec: codecName(l.ep.PayloadType())}
+	li.Contact, li.Source = l.dlg.peer()
+	return li
 }
 
 func codecName(pt uint8) string {
@@ -131,11 +153,15 @@ func codecName(pt uint8) string {
 // cdr builds the call's record; stats is nil for a call never answered.
 func (c *call) cdr(disposition, cause string, stats *media.Stats) store.CDR {
 	c.mu.Lock()
-	answered := c.answeredAt
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	return c.cdrLocked(disposition, cause, stats)
+}
+
+func (c *call) cdrLocked(disposition, cause string, stats *media.Stats) store.CDR {
+	answered, started, from, to := c.answeredAt, c.startedAt, c.from, c.to
 	r := store.CDR{
-		CallID: c.id, Caller: c.caller.Number, CallerName: c.caller.Name, Callee: c.dialed,
-		StartedAt: c.startedAt, AnsweredAt: answered, EndedAt: time.Now(),
+		CallID: c.id, Caller: from.number, CallerName: from.name, Callee: to.number,
+		StartedAt: started, AnsweredAt: answered, EndedAt: time.Now(),
 		Disposition: disposition, HangupCause: cause,
 	}
 	if stats != nil {

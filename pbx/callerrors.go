@@ -22,6 +22,8 @@ var (
 	errNotRegistered = errors.New("not registered")
 	errShuttingDown  = errors.New("shutting down")
 	errDND           = errors.New("do not disturb")
+	// errBusy: the extension is on a call and has call waiting off.
+	errBusy = errors.New("busy")
 )
 
 // failure is how a call that was never answered ends: the final response
@@ -35,23 +37,29 @@ type failure struct {
 
 // Hang-up causes written to the CDR.
 const (
-	causeCallerHungUp  = "caller hung up"
-	causeCalleeHungUp  = "callee hung up"
-	causeBusy          = "busy"
-	causeNoAnswer      = "no answer"
-	causeCancelled     = "cancelled"
-	causeNotRegistered = "not registered"
-	causeUnknownNumber = "unknown number"
-	causeMediaTimeout  = "media timeout"
-	causeAdminHangup   = "hung up by administrator"
-	causeShutdown      = "shutdown"
-	causeNoACK         = "no ACK"
-	causeBadSDP        = "bad SDP"
-	causeNoCodec       = "no common codec"
-	causeNoMediaPorts  = "no media ports"
-	causeServerError   = "server error"
-	causeFeatureDone   = "feature code done"
-	causeDND           = "do not disturb"
+	causeCallerHungUp   = "caller hung up"
+	causeCalleeHungUp   = "callee hung up"
+	causeBusy           = "busy"
+	causeNoAnswer       = "no answer"
+	causeCancelled      = "cancelled"
+	causeNotRegistered  = "not registered"
+	causeUnknownNumber  = "unknown number"
+	causeMediaTimeout   = "media timeout"
+	causeAdminHangup    = "hung up by administrator"
+	causeShutdown       = "shutdown"
+	causeNoACK          = "no ACK"
+	causeBadSDP         = "bad SDP"
+	causeNoCodec        = "no common codec"
+	causeNoMediaPorts   = "no media ports"
+	causeServerError    = "server error"
+	causeFeatureDone    = "feature code done"
+	causeDND            = "do not disturb"
+	causeTransferred    = "transferred"
+	causeTransferFailed = "transfer failed"
+	causeBadRequest     = "bad request"
+	// causeHandedOver ends a call whose INVITE went to another call (a
+	// pickup), which answered it: nothing to answer, no record to write.
+	causeHandedOver = "handed over"
 )
 
 // failureFor maps a setup error to the caller's answer and the CDR.
@@ -71,6 +79,8 @@ func failureFor(err error) failure {
 		return failure{sip.StatusServiceUnavailable, "Service Unavailable (no media ports)", store.DispositionFailed, causeNoMediaPorts}
 	case errors.Is(err, errDND):
 		return failure{sip.StatusBusyHere, "Busy Here (do not disturb)", store.DispositionBusy, causeDND}
+	case errors.Is(err, errBusy):
+		return failure{sip.StatusBusyHere, "Busy Here", store.DispositionBusy, causeBusy}
 	case errors.Is(err, errShuttingDown):
 		return failure{sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", store.DispositionFailed, causeShutdown}
 	}

@@ -1,6 +1,7 @@
 package pbx
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -38,5 +39,14 @@ func TestForkFailure(t *testing.T) {
 				t.Errorf("got %d %s, want %d %s", got.code, got.disposition, tc.code, tc.disposition)
 			}
 		})
+	}
+}
+
+func TestFailureForBusy(t *testing.T) {
+	for _, err := range []error{errBusy, errDND} {
+		got := failureFor(fmt.Errorf("%w: extension 102", err))
+		if got.code != sip.StatusBusyHere || got.disposition != store.DispositionBusy {
+			t.Errorf("failureFor(%v) = %d %s, want 486 busy", err, got.code, got.disposition)
+		}
 	}
 }

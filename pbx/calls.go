@@ -4,6 +4,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/officepbx/pbx/media"
 )
 
 // CallState is where a live call is.
@@ -49,10 +51,21 @@ type LegInfo struct {
 // of every in-dialog request the PBX receives, whichever side sends it.
 type dialogKey struct{ callID, localTag string }
 
-// dialogRef is what an in-dialog request reaches.
+// dialogRef is what an in-dialog request reaches: a dialog of a call, on
+// one side of it. A transfer or pickup that moves the dialog re-indexes it.
 type dialogRef struct {
 	call *call
-	fork *fork // nil for the caller's dialog
+	side media.Side
+	in   *inbound // the dialog, when the PBX is its UAS
+	fork *fork    // the dialog, when the PBX is its UAC
+}
+
+// dlg is the referenced dialog.
+func (r dialogRef) dlg() legDialog {
+	if r.in != nil {
+		return r.in
+	}
+	return r.fork
 }
 
 // callTable holds the live calls and indexes their dialogs.
@@ -103,6 +116,15 @@ func (t *callTable) addDialog(k dialogKey, r dialogRef) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.dialogs[k] = r
+}
+
+// removeDialog forgets a dialog that left its call, if c still holds it.
+func (t *callTable) removeDialog(k dialogKey, c *call) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dialogs[k].call == c {
+		delete(t.dialogs, k)
+	}
 }
 
 func (t *callTable) dialog(k dialogKey) (dialogRef, bool) {

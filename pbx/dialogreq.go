@@ -73,13 +73,23 @@ func (f *fork) refreshTarget(req *sip.Request) {
 	}
 }
 
-// dialogRequest builds a request inside one side's dialog of an answered
-// call, with the dialog's next CSeq number.
-func (c *call) dialogRequest(side media.Side, method sip.RequestMethod) *sip.Request {
-	if side == media.SideA {
-		return c.in.request(method)
+// nextRequest builds a request inside the caller's dialog with its next
+// CSeq.
+func (in *inbound) nextRequest(method sip.RequestMethod) *sip.Request { return in.request(method) }
+
+// ackRequest builds the ACK of a 2xx to the PBX's re-INVITE with CSeq seq.
+func (in *inbound) ackRequest(seq uint32) *sip.Request { return in.requestSeq(sip.ACK, seq) }
+
+func (in *inbound) peer() (contact, source string) {
+	if ct := in.req.Contact(); ct != nil {
+		contact = ct.Address.String()
 	}
-	f := c.callee()
+	return contact, in.req.Source()
+}
+
+// nextRequest builds a request inside the callee's dialog with its next
+// CSeq.
+func (f *fork) nextRequest(method sip.RequestMethod) *sip.Request {
 	f.mu.Lock()
 	f.cseq++
 	seq := f.cseq
@@ -87,25 +97,18 @@ func (c *call) dialogRequest(side media.Side, method sip.RequestMethod) *sip.Req
 	return f.request(method, seq)
 }
 
+// ackRequest builds the ACK of a 2xx to the PBX's INVITE with CSeq seq.
+func (f *fork) ackRequest(seq uint32) *sip.Request { return f.request(sip.ACK, seq) }
+
+func (f *fork) peer() (contact, source string) { return f.b.Contact, f.b.Source }
+
+// dialogRequest builds a request inside one side's dialog of an answered
+// call, with the dialog's next CSeq number.
+func (c *call) dialogRequest(side media.Side, method sip.RequestMethod) *sip.Request {
+	return c.leg(side).dlg.nextRequest(method)
+}
+
 // ackFor builds the ACK of a 2xx to the PBX's INVITE with CSeq seq.
 func (c *call) ackFor(side media.Side, seq uint32) *sip.Request {
-	if side == media.SideA {
-		return c.in.requestSeq(sip.ACK, seq)
-	}
-	return c.callee().request(sip.ACK, seq)
-}
-
-// callee is the answered callee's dialog.
-func (c *call) callee() *fork {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.winner
-}
-
-// side is which side of its call a dialog is: A the caller, B the callee.
-func (r dialogRef) side() media.Side {
-	if r.fork == nil {
-		return media.SideA
-	}
-	return media.SideB
+	return c.leg(side).dlg.ackRequest(seq)
 }

@@ -2,6 +2,8 @@ package pbx
 
 import (
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/officepbx/pbx/media"
 )
 
 // requestDialog finds the dialog an in-dialog request belongs to: the
@@ -18,7 +20,7 @@ func (e *Engine) requestDialog(req *sip.Request) (dialogRef, bool) {
 	return e.calls.dialog(dialogKey{callID: cid.Value(), localTag: tag})
 }
 
-// onAck takes the caller's ACK of our 2xx. ACKs of failure responses
+// onAck takes the ACK of a 2xx of the PBX. ACKs of failure responses
 // stay in their transaction and never get here; stray ACKs are dropped.
 func (e *Engine) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	e.metrics.countRequest(req.Method)
@@ -26,14 +28,16 @@ func (e *Engine) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	if !ok || req.CSeq() == nil {
 		return
 	}
-	if ref.fork == nil && req.CSeq().SeqNo == ref.call.in.req.CSeq().SeqNo {
-		ref.call.in.ack() // of the call's answer
+	if ref.in != nil && req.CSeq().SeqNo == ref.in.req.CSeq().SeqNo {
+		ref.in.ack() // of the answer to the dialog's INVITE
 		return
 	}
-	ref.call.ackIn(ref.side(), req.CSeq().SeqNo, req.Body())
+	ref.call.ackIn(ref.side, req.CSeq().SeqNo, req.Body())
 }
 
-// onBye ends the call a BYE's dialog belongs to.
+// onBye takes a phone's hang-up. A phone that is a side of its call ends
+// the call, unless it is transferring it (its REFER then carries on); a
+// phone still ringing, or one that left by transfer, only leaves.
 func (e *Engine) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	ref, ok := e.requestDialog(req)
 	if !ok {
@@ -42,20 +46,29 @@ func (e *Engine) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	e.respond(tx, req, sip.StatusOK, "OK", nil)
 	c := ref.call
+	c.mu.Lock()
+	l := c.legs[ref.side]
+	current := l != nil && l.dlg == ref.dlg()
+	transferring := false
+	if current {
+		l.hungUp = true
+		transferring = l.transferring
+	}
+	if ref.fork != nil {
+		// A BYE may beat the call's choice of this fork as the winner:
+		// setup reads the mark under the same lock.
+		ref.fork.byeReceived = true
+	}
+	c.mu.Unlock()
 	switch {
-	case ref.fork == nil:
+	case !current || transferring:
+	case ref.side == media.SideA:
 		c.stop(causeCallerHungUp)
 	default:
-		c.mu.Lock()
-		winner := c.winner == ref.fork
-		// A BYE may beat the call's choice of this fork as the winner:
-		// ring reads the mark under the same lock.
-		ref.fork.byeReceived = true
-		c.mu.Unlock()
-		if winner {
-			c.stop(causeCalleeHungUp)
-		}
-		// A fork that lost the race hangs up by itself.
+		c.stop(causeCalleeHungUp)
+	}
+	if !current {
+		e.calls.removeDialog(ref.dlg().key(), c)
 	}
 }
 

@@ -68,7 +68,8 @@ type Config struct {
 	// BYEs and CANCELs of the calls it ends. Default 3 s.
 	ShutdownGrace time.Duration
 	// MusicOnHold makes the audio a held party hears, a new Source for each
-	// hold. Default: the built-in music.
+	// hold. Default: the uploaded prompt "music-on-hold" if there is one,
+	// else the built-in music.
 	MusicOnHold func() media.Source
 	// Subscriptions bounds BLF and presence subscriptions (see SubscriptionConfig).
 	Subscriptions SubscriptionConfig
@@ -101,7 +102,7 @@ func (c *Config) defaults() {
 	setDur(&c.FlushInterval, 200*time.Millisecond)
 	setDur(&c.MediaTimeout, media.DefaultMediaTimeout)
 	if c.MusicOnHold == nil {
-		c.MusicOnHold = (&builtinMOH{}).source
+		c.MusicOnHold = newPromptMOH(c.Store, c.Log.With("component", "moh")).source
 	}
 	setDur(&c.CDRFlushInterval, 200*time.Millisecond)
 	setDur(&c.ShutdownGrace, 3*time.Second)
@@ -234,6 +235,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	srv.OnBye(e.pooled(e.handle(e.onBye)))
 	srv.OnCancel(e.pooled(e.handle(e.onCancel)))
 	srv.OnInfo(e.pooled(e.handle(e.onInfo)))
+	srv.OnRefer(e.pooled(e.handle(e.onRefer)))
 	srv.OnUpdate(e.handle(e.onTargetRefresh))
 	// MESSAGE waits for the recipient's phones (up to messageWait): not pooled.
 	e.msgs = newMessenger(e)
@@ -393,7 +395,7 @@ func (e *Engine) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, SUBSCRIBE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, SUBSCRIBE, REFER"
 
 func (e *Engine) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	e.respond(tx, req, sip.StatusOK, "OK", []sip.Header{
@@ -407,6 +409,14 @@ func (e *Engine) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
 	e.respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", []sip.Header{sip.NewHeader("Allow", allowMethods)})
 }
 
+// Option tags the PBX supports (Supported, Require): INVITE with Replaces
+// (RFC 3891) and REFER without a subscription (RFC 4488).
+const (
+	supportedReplaces   = "replaces"
+	supportedNoReferSub = "norefersub"
+	supportedOptions    = supportedReplaces + ", " + supportedNoReferSub
+)
+
 // unsupportedRequire returns the option tags of Require we do not support.
 func unsupportedRequire(req *sip.Request) string {
 	var bad []string
@@ -414,7 +424,7 @@ func unsupportedRequire(req *sip.Request) string {
 		for _, tag := range strings.Split(h.Value(), ",") {
 			tag = strings.TrimSpace(tag)
 			switch tag {
-			case "":
+			case "", supportedReplaces, supportedNoReferSub:
 			default:
 				bad = append(bad, tag)
 			}

@@ -41,6 +41,12 @@ func (s extState) onCall() bool {
 	return false
 }
 
+// extensionOnCall reports whether extension number talks or places a call
+// among the live calls (what call waiting asks).
+func (e *Engine) extensionOnCall(number string) bool {
+	return extState{dialogs: callDialogs(e.Calls())[number]}.onCall()
+}
+
 // ringing reports whether a call rings the extension.
 func (s extState) ringing() bool {
 	for _, d := range s.dialogs {

@@ -72,10 +72,10 @@ func (fc featureCode) apply(ctx context.Context, st *store.Store, caller string)
 // setupFeature answers a feature code: the change is stored, the caller
 // hears a confirmation tone (or an error tone) and the PBX hangs up. It
 // owns ports.
-func (c *call) setupFeature(fc featureCode, offer mediaOffer, ports *media.PortPair) (bridge, failure, bool) {
-	ep, b, fail, ok := c.answerAlone(offer, ports, false)
+func (c *call) setupFeature(fc featureCode, offer mediaOffer, ports *media.PortPair) (failure, bool) {
+	ep, fail, ok := c.answerAlone(offer, ports, false)
 	if !ok {
-		return b, fail, false
+		return fail, false
 	}
 	tone := media.ConfirmTone()
 	if err := fc.apply(c.e.ctx, c.e.cfg.Store, c.caller.Number); err != nil {
@@ -94,5 +94,5 @@ func (c *call) setupFeature(fc featureCode, offer mediaOffer, ports *media.PortP
 		case <-c.done:
 		}
 	}()
-	return b, failure{}, true
+	return failure{}, true
 }

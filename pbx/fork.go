@@ -18,8 +18,10 @@ import (
 // owns the dialog (ACK, BYE).
 type fork struct {
 	c       *call
+	rs      *ringState // the round of ringing it reports to
 	b       store.Registration
 	number  string
+	name    string       // the extension's name
 	req     *sip.Request // the INVITE
 	callID  string
 	fromTag string
@@ -56,22 +58,23 @@ type forkEvent struct {
 	err   error         // forkAnswered with an unusable SDP
 }
 
-// newFork builds the INVITE for one binding of the callee. The caller's
-// name and number go in From (caller ID).
-func (c *call) newFork(b store.Registration, number string, offer []byte) (*fork, error) {
+// newFork builds the INVITE for one binding of the callee. The name and
+// number of from go in From (caller ID).
+func (c *call) newFork(b store.Registration, to party, from party, offer []byte, rs *ringState) (*fork, error) {
+	number := to.number
 	e := c.e
 	req, err := e.newRequestTo(sip.INVITE, b)
 	if err != nil {
 		return nil, fmt.Errorf("contact %q: %w", b.Contact, err)
 	}
-	f := &fork{c: c, b: b, number: number, req: req, callID: sip.GenerateTagN(24) + "@pbx", fromTag: sip.GenerateTagN(16),
+	f := &fork{c: c, rs: rs, b: b, number: number, name: to.name, req: req, callID: sip.GenerateTagN(24) + "@pbx", fromTag: sip.GenerateTagN(16),
 		cancelReq: make(chan struct{}), decision: make(chan bool, 1), state: "trying", cseq: 1}
 	req.RemoveHeader("From")
 	req.RemoveHeader("To")
-	from := &sip.FromHeader{DisplayName: c.caller.Name,
-		Address: sip.Uri{Scheme: "sip", User: c.caller.Number, Host: e.cfg.ExternalIP}, Params: sip.NewParams()}
-	from.Params.Add("tag", f.fromTag)
-	req.AppendHeader(from)
+	fromHdr := &sip.FromHeader{DisplayName: from.name,
+		Address: sip.Uri{Scheme: "sip", User: from.number, Host: e.cfg.ExternalIP}, Params: sip.NewParams()}
+	fromHdr.Params.Add("tag", f.fromTag)
+	req.AppendHeader(fromHdr)
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: number, Host: e.cfg.ExternalIP}, Params: sip.NewParams()})
 	cid := sip.CallIDHeader(f.callID)
 	req.AppendHeader(&cid)
@@ -79,6 +82,7 @@ func (c *call) newFork(b store.Registration, number string, offer []byte) (*fork
 	ct := e.contact(req.Transport())
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sip.NewHeader("Supported", supportedOptions))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
 	return f, nil
@@ -110,9 +114,9 @@ func (f *fork) requestCancel() { f.cancelOnce.Do(func() { close(f.cancelReq) }) 
 func (f *fork) report(ev forkEvent) bool {
 	ev.f = f
 	select {
-	case f.c.events <- ev:
+	case f.rs.events <- ev:
 		return true
-	case <-f.c.setupOver:
+	case <-f.rs.over:
 		return false
 	}
 }

@@ -61,6 +61,8 @@ func FuzzSIPRequestHandlers(f *testing.F) {
 		"OPTIONS sip:pbx SIP/2.0\r\nVia: SIP/2.0/TCP 1.2.3.4;branch=z9hG4bK3\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:pbx>\r\nCall-ID: b\r\nCSeq: 1 OPTIONS\r\nRequire: foo\r\nContent-Length: 0\r\n\r\n",
 		"INVITE sip:102@pbx SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bK4\r\nFrom: <sip:101@pbx>;tag=1\r\nTo: <sip:102@pbx>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
 		"REGISTER sip:pbx SIP/2.0\r\nTo: <sip:@pbx>\r\nExpires: abc\r\n\r\n",
+		"REFER sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bK5\r\nFrom: <sip:101@pbx>;tag=1\r\nTo: <sip:102@pbx>;tag=2\r\nCall-ID: c\r\nCSeq: 2 REFER\r\nRefer-To: <sip:103@pbx?Replaces=c%3Bto-tag%3D2%3Bfrom-tag%3D1>\r\nContent-Length: 0\r\n\r\n",
+		"BYE sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bK6\r\nFrom: <sip:101@pbx>;tag=1\r\nTo: <sip:102@pbx>;tag=2\r\nCall-ID: c\r\nCSeq: 3 BYE\r\nContent-Length: 0\r\n\r\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -69,6 +71,8 @@ func FuzzSIPRequestHandlers(f *testing.F) {
 	parser := sip.NewParser()
 	handlers := map[sip.RequestMethod]func(*sip.Request, sip.ServerTransaction){
 		sip.REGISTER: e.onRegister, sip.OPTIONS: e.onOptions,
+		// In-dialog requests that name no live call.
+		sip.REFER: e.onRefer, sip.BYE: e.onBye, sip.INFO: e.onInfo, sip.UPDATE: e.onTargetRefresh,
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		msg, err := parser.ParseSIP(data)

@@ -55,6 +55,7 @@ func (e *Engine) dialogResponse(req *sip.Request, code int, reason string, body 
 		ct := e.contact(req.Transport())
 		res.AppendHeader(&ct)
 		res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+		res.AppendHeader(sip.NewHeader("Supported", supportedOptions))
 	}
 	if body != nil {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

@@ -76,20 +76,20 @@ func (e *Engine) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.ContentType(); h != nil {
 		ct = h.Value()
 	}
-	c, side := ref.call, ref.side()
-	relay := c.answeredRelay()
+	c, side := ref.call, ref.side
+	other := c.answeredPeer(side)
 	if d, ok := parseInfoDTMF(ct, req.Body()); ok {
 		c.onDigit(side, d, "info")
 		e.respond(tx, req, sip.StatusOK, "OK", nil)
-		if relay == nil || c.hearsMusic(1-side) {
+		if other == nil || c.hearsMusic(1-side) {
 			return // nobody to hear it, or music on hold that must go on
 		}
-		if _, err := relay.Endpoint(1 - side).PlayDigits(string(d.Rune())); err != nil {
+		if _, err := other.PlayDigits(string(d.Rune())); err != nil {
 			c.passInfo(1-side, ct, req.Body()) // that phone takes no telephone-event
 		}
 		return
 	}
-	if relay == nil {
+	if other == nil {
 		e.respond(tx, req, sip.StatusNotImplemented, "Not Implemented", nil)
 		return
 	}
@@ -97,21 +97,22 @@ func (e *Engine) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	e.respond(tx, req, code, reason, nil)
 }
 
-// answeredRelay is the call's relay once it is answered, else nil.
-func (c *call) answeredRelay() *media.Relay {
+// answeredPeer is the endpoint of the phone on the other side from side,
+// once the call is answered and has one, else nil.
+func (c *call) answeredPeer(side media.Side) *media.Endpoint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != CallAnswered {
+	if c.state != CallAnswered || c.legs[1-side] == nil || c.legs[1-side].dlg == nil {
 		return nil
 	}
-	return c.relay
+	return c.legs[1-side].ep
 }
 
 // hearsMusic reports whether a side is held, hearing music on hold.
 func (c *call) hearsMusic(side media.Side) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sides[side].moh != nil
+	return c.legs[side] != nil && c.legs[side].st.moh != nil
 }
 
 // passInfo sends an INFO to one side and returns its answer (500 if none).

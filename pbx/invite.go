@@ -39,8 +39,8 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := &call{e: e, id: newCallID(), caller: ext, dialed: req.Recipient.User, startedAt: now,
-		in: newInbound(e, req, tx), events: make(chan forkEvent), setupOver: make(chan struct{}),
-		done: make(chan struct{}), state: CallSetup}
+		in: newInbound(e, req, tx), pickups: make(chan *pickup), done: make(chan struct{}), state: CallSetup,
+		from: party{ext.Number, ext.Name}, to: party{number: req.Recipient.User}}
 	c.log = e.log.With("call", c.id, "caller", c.caller.Number, "dialed", c.dialed)
 	if !e.calls.add(c) {
 		e.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
@@ -48,7 +48,7 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	defer e.calls.wg.Done()
 	defer e.calls.remove(c)
-	e.calls.addDialog(c.in.key(), dialogRef{call: c})
+	e.calls.addDialog(c.in.key(), dialogRef{call: c, side: media.SideA, in: c.in})
 	c.run()
 }
 
@@ -59,8 +59,14 @@ func (c *call) run() {
 	if !c.in.tx.OnCancel(func(*sip.Request) { c.stop(causeCancelled) }) {
 		c.stop(causeCancelled) // cancelled before we got here
 	}
-	b, fail, ok := c.setup()
-	if !ok {
+	fail, ok := c.setup()
+	switch {
+	case ok:
+		c.talk()
+	case fail.cause == causeHandedOver:
+		// A pickup: this INVITE's dialog went to the call it picked up.
+		c.log.Info("call picked up another")
+	default:
 		if fail.cause != causeCancelled {
 			// A CANCEL was already answered 487 by the transaction layer.
 			c.in.respond(fail.code, fail.reason)
@@ -68,43 +74,36 @@ func (c *call) run() {
 		c.log.Info("call failed", "code", fail.code, "cause", fail.cause)
 		c.e.metrics.callEnded(nil)
 		c.e.cdrs.add(c.cdr(fail.disposition, fail.cause, nil))
-		return
 	}
-	c.talk(b)
-}
-
-// bridge is an answered call's media and callee dialog.
-type bridge struct {
-	media  callMedia
-	callee *fork // nil for the echo test
-}
-
-// callMedia is an answered call's media: a relay between two phones, or
-// the echo test's echo.
-type callMedia interface {
-	Close() error
-	Stats() media.Stats
 }
 
 // setup routes the call, rings the phones and connects the first that
-// answers. Every failure path releases the media ports.
-func (c *call) setup() (bridge, failure, bool) {
+// answers (or a phone that picks the call up), following the callee's
+// busy and no-answer forwards. Every failure path releases the media
+// ports.
+func (c *call) setup() (failure, bool) {
 	e := c.e
 	offer, err := parseSDP(c.in.req.Body())
 	if err != nil {
-		return bridge{}, failureFor(err), false
+		return failureFor(err), false
+	}
+	if h := c.in.req.GetHeader("Replaces"); h != nil {
+		return c.replaceDialog(h.Value(), offer)
 	}
 	tgt, err := e.route(e.ctx, c.caller, c.dialed, time.Now())
-	if err != nil {
-		if !errors.Is(err, errUnknownNumber) && !errors.Is(err, errNotRegistered) {
+	if err != nil && !errors.Is(err, errNotRegistered) {
+		if !errors.Is(err, errUnknownNumber) && !errors.Is(err, errDND) && !errors.Is(err, errBusy) {
 			c.log.Error("routing failed", "error", err)
 		}
-		return bridge{}, failureFor(err), false
+		return failureFor(err), false
 	}
-	aPorts, err := e.ports.Allocate()
-	if err != nil {
-		c.log.Error("no media ports", "error", err)
-		return bridge{}, failureFor(err), false
+	if tgt.pickup != nil {
+		return c.pickUp(*tgt.pickup, offer)
+	}
+	aPorts, perr := e.ports.Allocate()
+	if perr != nil {
+		c.log.Error("no media ports", "error", perr)
+		return failureFor(perr), false
 	}
 	if tgt.echo {
 		return c.setupEcho(offer, aPorts)
@@ -112,87 +111,144 @@ func (c *call) setup() (bridge, failure, bool) {
 	if tgt.feature != nil {
 		return c.setupFeature(*tgt.feature, offer, aPorts)
 	}
-	bPorts, err := e.ports.Allocate()
-	if err != nil {
+	bPorts, perr := e.ports.Allocate()
+	if perr != nil {
 		aPorts.Release()
-		c.log.Error("no media ports", "error", err)
-		return bridge{}, failureFor(err), false
+		c.log.Error("no media ports", "error", perr)
+		return failureFor(perr), false
 	}
-	// The relay starts with the first early media (a 183 with SDP), or
-	// else with the answer. Until the call is connected, a failure closes
-	// it, or releases the ports it has not taken yet.
-	var relay *media.Relay
+	legA, lerr := c.newLeg(media.SideA, aPorts, offer, c.from)
+	if lerr != nil {
+		bPorts.Release()
+		c.log.Error("media endpoint failed", "error", lerr)
+		return failureFor(lerr), false
+	}
+	legB, lerr := c.newLeg(media.SideB, bPorts, mediaOffer{codecs: []uint8{media.PayloadPCMU}}, party{number: c.dialed})
+	if lerr != nil {
+		legA.ep.Close()
+		c.log.Error("media endpoint failed", "error", lerr)
+		return failureFor(lerr), false
+	}
+	// Ringing phones need not send: silence is not a dead call yet.
+	legA.ep.SetReceiving(false)
+	legB.ep.SetReceiving(false)
+	legA.dlg = c.in
+	legA.st.sdp = c.callerSDP(offer, aPorts.RTPPort())
+	legB.st.sdp = sdpParams{sessionID: newSessionID(), version: 1, addr: e.mediaIP, port: bPorts.RTPPort(),
+		codecs: []uint8{media.PayloadPCMU, media.PayloadPCMA}, eventPT: telephoneEventPT}
+	c.mu.Lock()
+	c.legs = [2]*leg{legA, legB}
+	c.mu.Unlock()
 	connected := false
 	defer func() {
-		switch {
-		case connected:
-		case relay != nil:
-			relay.Close()
-		default:
-			aPorts.Release()
-			bPorts.Release()
+		if !connected {
+			legA.ep.Close()
+			legB.ep.Close()
 		}
 	}()
 
-	calleeSDP := sdpParams{sessionID: newSessionID(), version: 1, addr: e.mediaIP, port: bPorts.RTPPort(),
-		codecs: []uint8{media.PayloadPCMU, media.PayloadPCMA}, eventPT: telephoneEventPT}
-	c.mu.Lock()
-	c.sides[media.SideB].sdp = calleeSDP
-	c.sides[media.SideA].sdp = c.callerSDP(offer, aPorts.RTPPort())
-	c.mu.Unlock()
-
-	startRelay := func(ans mediaOffer) error {
-		if relay != nil {
-			return relay.Endpoint(media.SideB).Update(media.LegConfig{Remote: ans.remote, RemoteRTCP: ans.rtcp,
-				PayloadType: pickCodec(ans), EventPayloadType: ans.eventPT})
-		}
-		r, err := media.NewRelay(media.Config{
-			A: media.LegConfig{Ports: aPorts, Remote: offer.remote, RemoteRTCP: offer.rtcp,
-				PayloadType: pickCodec(offer), EventPayloadType: offer.eventPT},
-			B: media.LegConfig{Ports: bPorts, Remote: ans.remote, RemoteRTCP: ans.rtcp,
-				PayloadType: pickCodec(ans), EventPayloadType: ans.eventPT},
-			MediaTimeout: e.cfg.MediaTimeout,
-			OnTimeout:    func(media.Side) { c.stop(causeMediaTimeout) },
-			OnDigit:      func(s media.Side, d media.Digit) { c.onDigit(s, d, "rfc4733") },
-		})
-		if err != nil {
-			return err
-		}
-		relay = r
-		return nil
-	}
-	early := func(ans mediaOffer) bool {
-		if err := startRelay(ans); err != nil {
+	// Early media (a 183 with SDP) bridges the phones before the answer.
+	hooks := ringHooks{setup: true, ringing: func() { c.in.respond(sip.StatusRinging, "Ringing") }}
+	hooks.early = func(ans mediaOffer) bool {
+		if err := legB.ep.Update(legConfig(ans)); err != nil {
 			c.log.Warn("early media refused", "error", err)
 			return false
 		}
-		// Ringing phones need not send: silence is not a dead call yet.
-		relay.Endpoint(media.SideA).SetReceiving(false)
-		relay.Endpoint(media.SideB).SetReceiving(false)
+		media.Bridge(legA.ep, legB.ep)
+		c.in.respondBody(sip.StatusSessionInProgress, "Session Progress", buildSDP(legA.st.sdp))
 		return true
 	}
-	winner, fail, ok := c.ring(tgt, buildSDP(calleeSDP), early)
+	res, fail, ok := c.ringFollowing(tgt, err, media.SideB, c.from, buildSDP(legB.st.sdp), hooks)
 	if !ok {
-		return bridge{}, fail, false
+		return fail, false
 	}
-	if err := startRelay(winner.answer); err != nil {
-		c.log.Error("media relay failed", "error", err)
-		c.byeAsync(winner)
-		return bridge{}, failureFor(err), false
+	if res.picked != nil {
+		if fail, ok := c.takePickup(legB, res.picked); !ok {
+			return fail, false
+		}
+	} else {
+		w := res.winner
+		c.mu.Lock()
+		legB.dlg, legB.who = w, party{w.number, w.name}
+		hungUp := w.byeReceived // its BYE came before we chose it
+		c.mu.Unlock()
+		if hungUp {
+			c.stop(causeCalleeHungUp)
+		}
+		if err := legB.ep.Update(legConfig(w.answer)); err != nil {
+			c.log.Error("media relay failed", "error", err)
+			c.byeAsync(w)
+			return failureFor(err), false
+		}
 	}
-	relay.Endpoint(media.SideA).SetReceiving(true)
-	relay.Endpoint(media.SideB).SetReceiving(true)
-	c.mu.Lock()
-	c.relay = relay
-	c.mu.Unlock()
-	b := bridge{media: relay, callee: winner}
-	fail, ok = c.answerCaller(b, offer)
-	if !ok {
-		c.byeAsync(winner)
-		return bridge{}, fail, false
+	media.Bridge(legA.ep, legB.ep)
+	legA.ep.SetReceiving(true)
+	legB.ep.SetReceiving(true)
+	if fail, ok := c.answerCaller(offer); !ok {
+		c.byeAsync(legB.dlg)
+		return fail, false
 	}
 	connected = true
-	return b, failure{}, true
+	return failure{}, true
+}
+
+// ringFollowing rings a routed target (or takes its routing error), and
+// while its phones are busy, ring out or are not registered, follows the
+// extension's busy or no-answer forward to the next target.
+func (c *call) ringFollowing(tgt target, err error, side media.Side, from party, offer []byte, h ringHooks) (ringResult, failure, bool) {
+	for hop := 0; ; hop++ {
+		var fail failure
+		if err == nil {
+			res, f, ok := c.ring(tgt, side, from, offer, h)
+			if ok {
+				return res, failure{}, true
+			}
+			fail = f
+		} else {
+			fail = failureFor(err)
+		}
+		next, follow := forwardOnFailure(tgt.ext, fail)
+		if !follow || hop >= maxForwardHops || c.stopped() {
+			return ringResult{}, fail, false
+		}
+		c.log.Info("forwarding", "from", tgt.ext.Number, "to", next, "cause", fail.cause)
+		tgt, err = c.e.route(c.e.ctx, c.caller, next, time.Now())
+		if err != nil && !errors.Is(err, errNotRegistered) {
+			return ringResult{}, failureFor(err), false
+		}
+		if tgt.pickup != nil || tgt.echo || tgt.feature != nil {
+			return ringResult{}, failureFor(errUnknownNumber), false
+		}
+	}
+}
+
+// legConfig is the media configuration a phone's SDP asks for.
+func legConfig(o mediaOffer) media.LegConfig {
+	return media.LegConfig{Remote: o.remote, RemoteRTCP: o.rtcp, PayloadType: pickCodec(o), EventPayloadType: o.eventPT}
+}
+
+// forwardOnFailure is where an extension's phones that did not answer
+// send the call: its busy forward when they were busy, its no-answer
+// forward when they rang out or none was registered.
+func forwardOnFailure(ext store.Extension, f failure) (string, bool) {
+	dest := ""
+	switch f.cause {
+	case causeBusy:
+		dest = ext.Forward.Busy
+	case causeNoAnswer, causeNotRegistered:
+		dest = ext.Forward.NoAnswer
+	}
+	return forwardTarget(dest)
+}
+
+// stopped reports whether the call was asked to end.
+func (c *call) stopped() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // callerSDP is the PBX's answer to the caller's offer.
@@ -201,112 +257,9 @@ func (c *call) callerSDP(offer mediaOffer, port int) sdpParams {
 		codecs: []uint8{pickCodec(offer)}, eventPT: offer.eventPT, dir: offer.dir.answer()}
 }
 
-// ring invites every phone of the target at once and waits for the first
-// usable answer, for the ring time, or for the caller to give up. Every
-// other fork is cancelled.
-func (c *call) ring(tgt target, offer []byte, early func(mediaOffer) bool) (*fork, failure, bool) {
-	e := c.e
-	var forks []*fork
-	for _, b := range tgt.bindings {
-		f, err := c.newFork(b, tgt.ext.Number, offer)
-		if err != nil {
-			c.log.Warn("cannot ring phone", "error", err)
-			continue
-		}
-		forks = append(forks, f)
-	}
-	if len(forks) == 0 {
-		return nil, failureFor(errNotRegistered), false
-	}
-	c.mu.Lock()
-	c.forks = forks
-	c.mu.Unlock()
-	c.setState(CallRinging)
-	for _, f := range forks {
-		e.calls.addDialog(f.key(), dialogRef{call: c, fork: f})
-		e.calls.wg.Add(1)
-		go func() {
-			defer e.calls.wg.Done()
-			f.run()
-		}()
-	}
-	timer := time.NewTimer(tgt.ringTime)
-	defer timer.Stop()
-	pending, ringing, earlyMedia := len(forks), false, false
-	var finals []finalResponse
-	var winner *fork
-	cause := ""
-	for pending > 0 && winner == nil && cause == "" {
-		select {
-		case ev := <-c.events:
-			switch ev.kind {
-			case forkRinging:
-				if !ringing && !earlyMedia {
-					ringing = true
-					c.in.respond(sip.StatusRinging, "Ringing")
-				}
-			case forkEarly:
-				if !earlyMedia && early(ev.sdp) {
-					// The caller hears the callee's phone (a ringback
-					// of its own, an announcement) through the relay.
-					earlyMedia = true
-					c.mu.Lock()
-					body := buildSDP(c.sides[media.SideA].sdp)
-					c.mu.Unlock()
-					c.in.respondBody(sip.StatusSessionInProgress, "Session Progress", body)
-				}
-			case forkFailed:
-				pending--
-				finals = append(finals, ev.final)
-			case forkAnswered:
-				if ev.err != nil {
-					c.log.Warn("callee answered with unusable SDP", "error", ev.err)
-					ev.f.decision <- false
-					pending--
-					finals = append(finals, finalResponse{sip.StatusNotAcceptableHere, "Not Acceptable Here"})
-					continue
-				}
-				winner = ev.f
-				ev.f.decision <- true
-			}
-		case <-timer.C:
-			cause = causeNoAnswer
-		case <-c.done:
-			cause = c.stopCause()
-		}
-	}
-	for _, f := range forks {
-		if f != winner {
-			f.requestCancel()
-		}
-	}
-	close(c.setupOver)
-	if winner != nil {
-		c.mu.Lock()
-		c.winner = winner
-		hungUp := winner.byeReceived
-		c.mu.Unlock()
-		if hungUp {
-			c.stop(causeCalleeHungUp) // its BYE came before we chose it
-		}
-		return winner, failure{}, true
-	}
-	switch cause {
-	case "":
-		return nil, forkFailure(finals), false
-	case causeNoAnswer:
-		return nil, failure{sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionNoAnswer, causeNoAnswer}, false
-	case causeCancelled, causeCallerHungUp:
-		return nil, failure{sip.StatusRequestTerminated, "Request Terminated", store.DispositionNoAnswer, causeCancelled}, false
-	case causeShutdown:
-		return nil, failureFor(errShuttingDown), false
-	}
-	return nil, failure{sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionFailed, cause}, false
-}
-
-// answerCaller sends the caller our answer (c.sides[A].sdp, as any early
+// answerCaller sends the caller our answer (its leg's SDP, as any early
 // media already announced it) and waits for the ACK.
-func (c *call) answerCaller(b bridge, offer mediaOffer) (failure, bool) {
+func (c *call) answerCaller(offer mediaOffer) (failure, bool) {
 	select {
 	case <-c.done: // the caller gave up while the callee answered
 		cause := c.stopCause()
@@ -317,8 +270,8 @@ func (c *call) answerCaller(b bridge, offer mediaOffer) (failure, bool) {
 	default:
 	}
 	c.mu.Lock()
-	c.codec = pickCodec(offer)
-	sdp := buildSDP(c.sides[media.SideA].sdp)
+	sdp := buildSDP(c.legs[media.SideA].st.sdp)
+	callee := c.legs[media.SideB]
 	c.mu.Unlock()
 	c.setState(CallAnswered)
 	acked, err := c.in.answer(sdp, c.done)
@@ -334,22 +287,41 @@ func (c *call) answerCaller(b bridge, offer mediaOffer) (failure, bool) {
 			c.stop(causeNoACK)
 		}
 	}
-	if b.callee != nil {
-		c.log.Info("call answered", "callee_contact", b.callee.b.Contact)
+	if callee != nil {
+		contact, _ := callee.dlg.peer()
+		c.log.Info("call answered", "callee_contact", contact)
 	} else {
 		c.log.Info("call answered by the PBX")
 	}
 	return failure{}, true
 }
 
-// talk waits for the end of an answered call, then hangs up whichever
-// side did not, and writes the CDR.
-func (c *call) talk(b bridge) {
+// talk waits for the end of an answered call, then hangs up every phone
+// still on it that did not hang up itself, and writes the CDR.
+func (c *call) talk() {
 	<-c.done
 	cause := c.stopCause()
 	c.setState(CallEnding)
-	b.media.Close()
-	stats := b.media.Stats()
+	m := legMedia{c}
+	m.Close()
+	stats := m.Stats()
+	c.mu.Lock()
+	var byes []legDialog
+	for _, l := range c.legs {
+		if l != nil && l.dlg != nil && !l.hungUp {
+			byes = append(byes, l.dlg)
+		}
+	}
+	c.mu.Unlock()
+	c.byeAll(byes)
+	c.log.Info("call ended", "cause", cause)
+	c.e.metrics.callEnded(&stats)
+	c.e.cdrs.add(c.cdr(store.DispositionAnswered, cause, &stats))
+}
+
+// byeAll hangs up dialogs at once and waits for their answers, for
+// byeTimeout at most (less once shutdown gives up on phones).
+func (c *call) byeAll(dlgs []legDialog) {
 	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 	defer cancel()
 	go func() {
@@ -360,36 +332,28 @@ func (c *call) talk(b bridge) {
 		}
 	}()
 	var wg sync.WaitGroup
-	if b.callee != nil && cause != causeCalleeHungUp {
+	for _, d := range dlgs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := b.callee.bye(ctx); err != nil {
-				c.log.Debug("BYE to callee failed", "error", err)
+			if err := d.bye(ctx); err != nil {
+				c.log.Debug("BYE failed", "error", err)
 			}
 		}()
 	}
-	if cause != causeCallerHungUp {
-		if err := c.in.bye(ctx); err != nil {
-			c.log.Debug("BYE to caller failed", "error", err)
-		}
-	}
 	wg.Wait()
-	c.log.Info("call ended", "cause", cause)
-	c.e.metrics.callEnded(&stats)
-	c.e.cdrs.add(c.cdr(store.DispositionAnswered, cause, &stats))
 }
 
-// byeAsync hangs up a fork that answered but cannot be used, without
+// byeAsync hangs up a dialog that answered but cannot be used, without
 // holding up the caller's answer.
-func (c *call) byeAsync(f *fork) {
+func (c *call) byeAsync(d legDialog) {
 	c.e.calls.wg.Add(1)
 	go func() {
 		defer c.e.calls.wg.Done()
 		ctx, cancel := context.WithTimeout(c.e.ctx, byeTimeout)
 		defer cancel()
-		if err := f.bye(ctx); err != nil {
-			c.log.Debug("BYE to callee failed", "error", err)
+		if err := d.bye(ctx); err != nil {
+			c.log.Debug("BYE failed", "error", err)
 		}
 	}()
 }

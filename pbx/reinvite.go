@@ -45,31 +45,36 @@ func (e *Engine) onTargetRefresh(req *sip.Request, tx sip.ServerTransaction) {
 // random wait), 500 with Retry-After while the phone's previous one is.
 func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction) {
 	e := c.e
-	side := ref.side()
+	side := ref.side
 	c.mu.Lock()
-	s := &c.sides[side]
+	l := c.legs[side]
 	switch {
-	case c.state == CallEnding:
+	case c.state == CallEnding || (c.state == CallAnswered && (l == nil || l.dlg != ref.dlg())):
 		c.mu.Unlock()
 		e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
 		return
-	case c.state == CallAnswered && c.relay == nil:
+	case c.state == CallAnswered && c.legs[1-side] == nil:
 		// A call the PBX answers alone (echo test, feature code) keeps its
 		// media; a failed re-INVITE leaves the session as it was (RFC 3261
 		// 14.2).
 		c.mu.Unlock()
 		e.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
 		return
-	case c.state != CallAnswered || s.outPending:
+	case c.state != CallAnswered:
 		c.mu.Unlock()
 		e.respond(tx, req, sip.StatusRequestPending, "Request Pending", nil)
 		return
-	case s.inPending:
+	case l.st.outPending:
+		c.mu.Unlock()
+		e.respond(tx, req, sip.StatusRequestPending, "Request Pending", nil)
+		return
+	case l.st.inPending:
 		c.mu.Unlock()
 		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error (previous offer pending)",
 			[]sip.Header{sip.NewHeader("Retry-After", strconv.Itoa(rand.IntN(10)))})
 		return
 	}
+	s := &l.st
 	s.inPending = true
 	c.mu.Unlock()
 	defer func() {
@@ -78,11 +83,7 @@ func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction
 		c.mu.Unlock()
 		c.indicate(side) // an indication held back by this exchange
 	}()
-	if ref.fork == nil {
-		c.in.refreshTarget(req)
-	} else {
-		ref.fork.refreshTarget(req)
-	}
+	ref.dlg().refreshTarget(req)
 
 	isInvite := req.Method == sip.INVITE
 	if len(req.Body()) == 0 {
@@ -92,7 +93,7 @@ func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction
 		}
 		// An offerless re-INVITE: the PBX offers, the ACK answers.
 		body := c.nextSDP(side, func(p *sdpParams) {
-			p.codecs, p.eventPT, p.dir = offerCodecs(c.relay.Endpoint(side).PayloadType()), telephoneEventPT, c.wantDirLocked(side)
+			p.codecs, p.eventPT, p.dir = offerCodecs(c.legs[side].ep.PayloadType()), telephoneEventPT, c.wantDirLocked(side)
 		})
 		ack, ok := c.answerOffer(side, req, tx, body)
 		if !ok || len(ack) == 0 {
@@ -129,7 +130,7 @@ func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction
 func (c *call) answerOffer(side media.Side, req *sip.Request, tx sip.ServerTransaction, body []byte) ([]byte, bool) {
 	acked := make(chan struct{})
 	c.mu.Lock()
-	s := &c.sides[side]
+	s := &c.legs[side].st
 	s.ackSeq, s.acked, s.ackBody = req.CSeq().SeqNo, acked, nil
 	c.mu.Unlock()
 	res := c.e.dialogResponse(req, sip.StatusOK, "OK", body)
@@ -149,7 +150,10 @@ func (c *call) answerOffer(side media.Side, req *sip.Request, tx sip.ServerTrans
 func (c *call) ackIn(side media.Side, seq uint32, body []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := &c.sides[side]
+	if c.legs[side] == nil {
+		return
+	}
+	s := &c.legs[side].st
 	if s.acked == nil || s.ackSeq != seq {
 		return // a retransmission, or a stray
 	}
@@ -163,10 +167,11 @@ func (c *call) ackIn(side media.Side, seq uint32, body []byte) {
 func (c *call) nextSDP(side media.Side, change func(*sdpParams)) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p := c.sides[side].sdp
+	s := &c.legs[side].st
+	p := s.sdp
 	change(&p)
 	p.version++
-	c.sides[side].sdp = p
+	s.sdp = p
 	return buildSDP(p)
 }
 
@@ -182,8 +187,8 @@ func offerCodecs(current uint8) []uint8 {
 // applySDP takes a side's new SDP (an offer or an answer): its address and
 // codec go to its endpoint, its direction decides hold.
 func (c *call) applySDP(side media.Side, o mediaOffer) {
-	ep := c.relay.Endpoint(side)
-	err := ep.Update(media.LegConfig{Remote: o.remote, RemoteRTCP: o.rtcp, PayloadType: pickCodec(o), EventPayloadType: o.eventPT})
+	ep := c.endpoint(side)
+	err := ep.Update(legConfig(o))
 	if err != nil {
 		c.log.Warn("cannot apply new SDP", "side", side.String(), "error", err)
 		return
@@ -194,7 +199,7 @@ func (c *call) applySDP(side media.Side, o mediaOffer) {
 	ep.SetReceiving(o.dir == dirSendRecv)
 	holding := !o.dir.receives()
 	c.mu.Lock()
-	s := &c.sides[side]
+	s := &c.legs[side].st
 	changed := s.holding != holding
 	s.holding = holding
 	c.mu.Unlock()
@@ -207,11 +212,15 @@ func (c *call) applySDP(side media.Side, o mediaOffer) {
 // setHeld starts or stops music on hold to one side, whom the other side
 // holds, and tells its phone.
 func (c *call) setHeld(side media.Side, held bool) {
-	ep := c.relay.Endpoint(side)
 	c.mu.Lock()
-	s := &c.sides[side]
+	l := c.legs[side]
+	if l == nil {
+		c.mu.Unlock()
+		return
+	}
+	ep, s := l.ep, &l.st
 	switch {
-	case held && s.moh == nil:
+	case held && (s.moh == nil || ended(s.moh)):
 		s.moh = ep.Play(c.e.musicOnHold())
 	case !held && s.moh != nil:
 		s.moh.Stop()
@@ -222,6 +231,16 @@ func (c *call) setHeld(side media.Side, held bool) {
 	c.indicate(side)
 }
 
+// ended reports whether a playback has finished (or was replaced).
+func ended(p *media.Playback) bool {
+	select {
+	case <-p.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // indicate tells a side's phone whether it is held, by a re-INVITE with
 // a=sendonly (held) or a=sendrecv, so that it can show it. One runs per
 // side at a time, and not while the phone's own offer is being answered;
@@ -229,11 +248,12 @@ func (c *call) setHeld(side media.Side, held bool) {
 // after 491 as RFC 3261 14.1 says.
 func (c *call) indicate(side media.Side) {
 	c.mu.Lock()
-	s := &c.sides[side]
-	if s.outPending || s.inPending || c.relay == nil || c.state != CallAnswered {
+	l := c.legs[side]
+	if l == nil || l.dlg == nil || l.st.outPending || l.st.inPending || c.legs[1-side] == nil || c.state != CallAnswered {
 		c.mu.Unlock()
 		return
 	}
+	s := &l.st
 	s.outPending = true
 	// Under c.mu while the call is answered: its own count on the wait
 	// group is still held, so this Add cannot race with shutdown's Wait.
@@ -244,7 +264,7 @@ func (c *call) indicate(side media.Side) {
 		for {
 			c.mu.Lock()
 			want := s.moh != nil
-			if want == s.indicated || c.state != CallAnswered || s.inPending {
+			if want == s.indicated || c.state != CallAnswered || s.inPending || c.legs[side] != l {
 				s.outPending = false
 				c.mu.Unlock()
 				return
@@ -276,7 +296,7 @@ func (c *call) indicate(side media.Side) {
 func (c *call) reinvite(side media.Side) int {
 	e := c.e
 	body := c.nextSDP(side, func(p *sdpParams) {
-		p.codecs, p.eventPT, p.dir = offerCodecs(c.relay.Endpoint(side).PayloadType()), telephoneEventPT, c.wantDirLocked(side)
+		p.codecs, p.eventPT, p.dir = offerCodecs(c.legs[side].ep.PayloadType()), telephoneEventPT, c.wantDirLocked(side)
 	})
 	req := c.dialogRequest(side, sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
@@ -318,7 +338,7 @@ func (c *call) reinvite(side media.Side) int {
 // wantDirLocked is wantDir for use inside nextSDP's change, which runs
 // under c.mu.
 func (c *call) wantDirLocked(side media.Side) direction {
-	if c.sides[1-side].holding {
+	if o := c.legs[1-side]; o != nil && o.st.holding {
 		return dirSendOnly
 	}
 	return dirSendRecv

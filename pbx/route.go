@@ -22,6 +22,7 @@ const echoTestNumber = "*43"
 type target struct {
 	echo     bool         // the echo test: no extension, no phones
 	feature  *featureCode // a settings code: the PBX answers alone
+	pickup   *pickupTarget
 	ext      store.Extension
 	bindings []store.Registration
 	ringTime time.Duration
@@ -29,8 +30,8 @@ type target struct {
 
 // route decides where a call from caller to the dialed number goes. It is
 // the seam the dial-plan interpreter will sit behind; today it knows the
-// numbering plan's extensions only. Errors wrap errUnknownNumber or
-// errNotRegistered.
+// numbering plan's extensions only. Errors wrap errUnknownNumber,
+// errNotRegistered, errDND or errBusy.
 func (e *Engine) route(ctx context.Context, caller store.Extension, dialed string, now time.Time) (target, error) {
 	_ = caller // the dial plan will route by caller too (permission class, context)
 	if dialed == echoTestNumber {
@@ -38,6 +39,9 @@ func (e *Engine) route(ctx context.Context, caller store.Extension, dialed strin
 	}
 	if fc, ok := parseFeatureCode(dialed); ok {
 		return target{feature: &fc}, nil
+	}
+	if pt, ok := parsePickupCode(dialed); ok {
+		return target{pickup: &pt}, nil
 	}
 	// Follow forward-always and do-not-disturb (to the busy forward) from
 	// extension to extension, a few hops at most and never in a loop.
@@ -52,7 +56,13 @@ func (e *Engine) route(ctx context.Context, caller store.Extension, dialed strin
 		}
 		seen[dialed] = true
 		next := ext.Forward.Always
-		if ext.DND {
+		// Without call waiting, an extension on a call is busy, as with DND
+		// (a forward-always that is followed still wins).
+		busy := !ext.DND && !ext.CallWaiting && e.extensionOnCall(ext.Number)
+		if to, ok := forwardTarget(next); busy && ok && !seen[to] && hop < maxForwardHops {
+			busy = false
+		}
+		if ext.DND || busy {
 			next = ext.Forward.Busy
 		}
 		if to, ok := forwardTarget(next); ok && !seen[to] && hop < maxForwardHops {
@@ -63,6 +73,9 @@ func (e *Engine) route(ctx context.Context, caller store.Extension, dialed strin
 		}
 		if ext.DND {
 			return target{}, fmt.Errorf("%w: extension %s", errDND, ext.Number)
+		}
+		if busy {
+			return target{}, fmt.Errorf("%w: extension %s is on a call (call waiting off)", errBusy, ext.Number)
 		}
 		t := target{ext: ext, ringTime: defaultRingTime}
 		if ext.RingSeconds > 0 {

@@ -358,9 +358,11 @@ func TestConsole(t *testing.T) {
 			typeInto("#f-number", "102"),
 			typeInto("#f-voicemail-pin", "12"),
 			typeInto("#f-forward-always", "extension:999"),
+			typeInto("#f-pickup-group", "Front Desk"),
 			click("#ext-form button[type=submit]"),
 			waitText("#f-voicemail-pin-err", "4 to 12 digits"),
 			waitText("#f-forward-always-err", "no extension 999"),
+			waitText("#f-pickup-group-err", "a-z, 0-9"),
 		)
 	})
 
@@ -369,10 +371,13 @@ func TestConsole(t *testing.T) {
 			goTo("#/extensions/101"),
 			waitText("h1", "Extension 101"),
 			typeInto("#f-name", "Front desk"),
+			click("#f-call-waiting"),
+			typeInto("#f-pickup-group", "front-desk"),
 			click("#ext-form button[type=submit]"),
 			waitText("#ext-status", "Extension 101 saved"),
 		)
-		if _, ext := extension(t, p, "101"); ext["name"] != "Front desk" || ext["email"] != "reception@example.com" {
+		if _, ext := extension(t, p, "101"); ext["name"] != "Front desk" || ext["email"] != "reception@example.com" ||
+			ext["call_waiting"] != false || ext["pickup_group"] != "front-desk" {
 			t.Errorf("after edit: %v", ext)
 		}
 		b.do(t, goTo("#/extensions"), waitText(`#ext-table tr[data-number="101"]`, "Front desk"))
@@ -512,6 +517,54 @@ func TestConsole(t *testing.T) {
 		b.do(t, chromedp.EmulateViewport(1280, 800))
 	})
 
+	run(t, "prompts", func(t *testing.T) {
+		dir := t.TempDir()
+		good, bad := filepath.Join(dir, "welcome.wav"), filepath.Join(dir, "notes.wav")
+		if err := os.WriteFile(good, pbxtest.ToneWAV(1000, 1.5), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bad, []byte("these are not sound"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		row := `#prompt-table tr[data-name="welcome"]`
+		b.do(t,
+			click(`nav a[href="#/prompts"]`),
+			waitText("h1", "Prompts"),
+			waitText(`#prompt-table tr[data-name="music-on-hold"]`, "built in"),
+			typeInto("#f-name", "welcome"),
+			chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{bad}),
+			click("#prompt-form button[type=submit]"),
+			waitText("#f-file-err", "not a WAV file"),
+			chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{good}),
+			click("#prompt-form button[type=submit]"),
+			waitText("#prompt-status", "Uploaded welcome (1.5 s)"),
+			waitText(row, "uploaded"),
+		)
+		// The browser's own player loads the audio through the API.
+		d := b.evalAsync(t, `new Promise((done) => {
+			const a = document.querySelector('`+row+` audio');
+			a.addEventListener('loadedmetadata', () => done(String(a.duration)), { once: true });
+			a.addEventListener('error', () => done('error ' + (a.error && a.error.code)), { once: true });
+			a.preload = 'metadata';
+			a.load();
+		})`)
+		if d != "1.5" {
+			t.Errorf("the player reports %s for the 1.5 s prompt", d)
+		}
+		b.screenshot(t, "prompts")
+		b.do(t,
+			click(row+" button.delete"),
+			click(row+" button.confirm-yes"),
+			waitText("#prompt-status", "Deleted welcome"),
+		)
+		if n := b.eval(t, `String(document.querySelectorAll('`+row+`').length)`); n != "0" {
+			t.Error("the deleted prompt is still listed")
+		}
+		if code, _ := p.Do(http.MethodGet, "/api/v1/prompts/welcome", nil); code != http.StatusNotFound {
+			t.Errorf("GET deleted prompt: %d", code)
+		}
+	})
+
 	run(t, "user self-service", func(t *testing.T) {
 		p.CreateExtension("103", nil)
 		code, body := p.Do(http.MethodPost, "/api/v1/users",
@@ -525,6 +578,7 @@ func TestConsole(t *testing.T) {
 			waitText("h1", "My extension 103"),
 			typeInto("#f-forward-always", "voicemail:103"),
 			click("#f-dnd"),
+			click("#f-call-waiting"),
 			typeInto("#f-voicemail-pin", "4321"),
 			click("#me-form button[type=submit]"),
 			waitText("#me-status", "Saved"),
@@ -532,8 +586,8 @@ func TestConsole(t *testing.T) {
 		_, ext := extension(t, p, "103")
 		fw, _ := ext["forward"].(map[string]any)
 		vm, _ := ext["voicemail"].(map[string]any)
-		if fw["always"] != "voicemail:103" || ext["dnd"] != true || vm["pin"] != "4321" {
-			t.Errorf("extension 103 after self-service: forward %v dnd %v voicemail %v", fw, ext["dnd"], vm)
+		if fw["always"] != "voicemail:103" || ext["dnd"] != true || vm["pin"] != "4321" || ext["call_waiting"] != false {
+			t.Errorf("extension 103 after self-service: forward %v dnd %v call waiting %v voicemail %v", fw, ext["dnd"], ext["call_waiting"], vm)
 		}
 		b.screenshot(t, "self-service")
 		if n := b.eval(t, `String(document.querySelectorAll('nav a[href="#/users"]').length)`); n != "0" {

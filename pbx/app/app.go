@@ -71,6 +71,11 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	if err := firstStart(ctx, a.Store, cfg, a.log); err != nil {
 		return err
 	}
+	// This process serves the data directory: finish what a crash left of
+	// prompt uploads and deletes before taking new ones.
+	if err := a.Store.RecoverPromptFiles(ctx); err != nil {
+		return fmt.Errorf("prompt files: %w", err)
+	}
 	sipCfg := pbx.Config{
 		Store:         a.Store,
 		Log:           a.log,

@@ -39,6 +39,8 @@ type Call struct {
 	offered   []string      // directions of the PBX's re-INVITEs
 	reinvited chan struct{} // closed and replaced at each re-INVITE
 	gate      chan struct{} // while set, re-INVITEs wait for it
+
+	referNotifies chan ReferNotify // NOTIFYs of a transfer received in the call
 }
 
 func (u *UA) newCall(outgoing bool) (*Call, error) {
@@ -48,7 +50,7 @@ func (u *UA) newCall(outgoing bool) (*Call, error) {
 	}
 	c := &Call{ua: u, Outgoing: outgoing, media: m, ringing: make(chan struct{}), final: make(chan struct{}),
 		ended: make(chan struct{}), cancelled: make(chan struct{}), acked: make(chan struct{}),
-		localTag: sip.GenerateTagN(12), reinvited: make(chan struct{})}
+		localTag: sip.GenerateTagN(12), reinvited: make(chan struct{}), referNotifies: make(chan ReferNotify, 16)}
 	return c, nil
 }
 

@@ -109,6 +109,11 @@ func (c *Call) follow(tx sip.ClientTransaction, build func(uint32) *sip.Request)
 			switch {
 			case res.StatusCode < 200:
 				if res.StatusCode > 100 {
+					if tag, ok := res.To().Params.Get("tag"); ok {
+						c.mu.Lock()
+						c.remoteTag = tag // the early dialog's
+						c.mu.Unlock()
+					}
 					c.ringOnce.Do(func() { close(c.ringing) })
 				}
 				if rm, err := parseSDP(res.Body()); err == nil && len(res.Body()) > 0 && len(rm.codecs) > 0 {

@@ -229,6 +229,9 @@ func (s *Subscription) WaitNotify(ctx context.Context) (Notify, error) {
 // onNotify answers a NOTIFY and records it with its subscription.
 func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	u.count(req.Method)
+	if u.onDialogNotify(req, tx) {
+		return
+	}
 	var s *Subscription
 	if cid := req.CallID(); cid != nil {
 		s = u.notify.get(cid.Value())

@@ -11,6 +11,9 @@ var (
 	ErrNumberTaken = errors.New("number already in use")
 	// ErrExists is returned when a unique name (user, token) is taken.
 	ErrExists = errors.New("already exists")
+	// ErrInvalidName is returned for a name that cannot be stored (a prompt
+	// name that would not make a safe file name).
+	ErrInvalidName = errors.New("invalid name")
 	// ErrInUse is returned when a row cannot be deleted because other
 	// configuration still points at it.
 	ErrInUse = errors.New("still referenced")

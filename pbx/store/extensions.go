@@ -20,9 +20,16 @@ type Extension struct {
 	Voicemail      Voicemail
 	Forward        Forward
 	DND            bool
-	Outbound       string // internal, local, national, international
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// CallWaiting lets a second call ring the extension while it is on a
+	// call; without it such a call is busy. The API's default is true (the
+	// zero value here is false: set it when building an Extension by hand).
+	CallWaiting bool
+	// PickupGroup is the call pickup group; "" is the default group every
+	// extension shares.
+	PickupGroup string
+	Outbound    string // internal, local, national, international
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Voicemail is an extension's voicemail box settings.
@@ -47,15 +54,15 @@ type ListOptions struct {
 }
 
 const extensionColumns = `number, name, email, secret, auth_algorithms, ring_seconds, vm_enabled, vm_pin,
-	fwd_always, fwd_busy, fwd_no_answer, dnd, outbound, created_at, updated_at`
+	fwd_always, fwd_busy, fwd_no_answer, dnd, call_waiting, pickup_group, outbound, created_at, updated_at`
 
 func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 	var e Extension
 	var algs string
 	var created, updated int64
 	err := row.Scan(&e.Number, &e.Name, &e.Email, &e.Secret, &algs, &e.RingSeconds, &e.Voicemail.Enabled,
-		&e.Voicemail.PIN, &e.Forward.Always, &e.Forward.Busy, &e.Forward.NoAnswer, &e.DND, &e.Outbound,
-		&created, &updated)
+		&e.Voicemail.PIN, &e.Forward.Always, &e.Forward.Busy, &e.Forward.NoAnswer, &e.DND, &e.CallWaiting,
+		&e.PickupGroup, &e.Outbound, &created, &updated)
 	if err != nil {
 		return e, err
 	}
@@ -73,10 +80,10 @@ func (s *Store) CreateExtension(ctx context.Context, e *Extension) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO extensions (`+extensionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Number, e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds,
 			e.Voicemail.Enabled, e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer,
-			e.DND, e.Outbound, unix(now), unix(now))
+			e.DND, e.CallWaiting, e.PickupGroup, e.Outbound, unix(now), unix(now))
 		if err != nil {
 			return fmt.Errorf("insert extension: %w", err)
 		}
@@ -105,9 +112,10 @@ func (s *Store) UpdateExtension(ctx context.Context, e *Extension) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE extensions SET name = ?, email = ?, secret = ?, auth_algorithms = ?,
 			ring_seconds = ?, vm_enabled = ?, vm_pin = ?, fwd_always = ?, fwd_busy = ?, fwd_no_answer = ?, dnd = ?,
-			outbound = ?, updated_at = ? WHERE number = ?`,
+			call_waiting = ?, pickup_group = ?, outbound = ?, updated_at = ? WHERE number = ?`,
 			e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds, e.Voicemail.Enabled,
-			e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer, e.DND, e.Outbound, unix(now), e.Number)
+			e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer, e.DND, e.CallWaiting, e.PickupGroup,
+			e.Outbound, unix(now), e.Number)
 		return affectedOne(res, err, "extension "+e.Number)
 	})
 	if err != nil {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -16,6 +19,7 @@ func TestExtensionRoundTrip(t *testing.T) {
 	e.Email = "ann@example.com"
 	e.Forward = Forward{Always: "", Busy: "voicemail:201", NoAnswer: "extension:202"}
 	e.DND = true
+	e.PickupGroup = "sales"
 	e.Outbound = "national"
 	start := time.Now().Truncate(time.Second)
 	mustCreateExt(t, s, e)
@@ -32,6 +36,8 @@ func TestExtensionRoundTrip(t *testing.T) {
 	e.Voicemail = Voicemail{}
 	e.AuthAlgorithms = []string{"MD5"}
 	e.RingSeconds = 300
+	e.CallWaiting = true
+	e.PickupGroup = ""
 	if err := s.UpdateExtension(ctx, e); err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +63,7 @@ func TestCreateExtensionRejects(t *testing.T) {
 		{"empty number", func(e *Extension) { e.Number = "" }, nil},
 		{"ring too short", func(e *Extension) { e.RingSeconds = 4 }, nil},
 		{"unknown outbound class", func(e *Extension) { e.Outbound = "premium" }, nil},
+		{"pickup group too long", func(e *Extension) { e.PickupGroup = strings.Repeat("g", 33) }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,4 +336,37 @@ func TestListExtensionsQuery(t *testing.T) {
 			t.Errorf("got %v, want %v", got, want)
 		}
 	})
+}
+
+// An extension stored before call waiting and pickup groups existed gets
+// call waiting on and the default pickup group, as the API's defaults.
+func TestExtensionFeaturesMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "pbx.db")
+	db := rawDB(t, path)
+	old := fstest.MapFS{}
+	for _, m := range embedded(t) {
+		if m.version < 5 {
+			old[m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+		}
+	}
+	s := &Store{w: db, r: db}
+	if err := s.migrateFS(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO numbers(number, kind) VALUES ('100', 'extension');
+		INSERT INTO extensions(number, secret, created_at, updated_at) VALUES ('100', 'secret-100', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.GetExtension(ctx, "100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.CallWaiting || e.PickupGroup != "" {
+		t.Errorf("migrated extension: call waiting %v, pickup group %q; want true, \"\"", e.CallWaiting, e.PickupGroup)
+	}
+	db.Close()
 }

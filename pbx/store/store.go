@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 
 // Change names one committed configuration change.
 type Change struct {
-	// Kind is the kind of object that changed: "extension", "user", "dialplan".
+	// Kind is the kind of object that changed: "extension", "user",
+	// "dialplan", "prompt".
 	Kind string
 	// Key identifies the object (extension number, username); empty for singletons.
 	Key string
@@ -29,6 +31,8 @@ type Change struct {
 type Store struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // read pool
+
+	promptDir string // prompt audio files: prompts/ beside the database
 
 	mu          sync.RWMutex
 	subscribers []func(Change)
@@ -52,7 +56,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{w: w}
+	s := &Store{w: w, promptDir: filepath.Join(filepath.Dir(path), promptDirName)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err

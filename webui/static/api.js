@@ -18,6 +18,16 @@ export async function api(method, path, body) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
   }
+  return send(path, opts);
+}
+
+/** upload POSTs a FormData (multipart/form-data: files) to /api/v1 + path
+ *  and returns the decoded JSON, failing as api does. */
+export async function upload(path, form) {
+  return send(path, { method: 'POST', credentials: 'same-origin', headers: { Accept: 'application/json' }, body: form });
+}
+
+async function send(path, opts) {
   let res;
   try {
     res = await fetch('/api/v1' + path, opts);

@@ -7,6 +7,7 @@ import { usersPage, userPage } from './users.js';
 import { mePage } from './me.js';
 import { dashboardPage } from './dashboard.js';
 import { historyPage } from './history.js';
+import { promptsPage } from './prompts.js';
 
 const session = { me: null };
 let cleanup = null; // the current page's teardown (closes live streams)
@@ -16,7 +17,7 @@ function isAdmin() { return session.me && session.me.role === 'admin'; }
 
 function renderNav() {
   const links = isAdmin()
-    ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/users', 'Users']]
+    ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/users', 'Users'], ['#/prompts', 'Prompts']]
     : [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/me', 'My extension']];
   const cur = location.hash.split('/').slice(0, 2).join('/');
   document.getElementById('nav').replaceChildren(...links.map(([href, text]) =>
@@ -43,6 +44,7 @@ async function route() {
         if (parts[1]) await userPage(parts[1] === 'new' ? null : parts[1]);
         else await usersPage();
         break;
+      case 'prompts': await promptsPage(); break;
       case 'me': await mePage(session.me); break;
       default: page('Not found', notice('There is no page here.', 'bad'), h('p', {}, h('a', { href: '#/dashboard' }, 'Go to the dashboard')));
     }

@@ -78,6 +78,9 @@ function extensionFields(e, isNew) {
       field('ring_seconds', { label: 'Ring time (seconds)', type: 'number', value: e.ring_seconds ?? 20, attrs: { min: 5, max: 300 } }),
       field('outbound', { label: 'Outbound calls allowed', type: 'select', value: e.outbound || 'internal',
         options: [['internal', 'Internal only'], ['local', 'Local'], ['national', 'National'], ['international', 'International']] }),
+      field('pickup_group', { label: 'Pickup group', value: e.pickup_group,
+        help: 'Empty for the default group every extension shares, or up to 32 of a-z, 0-9, _ and -. Members pick up each other’s ringing calls with *8.',
+        attrs: { autocomplete: 'off', maxlength: 32 } }),
       h('div', { class: 'field', 'data-field': 'auth_algorithms' },
         h('fieldset', { class: 'inline', 'aria-describedby': 'f-auth_algorithms-help f-auth_algorithms-err' },
           h('legend', {}, 'Digest algorithms'),
@@ -94,14 +97,17 @@ function extensionFields(e, isNew) {
   ];
 }
 
-/** forwardFields are forwarding and DND, shared with the self-service page. */
+/** forwardFields are forwarding, DND and call waiting, shared with the
+ *  self-service page. */
 export function forwardFields(e) {
   const fw = e.forward || {};
   return h('fieldset', {}, h('legend', {}, 'Forwarding'),
     field('forward.always', { label: 'Forward all calls to', value: fw.always, help: DEST_HELP, attrs: { autocomplete: 'off' } }),
     field('forward.busy', { label: 'Forward when busy to', value: fw.busy, attrs: { autocomplete: 'off' } }),
     field('forward.no_answer', { label: 'Forward when not answered to', value: fw.no_answer, attrs: { autocomplete: 'off' } }),
-    field('dnd', { label: 'Do not disturb', type: 'checkbox', value: e.dnd }));
+    field('dnd', { label: 'Do not disturb', type: 'checkbox', value: e.dnd }),
+    field('call_waiting', { label: 'Call waiting', type: 'checkbox', value: e.call_waiting ?? true,
+      help: 'A second call rings while you are on a call. Off: it is busy (and goes to the busy forward, if set).' }));
 }
 
 export async function extensionPage(number) {

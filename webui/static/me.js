@@ -1,5 +1,5 @@
 // me.js: the self-service page of role user: their own extension's
-// forwarding, do-not-disturb and voicemail PIN.
+// forwarding, do-not-disturb, call waiting and voicemail PIN.
 import { api } from './api.js';
 import { h, field, collect, showErrors, clearErrors, notice, page, failure } from './dom.js';
 import { forwardFields } from './extensions.js';
