@@ -197,7 +197,9 @@ func TestSippBlindTransfer(t *testing.T) {
 			if err != nil {
 				failWithSipp(t, s, "the transfer target 103 is not called: %v", err)
 			}
-			t.Logf("103 is called from %s", target.From().Value())
+			if from := target.From().Address.User; from != "102" {
+				t.Errorf("103 is called from %q, want 102 (the transferee's caller ID)", from)
+			}
 			// 103 rings for 2 s: 102 hears ringback (440 + 480 Hz; 480 is
 			// not sipp's tone).
 			listen(t, transferee)
@@ -240,18 +242,21 @@ func TestSippBlindTransfer(t *testing.T) {
 			if n := p.App.Engine.RTPPortsInUse(); n != 0 {
 				t.Errorf("%d RTP port pairs still allocated", n)
 			}
-			// Every leg of the story was answered: 101 with 102, and 103.
+			// One record per pair of parties (docs/calls.md): 101 with 102
+			// until the transfer, then 102 (who stayed, the caller) with 103
+			// (who came, the callee), whom 103 hung up.
 			cdrs := p.CDRs(ctx(t))
-			reached := map[string]bool{}
 			for _, r := range cdrs {
 				t.Logf("CDR %s -> %s %s %q", r.Caller, r.Callee, r.Disposition, r.HangupCause)
-				if r.Disposition != store.DispositionAnswered {
-					t.Errorf("CDR %s -> %s is %s, want answered", r.Caller, r.Callee, r.Disposition)
-				}
-				reached[r.Callee] = true
 			}
-			if !reached["102"] || !reached["103"] {
-				t.Errorf("CDRs reach %v, want 102 and 103", reached)
+			if len(cdrs) != 2 {
+				t.Fatalf("%d CDRs, want 2", len(cdrs))
+			}
+			if r := cdrs[1]; r.Caller != "101" || r.Callee != "102" || r.Disposition != store.DispositionAnswered || r.HangupCause != "transferred" {
+				t.Errorf("first CDR %s -> %s %s %q, want 101 -> 102 answered \"transferred\"", r.Caller, r.Callee, r.Disposition, r.HangupCause)
+			}
+			if r := cdrs[0]; r.Caller != "102" || r.Callee != "103" || r.Disposition != store.DispositionAnswered || r.HangupCause != "callee hung up" {
+				t.Errorf("second CDR %s -> %s %s %q, want 102 -> 103 answered \"callee hung up\" (103 sent the BYE)", r.Caller, r.Callee, r.Disposition, r.HangupCause)
 			}
 		})
 	}
