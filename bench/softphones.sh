@@ -17,7 +17,9 @@
 # is answered through ctrl_tcp, 102 and 103 talk CALL_SECONDS, 103 hangs
 # up. Each recording is measured per segment: 102 should hear 440 Hz
 # (101), then ringback (440 + 480 Hz), then 1500 Hz (103); 103 should hear
-# 1000 Hz (102). SIPTRACE=1 puts baresip's SIP trace in each out.log.
+# 1000 Hz (102). TRANSFER_FROM=102 makes the callee transfer the caller
+# instead (101 then hears 1000 Hz, ringback, 1500 Hz; 103 hears 440 Hz).
+# SIPTRACE=1 puts baresip's SIP trace in each out.log.
 #
 # Needs: baresip with account, g711, ausine, sndfile, menu (the dial command), ctrl_tcp modules; sox.
 set -euo pipefail
@@ -98,15 +100,18 @@ echo "101 dials 102..."
 ctrl 25171 dial "sip:102@127.0.0.1:$SIP_PORT"
 if [ -n "${TRANSFER:-}" ]; then
   RING=${RING:-3}
+  XFER=${TRANSFER_FROM:-101} # the transferor; the other one stays
+  XFER_CTRL=25171 STAYS=102 STAYS_TONE=1000
+  [ "$XFER" = 101 ] || XFER_CTRL=25172 STAYS=101 STAYS_TONE=440
   sleep "$TRANSFER" # a manual check, not a test: each phase simply lasts this long
   echo "calls up: $(api "http://127.0.0.1:$HTTP_PORT/api/v1/calls" | head -c 400)"
-  echo "101 transfers 102 to 103..."; ctrl 25171 transfer "sip:103@127.0.0.1:$SIP_PORT"
+  echo "$XFER transfers $STAYS to 103..."; ctrl $XFER_CTRL transfer "sip:103@127.0.0.1:$SIP_PORT"
   sleep "$RING"
   echo "while 103 rings: $(api "http://127.0.0.1:$HTTP_PORT/api/v1/calls" | head -c 600)"
   echo "103 answers..."; ctrl 25173 accept ""
   sleep "$CALL_SECONDS"
   echo "after the transfer: $(api "http://127.0.0.1:$HTTP_PORT/api/v1/calls" | head -c 600)"
-  echo "101's calls: $(ctrl 25171 listcalls "")"
+  echo "$XFER's calls: $(ctrl $XFER_CTRL listcalls "")"
   echo "103 hangs up..."; ctrl 25173 hangup ""
   sleep 1
   echo "after the hang-up: $(api "http://127.0.0.1:$HTTP_PORT/api/v1/calls" | head -c 300)"
@@ -156,10 +161,13 @@ for n in $PHONES; do
         echo "  $n from ${1}s for ${2}s: $(segment "$f" "$1" "$2")"
       done
     fi
-    if [ -n "${TRANSFER:-}" ] && [ "$n" = 102 ]; then
-      echo "  102 talking with 101 (want 440 Hz): $(segment "$f" 0.5 $((TRANSFER - 1)))"
-      echo "  102 while 103 rings (want ringback, 440 + 480 Hz): $(segment "$f" $((TRANSFER + 1)) $((RING - 1)))"
-      echo "  102 talking with 103 (want 1500 Hz): $(segment "$f" $((TRANSFER + RING + 1)) $((CALL_SECONDS - 2)))"
+    if [ -n "${TRANSFER:-}" ] && [ "$n" = "$STAYS" ]; then
+      echo "  $n talking with $XFER (want $((1440 - STAYS_TONE)) Hz): $(segment "$f" 0.5 $((TRANSFER - 1)))"
+      echo "  $n while 103 rings (want ringback, 440 + 480 Hz): $(segment "$f" $((TRANSFER + 1)) $((RING - 1)))"
+      echo "  $n talking with 103 (want 1500 Hz): $(segment "$f" $((TRANSFER + RING + 1)) $((CALL_SECONDS - 2)))"
+    fi
+    if [ -n "${TRANSFER:-}" ] && [ "$n" = 103 ]; then
+      echo "  103 talking with $STAYS (want $STAYS_TONE Hz): $(segment "$f" 0.5 $((CALL_SECONDS - 1)))"
     fi
   done
 done
