@@ -3,11 +3,13 @@ package pbx_test
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/officepbx/pbx/pbx/pbxtest"
 	"github.com/officepbx/pbx/pbx/store"
@@ -28,25 +30,90 @@ func need(t *testing.T, cmd, pkg string) string {
 // line given, and returns its exit status and output.
 func runSipp(t *testing.T, p *pbxtest.PBX, scenario, inject string, extra ...string) (int, string) {
 	t.Helper()
+	return startSipp(t, p, scenario, inject, nil, append([]string{"-timeout", "10s"}, extra...)...).wait(t)
+}
+
+// sippRun is a sipp process running one scenario call.
+type sippRun struct {
+	cmd  *exec.Cmd
+	dir  string
+	out  bytes.Buffer
+	done chan struct{}
+	err  error
+}
+
+// startSipp starts one sipp scenario call against the PBX with the
+// injection line given, in a working directory holding files (name:
+// content, e.g. the raw audio an rtp_stream action plays). sipp's messages
+// go to a trace that wait shows when the call fails. sipp is killed when
+// the test ends, if it still runs.
+func startSipp(t *testing.T, p *pbxtest.PBX, scenario, inject string, files map[string][]byte, extra ...string) *sippRun {
+	t.Helper()
 	sipp := need(t, "sipp", "sip-tester")
 	dir := t.TempDir()
-	csv := filepath.Join(dir, "users.csv")
-	if err := os.WriteFile(csv, []byte("SEQUENTIAL\n"+inject+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	files = maps.Clone(files)
+	if files == nil {
+		files = map[string][]byte{}
 	}
-	args := append([]string{p.SIPAddr, "-sf", mustAbs(t, filepath.Join("..", "bench", "sipp", scenario)), "-inf", csv,
-		"-m", "1", "-i", "127.0.0.1", "-p", "0", "-nostdin", "-timeout", "10s"}, extra...)
-	cmd := exec.Command(sipp, args...)
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), out.String()
-	} else if err != nil {
+	files["users.csv"] = []byte("SEQUENTIAL\n" + inject + "\n")
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := append([]string{p.SIPAddr, "-sf", mustAbs(t, filepath.Join("..", "bench", "sipp", scenario)),
+		"-inf", filepath.Join(dir, "users.csv"), "-m", "1", "-i", "127.0.0.1", "-p", "0", "-nostdin",
+		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}, extra...)
+	r := &sippRun{cmd: exec.Command(sipp, args...), dir: dir, done: make(chan struct{})}
+	r.cmd.Dir = dir
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
+	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("sipp: %v", err)
 	}
-	return 0, out.String()
+	go func() {
+		r.err = r.cmd.Wait()
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			r.cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	return r
+}
+
+// wait waits for sipp to exit (killing it after a minute: sipp 3.6's
+// own -timeout does not always end a call that waits) and returns its
+// exit status and output, with the message trace when it failed.
+func (r *sippRun) wait(t *testing.T) (int, string) {
+	t.Helper()
+	return r.waitUpTo(t, time.Minute)
+}
+
+// waitUpTo is wait with the time after which sipp is killed.
+func (r *sippRun) waitUpTo(t *testing.T, d time.Duration) (int, string) {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(d):
+		r.cmd.Process.Kill()
+		<-r.done
+	}
+	code := 0
+	if ee, ok := r.err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if r.err != nil {
+		t.Fatalf("sipp: %v", r.err)
+	}
+	out := r.out.String()
+	if code != 0 {
+		trace, _ := os.ReadFile(filepath.Join(r.dir, "messages.log"))
+		out += "\n--- sipp's messages ---\n" + string(trace)
+	}
+	return code, out
 }
 
 func mustAbs(t *testing.T, p string) string {
