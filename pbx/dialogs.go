@@ -45,8 +45,8 @@ func (e *Engine) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	e.respond(tx, req, sip.StatusOK, "OK", nil)
 	c := ref.call
 	c.mu.Lock()
-	l := c.legs[ref.side]
-	current := l != nil && l.dlg == ref.dlg()
+	l := c.currentLegLocked(ref)
+	current := l != nil
 	transferring := false
 	if current {
 		l.hungUp = true

@@ -23,7 +23,7 @@ func (c *call) answerAlone(offer mediaOffer, ports *media.PortPair, echo bool) (
 		media.Bridge(l.ep, l.ep)
 	}
 	l.dlg = c.in
-	l.st.sdp = c.callerSDP(offer, ports.RTPPort())
+	l.st.sdp = c.answerSDP(offer, ports.RTPPort())
 	c.mu.Lock()
 	c.legs[media.SideA] = l
 	c.mu.Unlock()

@@ -123,19 +123,17 @@ func (c *call) setup() (failure, bool) {
 		c.log.Error("media endpoint failed", "error", lerr)
 		return failureFor(lerr), false
 	}
-	legB, lerr := c.newLeg(media.SideB, bPorts, mediaOffer{codecs: []uint8{media.PayloadPCMU}}, party{number: c.dialed})
+	legB, lerr := c.newRingingLeg(media.SideB, bPorts, party{number: c.dialed})
 	if lerr != nil {
 		legA.ep.Close()
 		c.log.Error("media endpoint failed", "error", lerr)
 		return failureFor(lerr), false
 	}
-	// Ringing phones need not send: silence is not a dead call yet.
+	// A caller hearing its call ring need not send: silence is not a dead
+	// call yet.
 	legA.ep.SetReceiving(false)
-	legB.ep.SetReceiving(false)
 	legA.dlg = c.in
-	legA.st.sdp = c.callerSDP(offer, aPorts.RTPPort())
-	legB.st.sdp = sdpParams{sessionID: newSessionID(), version: 1, addr: e.mediaIP, port: bPorts.RTPPort(),
-		codecs: []uint8{media.PayloadPCMU, media.PayloadPCMA}, eventPT: telephoneEventPT}
+	legA.st.sdp = c.answerSDP(offer, aPorts.RTPPort())
 	c.mu.Lock()
 	c.legs = [2]*leg{legA, legB}
 	c.mu.Unlock()
@@ -251,8 +249,9 @@ func (c *call) stopped() bool {
 	}
 }
 
-// callerSDP is the PBX's answer to the caller's offer.
-func (c *call) callerSDP(offer mediaOffer, port int) sdpParams {
+// answerSDP is the PBX's answer to a phone's offer (the caller's, a
+// picking or replacing phone's), for media on the PBX's port.
+func (c *call) answerSDP(offer mediaOffer, port int) sdpParams {
 	return sdpParams{sessionID: newSessionID(), version: 1, addr: c.e.mediaIP, port: port,
 		codecs: []uint8{pickCodec(offer)}, eventPT: offer.eventPT, dir: offer.dir.answer()}
 }

@@ -82,11 +82,36 @@ func (c *call) newLeg(side media.Side, ports *media.PortPair, o mediaOffer, who 
 	return l, nil
 }
 
+// newRingingLeg starts the leg of a side whose phones are about to be
+// rung: no remote yet (the answer says where), the PBX's offer of both
+// laws and telephone-event as its SDP, and no dead-media watch until the
+// answer. It owns ports, even on error.
+func (c *call) newRingingLeg(side media.Side, ports *media.PortPair, who party) (*leg, error) {
+	l, err := c.newLeg(side, ports, mediaOffer{codecs: []uint8{media.PayloadPCMU}}, who)
+	if err != nil {
+		return nil, err
+	}
+	l.ep.SetReceiving(false)
+	l.st.sdp = sdpParams{sessionID: newSessionID(), version: 1, addr: c.e.mediaIP, port: ports.RTPPort(),
+		codecs: []uint8{media.PayloadPCMU, media.PayloadPCMA}, eventPT: telephoneEventPT}
+	return l, nil
+}
+
 // leg returns the call's leg on one side (nil if none).
 func (c *call) leg(side media.Side) *leg {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.legs[side]
+}
+
+// currentLegLocked returns the leg on ref's side when ref's dialog is its
+// phone's, else nil (the dialog left by transfer, or the side still
+// rings); c.mu is held.
+func (c *call) currentLegLocked(ref dialogRef) *leg {
+	if l := c.legs[ref.side]; l != nil && l.dlg == ref.dlg() {
+		return l
+	}
+	return nil
 }
 
 // endpoint returns the media endpoint of one side (nil if none).

@@ -49,11 +49,16 @@ type pickup struct {
 	result chan bool
 }
 
+// asPickup offers this call's INVITE, with its offer, to a ringing call.
+func (c *call) asPickup(offer mediaOffer) *pickup {
+	return &pickup{in: c.in, offer: offer, who: c.from, result: make(chan bool, 1)}
+}
+
 // pickUp serves a pickup code: the oldest matching ringing call takes
 // this call's INVITE and answers it. This goroutine keeps the INVITE's
 // transaction alive until then.
 func (c *call) pickUp(pt pickupTarget, offer mediaOffer) (failure, bool) {
-	p := &pickup{in: c.in, offer: offer, who: c.from, result: make(chan bool, 1)}
+	p := c.asPickup(offer)
 	for _, x := range c.e.ringingCalls(c.caller, pt) {
 		if taken, answered := c.offerPickup(x, p); taken {
 			return pickupFailure(answered), false
@@ -138,8 +143,7 @@ func (c *call) takePickup(l *leg, p *pickup) (failure, bool) {
 		c.log.Warn("pickup refused", "error", err)
 		return failureFor(err), false
 	}
-	sdp := sdpParams{sessionID: newSessionID(), version: 1, addr: c.e.mediaIP, port: int(l.ep.Local().Port()),
-		codecs: []uint8{pickCodec(p.offer)}, eventPT: p.offer.eventPT, dir: p.offer.dir.answer()}
+	sdp := c.answerSDP(p.offer, int(l.ep.Local().Port()))
 	c.mu.Lock()
 	l.dlg, l.who, l.st.sdp = p.in, p.who, sdp
 	c.mu.Unlock()

@@ -47,9 +47,9 @@ func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction
 	e := c.e
 	side := ref.side
 	c.mu.Lock()
-	l := c.legs[side]
+	l := c.currentLegLocked(ref)
 	switch {
-	case c.state == CallEnding || (c.state == CallAnswered && (l == nil || l.dlg != ref.dlg())):
+	case c.state == CallEnding || (c.state == CallAnswered && l == nil):
 		c.mu.Unlock()
 		e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
 		return

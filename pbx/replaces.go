@@ -26,12 +26,12 @@ func (c *call) replaceDialog(value string, offer mediaOffer) (failure, bool) {
 	}
 	k := ref.call
 	k.mu.Lock()
-	state, cur := k.state, k.legs[ref.side]
+	state, cur := k.state, k.currentLegLocked(ref)
 	k.mu.Unlock()
 	switch {
 	case state == CallRinging && ref.fork != nil:
 		return c.pickUpCall(k, offer)
-	case state != CallAnswered || cur == nil || cur.dlg != ref.dlg():
+	case state != CallAnswered || cur == nil:
 		return noDialog, false
 	case id.earlyOnly:
 		return failure{sip.StatusBusyHere, "Busy Here (dialog confirmed)", store.DispositionBusy, causeBusy}, false
@@ -46,7 +46,7 @@ func (c *call) replaceDialog(value string, offer mediaOffer) (failure, bool) {
 	}
 	nl.owner.Store(nil) // not on the call until it is swapped in
 	nl.dlg = c.in
-	nl.st.sdp = c.callerSDP(offer, ports.RTPPort())
+	nl.st.sdp = c.answerSDP(offer, ports.RTPPort())
 	acked, err := c.in.answer(buildSDP(nl.st.sdp), c.done)
 	if err != nil || !acked {
 		nl.ep.Close()
@@ -74,7 +74,7 @@ func (c *call) replaceDialog(value string, offer mediaOffer) (failure, bool) {
 
 // pickUpCall offers this call's INVITE to one ringing call, as a pickup.
 func (c *call) pickUpCall(k *call, offer mediaOffer) (failure, bool) {
-	p := &pickup{in: c.in, offer: offer, who: c.from, result: make(chan bool, 1)}
+	p := c.asPickup(offer)
 	if taken, answered := c.offerPickup(k, p); taken {
 		return pickupFailure(answered), false
 	}

@@ -61,9 +61,9 @@ func (e *Engine) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	c := ref.call
 	r := &referral{c: c, side: ref.side, notify: !strings.EqualFold(headerValue(req, "Refer-Sub"), "false")}
 	c.mu.Lock()
-	l := c.legs[ref.side]
+	l := c.currentLegLocked(ref)
 	switch {
-	case c.state != CallAnswered || l == nil || l.dlg != ref.dlg():
+	case c.state != CallAnswered || l == nil:
 		c.mu.Unlock()
 		e.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
 		return
@@ -211,14 +211,11 @@ func (c *call) replaceByCall(side media.Side, old *leg, tgt target, routeErr err
 	if err != nil {
 		return false, failureFor(err)
 	}
-	nl, err := c.newLeg(side, ports, mediaOffer{codecs: []uint8{media.PayloadPCMU}}, party{number: tgt.ext.Number})
+	nl, err := c.newRingingLeg(side, ports, party{number: tgt.ext.Number})
 	if err != nil {
 		return false, failureFor(err)
 	}
 	nl.owner.Store(nil) // not on the call until it answers
-	nl.ep.SetReceiving(false)
-	nl.st.sdp = sdpParams{sessionID: newSessionID(), version: 1, addr: e.mediaIP, port: ports.RTPPort(),
-		codecs: []uint8{media.PayloadPCMU, media.PayloadPCMA}, eventPT: telephoneEventPT}
 	rb := other.ep.Play(media.NewToneSource(media.Ringback()))
 	stopRingback := func() {
 		rb.Stop()
