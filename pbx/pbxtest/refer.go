@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -82,12 +81,13 @@ func (u *UA) onDialogNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 		return false
 	}
 	tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
-	n := ReferNotify{Status: strings.TrimSpace(strings.SplitN(string(req.Body()), "\n", 2)[0])}
+	pn, err := parseNotify(req)
+	if err != nil {
+		u.t.Errorf("UA %s: NOTIFY of a transfer: %v", u.User, err)
+	}
+	n := ReferNotify{Status: pn.Status, State: pn.State}
 	if h := req.GetHeader("Event"); h != nil {
 		n.Event = h.Value()
-	}
-	if h := req.GetHeader("Subscription-State"); h != nil {
-		n.State, _, _ = strings.Cut(h.Value(), ";")
 	}
 	select {
 	case c.referNotifies <- n:

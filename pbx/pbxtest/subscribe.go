@@ -58,6 +58,10 @@ type Notify struct {
 	Basic      string
 	Note       string
 	OnThePhone bool
+
+	// Status is a message/sipfrag body's status line (a transfer's
+	// progress, RFC 3515), e.g. "SIP/2.0 200 OK".
+	Status string
 }
 
 // notifyRouter hands the NOTIFYs a UA receives to its subscriptions.
@@ -332,6 +336,9 @@ func parseNotify(req *sip.Request) (Notify, error) {
 			return n, fmt.Errorf("pidf: %w", err)
 		}
 		n.Basic, n.Note, n.OnThePhone = doc.Basic, doc.Note, doc.Person.Activities.OnThePhone != nil
+	case strings.HasPrefix(n.ContentType, "message/sipfrag"):
+		status, _, _ := strings.Cut(string(n.Body), "\n")
+		n.Status = strings.TrimSpace(status)
 	default:
 		return n, fmt.Errorf("unexpected Content-Type %q", n.ContentType)
 	}
