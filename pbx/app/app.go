@@ -182,8 +182,9 @@ func listenSIP(addr string) (net.PacketConn, net.Listener, error) {
 
 // firstStart sets up an empty database: the first admin and the default dial plan.
 func firstStart(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) error {
-	if _, _, err := st.Dialplan(ctx); errors.Is(err, store.ErrNotFound) {
-		if err := st.SetDialplan(ctx, dialplan.Default); err != nil {
+	if _, err := st.Dialplan(ctx); errors.Is(err, store.ErrNotFound) {
+		// Saved by the system (""): version 1 of the history.
+		if _, err := st.SetDialplan(ctx, dialplan.Default, ""); err != nil {
 			return fmt.Errorf("default dial plan: %w", err)
 		}
 	} else if err != nil {

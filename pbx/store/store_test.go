@@ -80,7 +80,7 @@ func TestOpenPathWithSpecialCharacters(t *testing.T) {
 	}
 }
 
-func TestSettingsAndDialplan(t *testing.T) {
+func TestSettings(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openStore(t)
 	if _, err := s.Setting(ctx, "tz"); !errors.Is(err, ErrNotFound) {
@@ -93,24 +93,6 @@ func TestSettingsAndDialplan(t *testing.T) {
 		if got, err := s.Setting(ctx, "tz"); err != nil || got != v {
 			t.Errorf("Setting = %q, %v; want %q", got, err, v)
 		}
-	}
-	if _, _, err := s.Dialplan(ctx); !errors.Is(err, ErrNotFound) {
-		t.Errorf("empty dial plan: err %v, want ErrNotFound", err)
-	}
-	var changes []Change
-	s.Subscribe(func(c Change) { changes = append(changes, c) })
-	before := time.Now().Add(-time.Second)
-	for _, text := range []string{"first", "second"} {
-		if err := s.SetDialplan(ctx, text); err != nil {
-			t.Fatal(err)
-		}
-		got, at, err := s.Dialplan(ctx)
-		if err != nil || got != text || at.Before(before.Truncate(time.Second)) {
-			t.Errorf("Dialplan = %q, %v, %v; want %q", got, at, err, text)
-		}
-	}
-	if want := []Change{{Kind: "dialplan"}, {Kind: "dialplan"}}; fmt.Sprint(changes) != fmt.Sprint(want) {
-		t.Errorf("changes %v, want %v", changes, want)
 	}
 }
 

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func TestDialplanVersions(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if _, err := s.Dialplan(ctx); !errors.Is(err, ErrNotFound) {
+		t.Errorf("empty dial plan: err %v, want ErrNotFound", err)
+	}
+	var changes []Change
+	s.Subscribe(func(c Change) { changes = append(changes, c) })
+	before := time.Now().Add(-time.Second).Truncate(time.Second)
+	saves := []struct{ text, by, comment string }{
+		{"", "", ""},
+		{"one line", "admin", ""},
+		{"a\nb\n", "bea", "two lines"},
+		{"a\nb\n\nlast", "admin", "restored from version 2"},
+	}
+	for i, sv := range saves {
+		var id int64
+		var err error
+		if sv.comment == "" {
+			id, err = s.SetDialplan(ctx, sv.text, sv.by)
+		} else {
+			id, err = s.AddDialplanVersion(ctx, sv.text, sv.by, sv.comment)
+		}
+		if err != nil || id != int64(i+1) {
+			t.Fatalf("save %d: id %d, %v", i, id, err)
+		}
+		cur, err := s.Dialplan(ctx)
+		if err != nil || cur.ID != id || cur.Text != sv.text || cur.CreatedBy != sv.by || cur.Comment != sv.comment ||
+			cur.CreatedAt.Before(before) {
+			t.Errorf("Dialplan after save %d = %+v, %v", i, cur, err)
+		}
+	}
+	if len(changes) != len(saves) {
+		t.Errorf("%d changes published for %d saves: %v", len(changes), len(saves), changes)
+	}
+	for _, c := range changes {
+		if c != (Change{Kind: "dialplan"}) {
+			t.Errorf("change %+v", c)
+		}
+	}
+
+	// Old versions keep their text.
+	v, err := s.GetDialplanVersion(ctx, 2)
+	if err != nil || v.Text != "one line" || v.CreatedBy != "admin" || v.Lines != 1 {
+		t.Errorf("version 2 = %+v, %v", v, err)
+	}
+	if _, err := s.GetDialplanVersion(ctx, 99); !errors.Is(err, ErrNotFound) {
+		t.Errorf("version 99: %v", err)
+	}
+
+	// Lists are newest first, without text, with line counts, in pages.
+	wantLines := map[int64]int{1: 0, 2: 1, 3: 2, 4: 4}
+	var got []int64
+	var after int64
+	for range 10 {
+		items, next, err := s.ListDialplanVersions(ctx, DialplanVersionFilter{Limit: 3, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			got = append(got, it.ID)
+			if it.Text != "" || it.Lines != wantLines[it.ID] {
+				t.Errorf("listed version %d: text %q lines %d, want no text, %d lines", it.ID, it.Text, it.Lines, wantLines[it.ID])
+			}
+		}
+		if next == "" {
+			break
+		}
+		after, _ = strconv.ParseInt(next, 10, 64)
+	}
+	if fmt.Sprint(got) != "[4 3 2 1]" {
+		t.Errorf("listed %v, want [4 3 2 1]", got)
+	}
+}
+
+// TestDialplanMigration opens a database written before version history
+// (schema 5, one dial plan row): its plan becomes version 1.
+func TestDialplanMigration(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/pbx.db"
+	old := fstest.MapFS{}
+	for _, m := range embedded(t) {
+		if m.version <= 5 {
+			old[m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+		}
+	}
+	raw := &Store{w: rawDB(t, path)}
+	if err := raw.migrateFS(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.w.Exec(`INSERT INTO dialplan(id, text, updated_at) VALUES (1, 'old plan', 1700000000)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.w.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v, err := s.Dialplan(ctx)
+	if err != nil || v.ID != 1 || v.Text != "old plan" || v.CreatedBy != "" || !v.CreatedAt.Equal(time.Unix(1700000000, 0)) {
+		t.Errorf("migrated plan = %+v, %v", v, err)
+	}
+	if id, err := s.SetDialplan(ctx, "new plan", "admin"); err != nil || id != 2 {
+		t.Errorf("next save: %d, %v", id, err)
+	}
+}
