@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/officepbx/pbx/dialplan"
 )
 
 func TestDialplanVersions(t *testing.T) {
@@ -117,4 +119,47 @@ func TestDialplanMigration(t *testing.T) {
 	if id, err := s.SetDialplan(ctx, "new plan", "admin"); err != nil || id != 2 {
 		t.Errorf("next save: %d, %v", id, err)
 	}
+}
+
+func TestDirectory(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	mustCreateExt(t, s, newExt("101"))
+	// Ring groups, IVR menus and rooms have no store methods yet: claim
+	// their numbers directly.
+	if _, err := s.w.Exec(`INSERT INTO numbers(number, kind) VALUES ('600', 'ringgroup'), ('500', 'ivr'), ('800', 'conference')`); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := s.Directory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dest, want := range map[string]bool{
+		"extension:101": true, "extension:102": false, "extension:600": false,
+		"voicemail:101": true, "voicemail:600": false,
+		"ringgroup:600": true, "ringgroup:101": false,
+		"ivr:500": true, "ivr:501": false,
+		"conference:800": true, "conference:500": false,
+		"number:0123": true, "hangup": true,
+		"trunk:pstn:123": false,
+	} {
+		d := mustDest(t, dest)
+		if got := dir.Exists(d); got != want {
+			t.Errorf("Exists(%s) = %v, want %v", dest, got, want)
+		}
+	}
+	// A snapshot: later changes are not seen.
+	mustCreateExt(t, s, newExt("102"))
+	if dir.Exists(mustDest(t, "extension:102")) {
+		t.Error("the snapshot sees an extension created after it")
+	}
+}
+
+func mustDest(t *testing.T, s string) dialplan.Destination {
+	t.Helper()
+	d, err := dialplan.ParseDestination(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
