@@ -163,3 +163,62 @@ func mustDest(t *testing.T, s string) dialplan.Destination {
 	}
 	return d
 }
+
+func TestDialplanUsers(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if users, err := s.DialplanUsers(ctx, mustDest(t, "extension:101")); err != nil || users != nil {
+		t.Errorf("no plan: %v, %v", users, err)
+	}
+	plan := `context internal {
+    rule 0 {
+        dial extension:101
+    }
+    rule 1 {
+        dial voicemail:101
+    }
+    rule 2 {
+        dial extension:1010 ring 20
+        dial ringgroup:101
+    }
+    rule _9X. {
+        strip 1
+        dial trunk:pstn:${number}
+    }
+    rule 3 {
+        dial trunk:pstn:555
+    }
+}
+`
+	if _, err := s.SetDialplan(ctx, plan, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	for dest, want := range map[string]string{
+		"extension:101":  "[dial plan line 3 dial plan line 6]", // its voicemail box goes with it
+		"voicemail:101":  "[dial plan line 6]",
+		"extension:1010": "[dial plan line 9]",
+		"ringgroup:101":  "[dial plan line 10]",
+		"extension:102":  "[]",
+		"ivr:101":        "[]",
+		"trunk:pstn:555": "[dial plan line 17]",
+		"trunk:other:1":  "[]",
+	} {
+		users, err := s.DialplanUsers(ctx, mustDest(t, dest))
+		if err != nil || fmt.Sprint(users) != want {
+			t.Errorf("DialplanUsers(%s) = %v, %v; want %s", dest, users, err, want)
+		}
+	}
+	// A trunk without a number: every use of the trunk.
+	users, err := s.DialplanUsers(ctx, dialplan.Destination{Kind: dialplan.KindTrunk, Trunk: "pstn"})
+	if err != nil || fmt.Sprint(users) != "[dial plan line 14 dial plan line 17]" {
+		t.Errorf("DialplanUsers(trunk pstn) = %v, %v", users, err)
+	}
+
+	// A stored plan that no longer parses uses nothing (it routes nothing).
+	if _, err := s.SetDialplan(ctx, "# comments only, from before the language\n", ""); err != nil {
+		t.Fatal(err)
+	}
+	if users, err := s.DialplanUsers(ctx, mustDest(t, "extension:101")); err != nil || users != nil {
+		t.Errorf("unparsable plan: %v, %v", users, err)
+	}
+}

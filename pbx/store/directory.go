@@ -2,26 +2,30 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/officepbx/pbx/dialplan"
 )
 
-// Directory is a snapshot of every dialable number and its kind, for
+// directory is a snapshot of every dialable number and its kind, for
 // checking a dial plan's destinations: the checker asks many times, the
 // database is read once.
-type Directory struct {
+type directory struct {
 	numbers map[string]string // number -> kind (extension, ringgroup, ivr, conference)
 }
 
-// Directory reads the current numbering into a snapshot.
-func (s *Store) Directory(ctx context.Context) (*Directory, error) {
+// Directory reads the current numbering into a snapshot that answers
+// whether a dial plan destination exists (see directory.Exists). Later
+// changes are not seen: take a new one per check.
+func (s *Store) Directory(ctx context.Context) (dialplan.Directory, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT number, kind FROM numbers`)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
 	defer rows.Close()
-	d := &Directory{numbers: map[string]string{}}
+	d := &directory{numbers: map[string]string{}}
 	for rows.Next() {
 		var number, kind string
 		if err := rows.Scan(&number, &kind); err != nil {
@@ -40,7 +44,7 @@ func (s *Store) Directory(ctx context.Context) (*Directory, error) {
 // conference room of that number. hangup and number:N always exist (a
 // number is routed when dialled); trunks never do, as none can be
 // configured yet.
-func (d *Directory) Exists(dest dialplan.Destination) bool {
+func (d *directory) Exists(dest dialplan.Destination) bool {
 	switch dest.Kind {
 	case dialplan.KindHangup, dialplan.KindNumber:
 		return true
@@ -52,4 +56,45 @@ func (d *Directory) Exists(dest dialplan.Destination) bool {
 		return d.numbers[dest.Number] == dest.Kind
 	}
 	return false
+}
+
+// DialplanUsers names every place in the current dial plan that uses dest,
+// as "dial plan line 12", for refusing to delete what a call would be routed
+// to. A reference matches when its kind and number are dest's; an
+// extension is also used by voicemail:N of its number (its box goes with
+// it). A trunk given without a number (Destination{Kind: "trunk", Trunk:
+// NAME}) matches every reference to that trunk, whatever the number.
+// References whose number is a variable (${number}) match nothing but
+// their trunk. No plan, or a stored plan that does not parse (from before
+// the dial plan language), uses nothing.
+func (s *Store) DialplanUsers(ctx context.Context, dest dialplan.Destination) ([]string, error) {
+	cur, err := s.Dialplan(ctx)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	plan, errs := dialplan.Parse(cur.Text)
+	if len(errs) > 0 {
+		return nil, nil
+	}
+	var users []string
+	for _, r := range plan.References() {
+		if usesDestination(r, dest) {
+			users = append(users, "dial plan line "+strconv.Itoa(r.Line))
+		}
+	}
+	return users, nil
+}
+
+func usesDestination(r dialplan.Reference, dest dialplan.Destination) bool {
+	if dest.Kind == dialplan.KindTrunk {
+		return r.Kind == dialplan.KindTrunk && r.Trunk == dest.Trunk &&
+			(dest.Number == "" || r.Dest.Number == dest.Number)
+	}
+	if r.Dest.Kind == "" || r.Dest.Number != dest.Number {
+		return false
+	}
+	return r.Dest.Kind == dest.Kind ||
+		(dest.Kind == dialplan.KindExtension && r.Dest.Kind == dialplan.KindVoicemail)
 }
