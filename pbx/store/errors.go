@@ -17,6 +17,9 @@ var (
 	// ErrInUse is returned when a row cannot be deleted because other
 	// configuration still points at it.
 	ErrInUse = errors.New("still referenced")
+	// ErrInvalid is wrapped by InvalidError: a write named a destination or
+	// member that does not exist.
+	ErrInvalid = errors.New("invalid")
 	// ErrSchemaTooNew is returned when the database was written by a newer
 	// binary than this one: running on would risk silent damage.
 	ErrSchemaTooNew = errors.New("database schema is newer than this binary")

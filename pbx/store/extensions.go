@@ -127,15 +127,13 @@ func (s *Store) UpdateExtension(ctx context.Context, e *Extension) error {
 }
 
 // DeleteExtension removes an extension and its registrations. It fails with
-// ErrInUse while another extension forwards to it.
+// ErrInUse, naming the users, while anything else sends calls to it or its
+// voicemail (a forward, an IVR option, a ring group membership, the dial
+// plan); its own forward to its own voicemail does not count.
 func (s *Store) DeleteExtension(ctx context.Context, number string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		refs, err := extensionsReferencing(ctx, tx, number)
-		if err != nil {
+		if err := inUse(ctx, tx, "extension", number, "extension:"+number, "voicemail:"+number); err != nil {
 			return err
-		}
-		if len(refs) > 0 {
-			return fmt.Errorf("%w: forwarded to by extension %s", ErrInUse, strings.Join(refs, ", "))
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM extensions WHERE number = ?`, number)
 		if err := affectedOne(res, err, "extension "+number); err != nil {
@@ -149,26 +147,6 @@ func (s *Store) DeleteExtension(ctx context.Context, number string) error {
 	}
 	s.publish(Change{Kind: "extension", Key: number, Deleted: true})
 	return nil
-}
-
-// extensionsReferencing lists other extensions whose forwards name number.
-func extensionsReferencing(ctx context.Context, tx *sql.Tx, number string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT number FROM extensions WHERE number <> ?1 AND (
-		fwd_always IN ('extension:'||?1, 'voicemail:'||?1) OR fwd_busy IN ('extension:'||?1, 'voicemail:'||?1)
-		OR fwd_no_answer IN ('extension:'||?1, 'voicemail:'||?1)) ORDER BY number`, number)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
 }
 
 // ListExtensions returns up to opt.Limit extensions ordered by number after

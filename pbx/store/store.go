@@ -19,7 +19,7 @@ import (
 // Change names one committed configuration change.
 type Change struct {
 	// Kind is the kind of object that changed: "extension", "user",
-	// "dialplan", "prompt".
+	// "dialplan", "prompt", "ivr", "ringgroup".
 	Kind string
 	// Key identifies the object (extension number, username); empty for singletons.
 	Key string
