@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/officepbx/pbx/dialplan"
@@ -177,12 +178,12 @@ func destinationUsers(ctx context.Context, q querier, dest string) ([]destinatio
 	return append(out, plan...), nil
 }
 
-// planUsers reads the stored dial plan and names the places in it that
+// planUsers reads the dial plan in force and names the places in it that
 // send calls to dest, so a delete is refused while the plan still routes
 // there.
 func planUsers(ctx context.Context, q querier, dest string) ([]destinationUser, error) {
 	var text string
-	err := q.QueryRowContext(ctx, `SELECT text FROM dialplan WHERE id = 1`).Scan(&text)
+	err := q.QueryRowContext(ctx, `SELECT text FROM dialplan_versions ORDER BY id DESC LIMIT 1`).Scan(&text)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -194,24 +195,10 @@ func planUsers(ctx context.Context, q querier, dest string) ([]destinationUser, 
 		return nil, nil // nothing a plan could name
 	}
 	var out []destinationUser
-	for _, where := range dialPlanReferences(text, d) {
-		out = append(out, destinationUser{kind: "dial plan", what: where})
+	for _, line := range planLines(text, d) {
+		out = append(out, destinationUser{kind: "dial plan", what: "line " + strconv.Itoa(line)})
 	}
 	return out, nil
-}
-
-// dialPlanReferences is the hook for the dial plan's references to a
-// destination: it returns where plan text sends calls to d ("line 12"),
-// each becoming a "dial plan line 12" user. The dial-plan parser is being
-// built on its own branch; until it lands this finds none. Wiring it is one
-// line, e.g.:
-//
-//	return dialplan.ReferencesTo(text, d)
-//
-// (or dialplan.Parse(text) then filtering plan.References() by d).
-func dialPlanReferences(text string, d dialplan.Destination) []string {
-	_, _ = text, d
-	return nil
 }
 
 // usersExcept drops the users that are the object itself (an IVR's own

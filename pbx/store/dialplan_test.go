@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -220,5 +221,29 @@ func TestDialplanUsers(t *testing.T) {
 	}
 	if users, err := s.DialplanUsers(ctx, mustDest(t, "extension:101")); err != nil || users != nil {
 		t.Errorf("unparsable plan: %v, %v", users, err)
+	}
+}
+
+// A destination the dial plan in force routes to cannot be deleted; once
+// the plan no longer names it, it can.
+func TestDeleteRefusedWhileThePlanUsesIt(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if err := s.CreateExtension(ctx, newExt("101")); err != nil {
+		t.Fatal(err)
+	}
+	plan := "context internal {\n    rule 700 {\n        dial extension:101\n    }\n}\n"
+	if _, err := s.SetDialplan(ctx, plan, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.DeleteExtension(ctx, "101")
+	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "dial plan line 3") {
+		t.Fatalf("delete extension used by the plan: %v, want ErrInUse naming dial plan line 3", err)
+	}
+	if _, err := s.SetDialplan(ctx, dialplan.Default, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteExtension(ctx, "101"); err != nil {
+		t.Fatalf("delete extension after the plan dropped it: %v", err)
 	}
 }

@@ -74,17 +74,27 @@ func (s *Store) DialplanUsers(ctx context.Context, dest dialplan.Destination) ([
 	} else if err != nil {
 		return nil, err
 	}
-	plan, errs := dialplan.Parse(cur.Text)
-	if len(errs) > 0 {
-		return nil, nil
-	}
 	var users []string
-	for _, r := range plan.References() {
-		if usesDestination(r, dest) {
-			users = append(users, "dial plan line "+strconv.Itoa(r.Line))
-		}
+	for _, line := range planLines(cur.Text, dest) {
+		users = append(users, "dial plan line "+strconv.Itoa(line))
 	}
 	return users, nil
+}
+
+// planLines are the lines of plan text that use dest; a text that does not
+// parse uses nothing.
+func planLines(text string, dest dialplan.Destination) []int {
+	plan, errs := dialplan.Parse(text)
+	if len(errs) > 0 {
+		return nil
+	}
+	var lines []int
+	for _, r := range plan.References() {
+		if usesDestination(r, dest) {
+			lines = append(lines, r.Line)
+		}
+	}
+	return lines
 }
 
 func usesDestination(r dialplan.Reference, dest dialplan.Destination) bool {
