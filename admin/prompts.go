@@ -51,10 +51,10 @@ func seconds(d time.Duration) float64 {
 	return math.Round(d.Seconds()*1000) / 1000
 }
 
-// builtinPrompts are the prompts the binary carries (today the music on
-// hold), rendered as WAV files on first use and kept: they are listed
-// beside the uploads, served as audio, and replaced by an upload of the
-// same name.
+// builtinPrompts are the prompts the binary carries (the music on hold
+// and media's English speech prompts), rendered as WAV files on first use
+// and kept (about 1.7 MB): they are listed beside the uploads, served as
+// audio, and replaced by an upload of the same name.
 type builtinPrompts struct {
 	once  sync.Once
 	items map[string]builtinPrompt
@@ -74,6 +74,11 @@ func (b *builtinPrompts) all() map[string]builtinPrompt {
 			b.items[name] = builtinPrompt{duration: time.Duration(len(pcm)) * time.Second / 8000, wav: buf.Bytes()}
 		}
 		add(store.PromptMusicOnHold, media.NewMusicOnHold().Samples())
+		for _, name := range media.BuiltinPromptNames() {
+			if a, ok := media.BuiltinPrompt(name); ok {
+				add(name, a.Samples)
+			}
+		}
 	})
 	return b.items
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,10 +121,11 @@ func (e *testEnv) audio(name string) (*media.Audio, response) {
 	return a, r
 }
 
-// listed returns the prompts of GET /prompts by name.
+// listed returns the prompts of GET /prompts by name (on one page: the
+// built-in ones are more than the default limit).
 func (e *testEnv) listed() map[string]map[string]any {
 	e.t.Helper()
-	r := e.must(http.StatusOK, e.do("GET", "/api/v1/prompts", e.admin, nil))
+	r := e.must(http.StatusOK, e.do("GET", "/api/v1/prompts?limit=500", e.admin, nil))
 	out := map[string]map[string]any{}
 	for _, it := range r.items() {
 		m := it.(map[string]any)
@@ -185,8 +187,8 @@ func TestPromptUploadConverts(t *testing.T) {
 	if moh := list[store.PromptMusicOnHold]; moh == nil || moh["builtin"] != true || moh["duration_s"] != 20.0 || moh["created_at"] != nil {
 		t.Errorf("music on hold listed as %v", moh)
 	}
-	if len(list) != 4 {
-		t.Errorf("%d prompts listed, want 4", len(list))
+	if want := 4 + len(media.BuiltinPromptNames()); len(list) != want {
+		t.Errorf("%d prompts listed, want %d", len(list), want)
 	}
 }
 
@@ -245,7 +247,7 @@ func TestPromptUploadRejects(t *testing.T) {
 		}
 	}
 	// Nothing was stored.
-	if list := env.listed(); len(list) != 1 {
+	if list := env.listed(); len(list) != builtinCount() {
 		t.Errorf("prompts after refused uploads: %v", list)
 	}
 	if files, _ := os.ReadDir(env.store.PromptDir()); len(files) != 0 {
@@ -261,22 +263,22 @@ func TestPromptConflictDeleteAndBuiltin(t *testing.T) {
 	tone := func(freq float64) string {
 		return string(toneWAV(wavSpec{media.WAVFormatPCM, 16000, 1, 16}, freq, 1))
 	}
-	env.must(http.StatusCreated, env.upload(env.admin, [2]string{"name", "welcome"}, [2]string{"file", tone(440)}))
-	r := env.must(http.StatusConflict, env.upload(env.admin, [2]string{"name", "welcome"}, [2]string{"file", tone(700)}))
+	env.must(http.StatusCreated, env.upload(env.admin, [2]string{"name", "greeting-main"}, [2]string{"file", tone(440)}))
+	r := env.must(http.StatusConflict, env.upload(env.admin, [2]string{"name", "greeting-main"}, [2]string{"file", tone(700)}))
 	if r.fields()["name"] != "already exists" || !strings.Contains(r.str("error"), "delete it first") {
 		t.Errorf("409 %s", r.raw)
 	}
-	if a, _ := env.audio("welcome"); media.Goertzel(a.Samples, 440) < 100*media.Goertzel(a.Samples, 700) {
+	if a, _ := env.audio("greeting-main"); media.Goertzel(a.Samples, 440) < 100*media.Goertzel(a.Samples, 700) {
 		t.Error("the refused upload replaced the audio")
 	}
-	env.must(http.StatusNoContent, env.do("DELETE", "/api/v1/prompts/welcome", env.admin, nil))
-	r = env.must(http.StatusNotFound, env.do("GET", "/api/v1/prompts/welcome", env.admin, nil))
-	if r.str("error") != "no prompt welcome" {
+	env.must(http.StatusNoContent, env.do("DELETE", "/api/v1/prompts/greeting-main", env.admin, nil))
+	r = env.must(http.StatusNotFound, env.do("GET", "/api/v1/prompts/greeting-main", env.admin, nil))
+	if r.str("error") != "no prompt greeting-main" {
 		t.Errorf("404 %s", r.raw)
 	}
-	env.must(http.StatusNotFound, env.do("DELETE", "/api/v1/prompts/welcome", env.admin, nil))
+	env.must(http.StatusNotFound, env.do("DELETE", "/api/v1/prompts/greeting-main", env.admin, nil))
 	env.must(http.StatusNotFound, env.do("GET", "/api/v1/prompts/..%2f..%2fpbx.db", env.admin, nil))
-	if _, ok := env.listed()["welcome"]; ok {
+	if _, ok := env.listed()["greeting-main"]; ok {
 		t.Error("deleted prompt still listed")
 	}
 	if files, _ := os.ReadDir(env.store.PromptDir()); len(files) != 0 {
@@ -308,6 +310,50 @@ func TestPromptConflictDeleteAndBuiltin(t *testing.T) {
 	}
 }
 
+// The built-in speech prompts are listed and served like the music on
+// hold, and an upload of one's name overrides it until deleted.
+func TestPromptBuiltinSpeech(t *testing.T) {
+	env := newEnv(t)
+	want, _ := media.BuiltinPrompt("welcome")
+	list := env.listed()
+	for _, name := range media.BuiltinPromptNames() {
+		a, _ := media.BuiltinPrompt(name)
+		if p := list[name]; p == nil || p["builtin"] != true || p["created_at"] != nil || p["duration_s"] != seconds(a.Duration()) {
+			t.Errorf("%s listed as %v", name, p)
+		}
+	}
+	if a, _ := env.audio("welcome"); !slices.Equal(a.Samples, want.Samples) {
+		t.Errorf("built-in welcome served %d samples, want the embedded %d", len(a.Samples), len(want.Samples))
+	}
+	r := env.must(http.StatusConflict, env.do("DELETE", "/api/v1/prompts/welcome", env.admin, nil))
+	if !strings.Contains(r.str("error"), "built in") {
+		t.Errorf("409 %s", r.raw)
+	}
+	tone := string(toneWAV(wavSpec{media.WAVFormatPCM, 8000, 1, 16}, 440, 1))
+	env.must(http.StatusCreated, env.upload(env.admin, [2]string{"name", "welcome"}, [2]string{"file", tone}))
+	list = env.listed()
+	if p := list["welcome"]; p["builtin"] != false || p["duration_s"] != 1.0 || p["created_at"] == nil {
+		t.Errorf("after upload welcome is listed as %v", p)
+	}
+	if len(list) != builtinCount() {
+		t.Errorf("%d prompts listed after the override, want %d (listed once)", len(list), builtinCount())
+	}
+	if a, _ := env.audio("welcome"); len(a.Samples) != 8000 || media.Goertzel(a.Samples, 440) < 1e6 {
+		t.Errorf("after upload welcome serves %d samples", len(a.Samples))
+	}
+	env.must(http.StatusNoContent, env.do("DELETE", "/api/v1/prompts/welcome", env.admin, nil))
+	if p := env.listed()["welcome"]; p["builtin"] != true || p["duration_s"] != seconds(want.Duration()) {
+		t.Errorf("after delete welcome is listed as %v", p)
+	}
+	if a, _ := env.audio("welcome"); !slices.Equal(a.Samples, want.Samples) {
+		t.Error("after delete welcome does not serve the built-in prompt")
+	}
+}
+
+// builtinCount is how many prompts are built in: the speech prompts and
+// the music on hold.
+func builtinCount() int { return len(media.BuiltinPromptNames()) + 1 }
+
 func TestPromptRangeRequest(t *testing.T) {
 	env := newEnv(t)
 	req, _ := http.NewRequest("GET", env.ts.URL+"/api/v1/prompts/music-on-hold", nil)
@@ -334,7 +380,7 @@ func TestPromptsAdminOnly(t *testing.T) {
 		env.must(want, env.do("DELETE", "/api/v1/prompts/music-on-hold", token, nil))
 		env.must(want, env.upload(token, [2]string{"name", "x"}, [2]string{"file", good}))
 	}
-	if list := env.listed(); len(list) != 1 {
+	if list := env.listed(); len(list) != builtinCount() {
 		t.Errorf("prompts %v", list)
 	}
 }
@@ -342,13 +388,13 @@ func TestPromptsAdminOnly(t *testing.T) {
 func TestPromptsPaging(t *testing.T) {
 	env := newEnv(t)
 	good := string(toneWAV(wavSpec{media.WAVFormatPCM, 8000, 1, 16}, 440, 0.1))
-	for _, n := range []string{"b", "a", "z"} {
+	for _, n := range []string{"b", "a", "zz"} {
 		env.must(http.StatusCreated, env.upload(env.admin, [2]string{"name", n}, [2]string{"file", good}))
 	}
 	var names []string
 	cursor := ""
-	for range 10 {
-		r := env.must(http.StatusOK, env.do("GET", "/api/v1/prompts?limit=2&cursor="+cursor, env.admin, nil))
+	for range 100 {
+		r := env.must(http.StatusOK, env.do("GET", "/api/v1/prompts?limit=7&cursor="+cursor, env.admin, nil))
 		for _, it := range r.items() {
 			names = append(names, it.(map[string]any)["name"].(string))
 		}
@@ -356,8 +402,10 @@ func TestPromptsPaging(t *testing.T) {
 			break
 		}
 	}
-	if got := strings.Join(names, " "); got != "a b music-on-hold z" {
-		t.Errorf("pages gave %q", got)
+	want := append([]string{"a", "b", store.PromptMusicOnHold, "zz"}, media.BuiltinPromptNames()...)
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Errorf("pages gave %q, want %q", names, want)
 	}
 	r := env.must(http.StatusOK, env.do("GET", "/api/v1/prompts?q=usic", env.admin, nil))
 	if len(r.items()) != 1 {

@@ -18,6 +18,14 @@
 //     transcoding.
 //   - ParseTelephoneEvent and DTMFDetector: RFC 4733 telephone events and
 //     one digit per key press from their retransmitted packets.
+//   - InBandDTMFDetector: DTMF keys sent as tones in the audio (Goertzel),
+//     which an Endpoint runs with EndpointConfig.InBandDTMF.
+//   - DigitBuffer: a call's key presses queued for its application, with
+//     Collect (maximum, terminators, first-digit, inter-digit and overall
+//     timeouts) and Pending to stop a prompt at the first key.
+//   - BuiltinPrompt, BuiltinPromptNames, BuiltinPromptSource, SayNumber
+//     and SayDigits: the embedded English speech prompts and numbers and
+//     key strings spoken with them.
 //   - Source and AudioSink: the contracts of what plays into a call (8 kHz
 //     mono frames) and what receives a phone's decoded audio.
 //   - NewToneSource and ToneSpec: call-progress tones with cadences;
@@ -35,7 +43,7 @@
 //
 // Still to come (see DESIGN.md): SDP offer/answer helpers, media sessions
 // that play sources into a leg and feed its audio to sinks, the jitter
-// buffer, the Goertzel in-band DTMF detector and the conference mixer.
+// buffer and the conference mixer.
 //
 // A typical call: allocate a PortPair per leg, advertise each pair's
 // LocalRTP in that leg's SDP, and when both answers are known start a

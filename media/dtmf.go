@@ -61,8 +61,12 @@ type Digit struct {
 	// Event is the RFC 4733 event code (0-16).
 	Event uint8
 	// Duration is how long the key was held, in RTP timestamp units
-	// (1/8000 s for telephone-event/8000).
+	// (1/8000 s for telephone-event/8000). For an in-band press it is how
+	// long the tone had lasted when it was recognised.
 	Duration uint16
+	// InBand is set for a press heard as tones in the audio
+	// (InBandDTMFDetector), clear for an RFC 4733 event.
+	InBand bool
 }
 
 // Rune is the key as a character: '0'-'9', '*', '#', 'A'-'D', or '!' for

@@ -17,4 +17,7 @@ var (
 	// ErrUnsupportedCodec means a payload type the relay cannot send:
 	// only PCMU (0) and PCMA (8) are supported as a leg's audio codec.
 	ErrUnsupportedCodec = errors.New("media: unsupported codec")
+
+	// ErrUnknownPrompt means a name that is not a built-in prompt.
+	ErrUnknownPrompt = errors.New("media: no such built-in prompt")
 )

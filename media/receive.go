@@ -26,10 +26,14 @@ type receiver struct {
 	buf  [maxPacket]byte
 	hdr  rtp.Header
 	dtmf DTMFDetector
-	pcm  [maxPacket]int16 // decoded audio for the sink
+	pcm  [maxPacket]int16 // decoded audio for the sink and tones
 
 	mu    sync.Mutex // guards stats, read by Stats
 	stats receiveStats
+
+	// tones listens for in-band DTMF (EndpointConfig.InBandDTMF), until
+	// the phone sends an RFC 4733 event; nil when not asked for or then.
+	tones *InBandDTMFDetector
 }
 
 func (r *receiver) drop() {
@@ -106,13 +110,13 @@ func (e *Endpoint) process(pkt []byte, from netip.AddrPort, now time.Duration) (
 			return nil, nil, false
 		}
 		r.dtmf.Push(r.hdr.SSRC, r.hdr.Timestamp, ev)
+		r.tones = nil // the phone sends its keys as events
 		kind = kindEvent
 	case isG711(inPT):
 		// A phone may send either law if it offered both.
 		kind = kindAudio
-		if s := e.sink.Load(); s != nil {
-			n := DecodePCM(r.pcm[:], payload, inPT)
-			s.s.WriteAudio(r.pcm[:n])
+		if s := e.sink.Load(); s != nil || r.tones != nil {
+			r.listen(s, payload, inPT)
 		}
 	case inPT == PayloadCN:
 		kind = kindCN
@@ -159,6 +163,21 @@ func (e *Endpoint) process(pkt []byte, from netip.AddrPort, now time.Duration) (
 	binary.BigEndian.PutUint32(pkt[4:], ts)
 	binary.BigEndian.PutUint32(pkt[8:], ssrc)
 	return pkt, peer, true
+}
+
+// listen decodes an audio payload for the in-band DTMF detector and the
+// sink, either of which may be nil. Out of line, so that the relay's path
+// stays as short when neither is there.
+//
+//go:noinline
+func (r *receiver) listen(s *sinkRef, payload []byte, pt uint8) {
+	n := DecodePCM(r.pcm[:], payload, pt)
+	if r.tones != nil {
+		r.tones.WriteAudio(r.pcm[:n]) // before the sink, which may change pcm
+	}
+	if s != nil {
+		s.s.WriteAudio(r.pcm[:n])
+	}
 }
 
 type packetKind uint8

@@ -519,25 +519,25 @@ func TestConsole(t *testing.T) {
 
 	run(t, "prompts", func(t *testing.T) {
 		dir := t.TempDir()
-		good, bad := filepath.Join(dir, "welcome.wav"), filepath.Join(dir, "notes.wav")
+		good, bad := filepath.Join(dir, "front-desk.wav"), filepath.Join(dir, "notes.wav")
 		if err := os.WriteFile(good, pbxtest.ToneWAV(1000, 1.5), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(bad, []byte("these are not sound"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		row := `#prompt-table tr[data-name="welcome"]`
+		row := `#prompt-table tr[data-name="front-desk"]`
 		b.do(t,
 			click(`nav a[href="#/prompts"]`),
 			waitText("h1", "Prompts"),
 			waitText(`#prompt-table tr[data-name="music-on-hold"]`, "built in"),
-			typeInto("#f-name", "welcome"),
+			typeInto("#f-name", "front-desk"),
 			chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{bad}),
 			click("#prompt-form button[type=submit]"),
 			waitText("#f-file-err", "not a WAV file"),
 			chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{good}),
 			click("#prompt-form button[type=submit]"),
-			waitText("#prompt-status", "Uploaded welcome (1.5 s)"),
+			waitText("#prompt-status", "Uploaded front-desk (1.5 s)"),
 			waitText(row, "uploaded"),
 		)
 		// The browser's own player loads the audio through the API.
@@ -555,12 +555,12 @@ func TestConsole(t *testing.T) {
 		b.do(t,
 			click(row+" button.delete"),
 			click(row+" button.confirm-yes"),
-			waitText("#prompt-status", "Deleted welcome"),
+			waitText("#prompt-status", "Deleted front-desk"),
 		)
 		if n := b.eval(t, `String(document.querySelectorAll('`+row+`').length)`); n != "0" {
 			t.Error("the deleted prompt is still listed")
 		}
-		if code, _ := p.Do(http.MethodGet, "/api/v1/prompts/welcome", nil); code != http.StatusNotFound {
+		if code, _ := p.Do(http.MethodGet, "/api/v1/prompts/front-desk", nil); code != http.StatusNotFound {
 			t.Errorf("GET deleted prompt: %d", code)
 		}
 	})
