@@ -204,6 +204,9 @@ func (p *parser) parseHours() {
 			p.plan.hours[h.name] = h
 		}
 	}
+	if !ok && p.peek().kind != tLBrace && p.peek().line != kw.line {
+		return
+	}
 	if !p.open(kw, "the hours name") {
 		p.syncLine(kw.line)
 		return
@@ -283,6 +286,9 @@ func (p *parser) parseContext() {
 			p.plan.contexts = append(p.plan.contexts, c)
 		}
 	}
+	if !ok && p.peek().kind != tLBrace && p.peek().line != kw.line {
+		return
+	}
 	if !p.open(kw, "the context name") {
 		p.syncLine(kw.line)
 		return
@@ -304,7 +310,7 @@ func (p *parser) parseContext() {
 			return
 		default:
 			p.errorf(t, "expected rule or }, found %s", t.describe())
-			p.skipBalanced()
+			p.syncLine(t.line)
 		}
 	}
 }
@@ -328,9 +334,9 @@ func (p *parser) parseRule(c *context) {
 		return
 	}
 	r.body = p.parseBlockBody(p.toks[p.pos-1])
-	if len(r.matchers) > 0 {
-		c.rules = append(c.rules, r)
-	}
+	// A rule whose numbers are all bad is kept so that its body is still
+	// validated; it matches nothing (and the plan is refused anyway).
+	c.rules = append(c.rules, r)
 }
 
 // matcher reads an exact number or an _pattern.

@@ -81,6 +81,9 @@ func unreachableStmts(body []stmt, errs *ErrorList) string {
 func index(c *context, errs *ErrorList) {
 	for ri := range c.rules {
 		r := &c.rules[ri]
+		if len(r.matchers) == 0 {
+			continue
+		}
 		shadow := make([]*rule, len(r.matchers))
 		covered := 0
 		for mi := range r.matchers {
