@@ -22,6 +22,10 @@
 # Usage: bench/calls.sh     (defaults below; override by env)
 #   RATES="200 400 500 600"  SECONDS_PER_STEP=10  PAUSE_MS=1000  CALLEES=200
 #   RTP_CALLS=500  RTP_SECONDS=30
+#   PBX_BIN=path      run this binary instead of building the checkout
+#   DIALPLAN=file     PUT this dial plan before the calls
+#   DIAL_PREFIX=8     callers dial PREFIX+callee (a dial-plan rule must
+#                     route it, e.g. _8X. { strip 1  dial number:${number} })
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +54,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CGO_ENABLED=0 go build -o "$WORK/pbx" ./cmd/pbx
+if [ -n "${PBX_BIN:-}" ]; then
+  cp "$PBX_BIN" "$WORK/pbx"
+else
+  CGO_ENABLED=0 go build -o "$WORK/pbx" ./cmd/pbx
+fi
 
 PBX_ADMIN_PASSWORD=$PASS "$WORK/pbx" serve --data "$WORK/data" --sip 127.0.0.1:$SIP_PORT \
   --http 127.0.0.1:$HTTP_PORT --external-ip 127.0.0.1 --log-level warn 2>>"$WORK/pbx.log" &
@@ -69,12 +77,18 @@ echo "SEQUENTIAL" > "$WORK/callers.csv"
 for i in $(seq 1 "$CALLEES"); do
   callee=$((100000 + i)) caller=$((200000 + i))
   echo "$callee;[authentication username=$callee password=bench-secret-$callee]" >> "$WORK/callees.csv"
-  echo "$caller;$callee;[authentication username=$caller password=bench-secret-$caller]" >> "$WORK/callers.csv"
+  echo "$caller;${DIAL_PREFIX:-}$callee;[authentication username=$caller password=bench-secret-$caller]" >> "$WORK/callers.csv"
   printf '{"number":"%s","secret":"bench-secret-%s"}\n{"number":"%s","secret":"bench-secret-%s"}\n' "$callee" "$callee" "$caller" "$caller"
 done | while read -r body; do
   curl -fs -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
     -d "$body" "http://127.0.0.1:$HTTP_PORT/api/v1/extensions" || { echo "create failed: $body" >&2; exit 1; }
 done
+
+if [ -n "${DIALPLAN:-}" ]; then
+  curl -fs -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' \
+    --data-binary "@$DIALPLAN" "http://127.0.0.1:$HTTP_PORT/api/v1/dialplan" || { echo "dial plan refused" >&2; exit 1; }
+  echo "dial plan $DIALPLAN in force ($(wc -l < "$DIALPLAN") lines)"
+fi
 
 # The callees register from the port the answering sipp will listen on.
 sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/register_auth.xml" -inf "$WORK/callees.csv" -r 500 -m "$CALLEES" \

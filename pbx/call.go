@@ -53,6 +53,14 @@ type call struct {
 	digits     [2][]rune // DTMF keys pressed, by media.Side (A: caller, B: callee)
 	// transfers is set while a transfer of this call is carried out.
 	transfers int
+	// app is the application destination that has the call ("" if none).
+	app string
+	// presented is the caller ID phones rung for this call see (the
+	// dial plan may rewrite it).
+	presented party
+
+	// keys queues the caller's key presses for an application.
+	keys media.DigitBuffer
 }
 
 // onDigit records a key press of one side; the relay calls it on its
@@ -65,6 +73,12 @@ func (c *call) onDigit(side media.Side, d media.Digit, via string) {
 	c.mu.Lock()
 	c.digits[side] = append(c.digits[side], r)
 	c.mu.Unlock()
+	if side == media.SideA {
+		c.keys.Push(d)
+	}
+	if d.InBand {
+		via = "in-band"
+	}
 	c.log.Debug("DTMF", "side", side.String(), "digit", string(r), "via", via)
 }
 

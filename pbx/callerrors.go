@@ -52,7 +52,11 @@ const (
 	causeNoCodec        = "no common codec"
 	causeNoMediaPorts   = "no media ports"
 	causeServerError    = "server error"
-	causeFeatureDone    = "feature code done"
+	causeAppDone        = "application ended"
+	causeForbidden      = "forbidden by dial plan"
+	causeHangupDest     = "hangup destination"
+	causeNoTrunk        = "no such trunk"
+	causeNotAvailable   = "destination not available"
 	causeDND            = "do not disturb"
 	causeTransferred    = "transferred"
 	causeTransferFailed = "transfer failed"
@@ -81,6 +85,14 @@ func failureFor(err error) failure {
 		return failure{sip.StatusBusyHere, "Busy Here (do not disturb)", store.DispositionBusy, causeDND}
 	case errors.Is(err, errBusy):
 		return failure{sip.StatusBusyHere, "Busy Here", store.DispositionBusy, causeBusy}
+	case errors.Is(err, errForbidden):
+		return failure{sip.StatusForbidden, "Forbidden", store.DispositionFailed, causeForbidden}
+	case errors.Is(err, errHangupDest), errors.Is(err, errHangupDialed):
+		return failure{sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionFailed, causeHangupDest}
+	case errors.Is(err, errNoTrunk):
+		return failure{sip.StatusServiceUnavailable, "Service Unavailable (no such trunk)", store.DispositionFailed, causeNoTrunk}
+	case errors.Is(err, errNoDestApp):
+		return failure{sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", store.DispositionFailed, causeNotAvailable}
 	case errors.Is(err, errShuttingDown):
 		return failure{sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", store.DispositionFailed, causeShutdown}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/officepbx/pbx/media"
+	"github.com/officepbx/pbx/pbx/callapp"
 	"github.com/officepbx/pbx/pbx/store"
 )
 
@@ -73,6 +74,17 @@ type Config struct {
 	MusicOnHold func() media.Source
 	// Subscriptions bounds BLF and presence subscriptions (see SubscriptionConfig).
 	Subscriptions SubscriptionConfig
+
+	// Apps are the call applications by the destination kind they serve
+	// ("ivr", later "voicemail", "conference"), and "feature" for the
+	// feature codes FeatureCode recognises. A destination without an app
+	// is unavailable.
+	Apps map[string]callapp.App
+	// FeatureCode reports whether a dialed number is a feature code for
+	// Apps["feature"]; nil: none.
+	FeatureCode func(dialed string) bool
+	// Now is the clock of the dial plan's time conditions; nil: time.Now.
+	Now func() time.Time
 }
 
 func (c *Config) defaults() {
@@ -142,6 +154,7 @@ type Engine struct {
 	cdrs      *cdrWriter
 	msgs      *messenger
 	subs      *subscriptions // BLF and presence (SUBSCRIBE/NOTIFY)
+	plan      planHolder     // the dial plan in force
 	// listenPorts are the SIP ports by transport ("udp", "tcp", "tls"),
 	// for the Contact of our dialogs. Set by Serve before any request.
 	listenPorts map[string]int
@@ -220,7 +233,14 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			// went with it (ON DELETE CASCADE).
 			e.loc.dropExtension(ch.Key)
 		}
+		if ch.Kind == "dialplan" {
+			// Parsed here, on the writer's goroutine (a millisecond or
+			// so): the PUT that saved the plan answers once it is in
+			// force, so the next call is routed by it.
+			e.loadPlan(e.ctx)
+		}
 	})
+	e.loadPlan(ctx)
 	if err := e.loc.load(ctx, time.Now()); err != nil {
 		e.cancel()
 		ua.Close()

@@ -77,10 +77,12 @@ func (c *call) run() {
 	}
 }
 
-// setup routes the call, rings the phones and connects the first that
-// answers (or a phone that picks the call up), following the callee's
-// busy and no-answer forwards. Every failure path releases the media
-// ports.
+// setup routes the call and connects it: the phones of each destination
+// the routing gives are rung in turn (the dial plan's fallbacks, an
+// extension's busy and no-answer forwards) and the first that answers is
+// connected, or a phone picks the call up, or an application (the echo
+// test, a feature code, an IVR menu) answers it. Every failure path
+// releases the media ports.
 func (c *call) setup() (failure, bool) {
 	e := c.e
 	offer, err := parseSDP(c.in.req.Body())
@@ -90,42 +92,26 @@ func (c *call) setup() (failure, bool) {
 	if h := c.in.req.GetHeader("Replaces"); h != nil {
 		return c.replaceDialog(h.Value(), offer)
 	}
-	tgt, err := e.route(e.ctx, c.caller, c.dialed, time.Now())
-	if err != nil && !errors.Is(err, errNotRegistered) {
-		if !errors.Is(err, errUnknownNumber) && !errors.Is(err, errDND) && !errors.Is(err, errBusy) {
+	r, err := e.resolve(e.ctx, c.caller, c.caller.Name, c.dialed, e.now())
+	if err != nil {
+		if !routine(err) {
 			c.log.Error("routing failed", "error", err)
 		}
 		return failureFor(err), false
 	}
-	if tgt.pickup != nil {
-		return c.pickUp(*tgt.pickup, offer)
+	if r.pickup != nil {
+		return c.pickUp(*r.pickup, offer)
 	}
+	c.mu.Lock()
+	c.presented = party{r.callerNumber, r.callerName}
+	c.mu.Unlock()
 	aPorts, perr := e.ports.Allocate()
 	if perr != nil {
 		c.log.Error("no media ports", "error", perr)
 		return failureFor(perr), false
 	}
-	if tgt.echo {
-		return c.setupEcho(offer, aPorts)
-	}
-	if tgt.feature != nil {
-		return c.setupFeature(*tgt.feature, offer, aPorts)
-	}
-	bPorts, perr := e.ports.Allocate()
-	if perr != nil {
-		aPorts.Release()
-		c.log.Error("no media ports", "error", perr)
-		return failureFor(perr), false
-	}
 	legA, lerr := c.newLeg(media.SideA, aPorts, offer, c.from)
 	if lerr != nil {
-		bPorts.Release()
-		c.log.Error("media endpoint failed", "error", lerr)
-		return failureFor(lerr), false
-	}
-	legB, lerr := c.newRingingLeg(media.SideB, bPorts, party{number: c.dialed})
-	if lerr != nil {
-		legA.ep.Close()
 		c.log.Error("media endpoint failed", "error", lerr)
 		return failureFor(lerr), false
 	}
@@ -135,58 +121,45 @@ func (c *call) setup() (failure, bool) {
 	legA.dlg = c.in
 	legA.st.sdp = c.answerSDP(offer, aPorts.RTPPort())
 	c.mu.Lock()
-	c.legs = [2]*leg{legA, legB}
+	c.legs[media.SideA] = legA
 	c.mu.Unlock()
-	connected := false
-	defer func() {
-		if !connected {
-			legA.ep.Close()
-			legB.ep.Close()
-		}
-	}()
-
-	// Early media (a 183 with SDP) bridges the phones before the answer.
-	hooks := ringHooks{setup: true, ringing: func() { c.in.respond(sip.StatusRinging, "Ringing") }}
-	hooks.early = func(ans mediaOffer) bool {
-		if err := legB.ep.Update(legConfig(ans)); err != nil {
-			c.log.Warn("early media refused", "error", err)
-			return false
-		}
-		media.Bridge(legA.ep, legB.ep)
-		c.in.respondBody(sip.StatusSessionInProgress, "Session Progress", buildSDP(legA.st.sdp))
-		return true
+	fail, ok, app := c.dial(r.attempts, &offer)
+	if app != nil {
+		return c.answerForApp(*app, offer)
 	}
-	res, fail, ok := c.ringFollowing(tgt, err, media.SideB, c.from, buildSDP(legB.st.sdp), hooks)
 	if !ok {
+		legA.ep.Close()
 		return fail, false
 	}
-	if res.picked != nil {
-		if fail, ok := c.takePickup(legB, res.picked); !ok {
-			return fail, false
-		}
-	} else {
-		w := res.winner
-		c.mu.Lock()
-		legB.dlg, legB.who = w, party{w.number, w.name}
-		hungUp := w.byeReceived // its BYE came before we chose it
-		c.mu.Unlock()
-		if hungUp {
-			c.stop(causeCalleeHungUp)
-		}
-		if err := legB.ep.Update(legConfig(w.answer)); err != nil {
-			c.log.Error("media relay failed", "error", err)
-			c.byeAsync(w)
-			return failureFor(err), false
+	return failure{}, true
+}
+
+// routine reports whether a routing error is an everyday outcome rather
+// than a fault worth an error log.
+func routine(err error) bool {
+	for _, x := range []error{errUnknownNumber, errNotRegistered, errDND, errBusy, errForbidden, errHangupDest} {
+		if errors.Is(err, x) {
+			return true
 		}
 	}
-	media.Bridge(legA.ep, legB.ep)
+	return false
+}
+
+// answerForApp answers the caller for an application destination and
+// runs it (and whatever it hands the call to) on its own goroutine.
+func (c *call) answerForApp(dest dialplan.Destination, offer mediaOffer) (failure, bool) {
+	legA := c.leg(media.SideA)
+	legA.ep.Unbridge()
 	legA.ep.SetReceiving(true)
-	legB.ep.SetReceiving(true)
 	if fail, ok := c.answerCaller(offer); !ok {
-		c.byeAsync(legB.dlg)
+		legA.ep.Close()
 		return fail, false
 	}
-	connected = true
+	c.e.calls.wg.Add(1) // the call's own count is held: answered
+	go func() {
+		defer c.e.calls.wg.Done()
+		c.runApps(dest)
+	}()
 	return failure{}, true
 }
 
@@ -206,16 +179,13 @@ func (c *call) ringFollowing(tgt target, err error, side media.Side, from party,
 			fail = failureFor(err)
 		}
 		next, follow := forwardOnFailure(tgt.ext, fail)
-		if !follow || hop >= maxForwardHops || c.stopped() {
+		if !follow || tgt.noForward || hop >= maxForwardHops || c.stopped() {
 			return ringResult{}, fail, false
 		}
 		c.log.Info("forwarding", "from", tgt.ext.Number, "to", next, "cause", fail.cause)
 		tgt, err = c.e.route(c.e.ctx, c.caller, next, time.Now())
 		if err != nil && !errors.Is(err, errNotRegistered) {
 			return ringResult{}, failureFor(err), false
-		}
-		if tgt.pickup != nil || tgt.echo || tgt.feature != nil {
-			return ringResult{}, failureFor(errUnknownNumber), false
 		}
 	}
 }

@@ -63,6 +63,7 @@ func (c *call) newLeg(side media.Side, ports *media.PortPair, o mediaOffer, who 
 		Leg: media.LegConfig{Ports: ports, Remote: o.remote, RemoteRTCP: o.rtcp,
 			PayloadType: pickCodec(o), EventPayloadType: o.eventPT},
 		MediaTimeout: c.e.cfg.MediaTimeout,
+		InBandDTMF:   o.inband,
 		OnTimeout: func() {
 			if ow := l.owner.Load(); ow != nil {
 				ow.c.stop(causeMediaTimeout)

@@ -44,8 +44,14 @@ func (c *call) ring(tgt target, side media.Side, from party, offer []byte, h rin
 	e := c.e
 	rs := &ringState{events: make(chan forkEvent), over: make(chan struct{})}
 	var forks []*fork
-	for _, b := range tgt.bindings {
-		f, err := c.newFork(b, party{tgt.ext.Number, tgt.ext.Name}, from, offer, rs)
+	phones := tgt.phones
+	if phones == nil {
+		for _, b := range tgt.bindings {
+			phones = append(phones, ringPhone{b: b, who: party{tgt.ext.Number, tgt.ext.Name}})
+		}
+	}
+	for _, p := range phones {
+		f, err := c.newFork(p.b, p.who, from, offer, rs)
 		if err != nil {
 			c.log.Warn("cannot ring phone", "error", err)
 			continue

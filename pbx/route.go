@@ -13,36 +13,31 @@ import (
 // defaultRingTime is how long an extension rings when it sets no time.
 const defaultRingTime = 20 * time.Second
 
-// echoTestNumber is the feature code of the echo test: the PBX answers
-// and sends the caller's audio back.
-const echoTestNumber = "*43"
-
-// target is where a call goes: one extension and its phones, or the echo
-// test. Ring groups, IVRs, voicemail and trunks will be further kinds.
+// target is phones to ring: one extension's (following its forwards), or
+// a ring group's members'.
 type target struct {
-	echo     bool         // the echo test: no extension, no phones
-	feature  *featureCode // a settings code: the PBX answers alone
-	pickup   *pickupTarget
 	ext      store.Extension
 	bindings []store.Registration
+	// phones, when set, are rung instead of bindings, each named as its
+	// own extension (a ring group's members).
+	phones   []ringPhone
 	ringTime time.Duration
+	// noForward: a failure is not followed by the extension's busy or
+	// no-answer forward (a ring group's member).
+	noForward bool
 }
 
-// route decides where a call from caller to the dialed number goes. It is
-// the seam the dial-plan interpreter will sit behind; today it knows the
-// numbering plan's extensions only. Errors wrap errUnknownNumber,
-// errNotRegistered, errDND or errBusy.
+// ringPhone is one phone to ring and the extension it belongs to.
+type ringPhone struct {
+	b   store.Registration
+	who party
+}
+
+// route finds the phones of extension dialed, following forward-always
+// and do-not-disturb (to the busy forward) from extension to extension.
+// Errors wrap errUnknownNumber, errNotRegistered, errDND or errBusy.
 func (e *Engine) route(ctx context.Context, caller store.Extension, dialed string, now time.Time) (target, error) {
-	_ = caller // the dial plan will route by caller too (permission class, context)
-	if dialed == echoTestNumber {
-		return target{echo: true}, nil
-	}
-	if fc, ok := parseFeatureCode(dialed); ok {
-		return target{feature: &fc}, nil
-	}
-	if pt, ok := parsePickupCode(dialed); ok {
-		return target{pickup: &pt}, nil
-	}
+	_ = caller
 	// Follow forward-always and do-not-disturb (to the busy forward) from
 	// extension to extension, a few hops at most and never in a loop.
 	seen := map[string]bool{}

@@ -24,6 +24,10 @@ type mediaOffer struct {
 	codecs  []uint8        // PCMU and PCMA only, in the SDP's order
 	eventPT uint8          // telephone-event/8000 payload type, 0 if none
 	dir     direction      // the stream's direction attribute
+	// inband is set for a phone's SDP without telephone-event: its keys
+	// come as tones in its audio (or by SIP INFO), so its leg listens
+	// for them.
+	inband bool
 }
 
 // direction is an SDP stream's direction (RFC 3264 §5.1): what the side
@@ -150,6 +154,7 @@ func parseSDP(body []byte) (mediaOffer, error) {
 	if len(out.codecs) == 0 {
 		return out, fmt.Errorf("%w: neither PCMU nor PCMA offered", errNoCodec)
 	}
+	out.inband = out.eventPT == 0
 	return out, nil
 }
 

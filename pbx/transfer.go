@@ -169,9 +169,6 @@ func (c *call) blindTransfer(r *referral, number string) {
 // transferTo carries out a blind transfer to number once accepted.
 func (c *call) transferTo(r *referral, number string) {
 	tgt, err := c.e.route(c.e.ctx, c.caller, number, time.Now())
-	if err == nil && (tgt.echo || tgt.feature != nil || tgt.pickup != nil) {
-		err = errUnknownNumber // a call the PBX answers itself is not a transfer
-	}
 	ok, fail := c.replaceByCall(r.side, r.from, tgt, err, func() { r.report(sip.StatusRinging, "Ringing", false) })
 	if ok {
 		r.report(sip.StatusOK, "OK", true)

@@ -18,6 +18,9 @@ import (
 	"github.com/officepbx/pbx/admin"
 	"github.com/officepbx/pbx/dialplan"
 	"github.com/officepbx/pbx/pbx"
+	"github.com/officepbx/pbx/pbx/callapp"
+	"github.com/officepbx/pbx/pbx/features"
+	"github.com/officepbx/pbx/pbx/ivr"
 	"github.com/officepbx/pbx/pbx/store"
 	"github.com/officepbx/pbx/webui"
 )
@@ -87,6 +90,13 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		FlushInterval: cfg.RegistrationFlush,
 		RTPPortMin:    a.RTPPorts.Lo,
 		RTPPortMax:    a.RTPPorts.Hi,
+		// The call applications: each its own package on the callapp seam.
+		Apps: map[string]callapp.App{
+			"feature":        features.App{Store: a.Store, Log: a.log.With("component", "features")},
+			dialplan.KindIVR: ivr.App{Store: a.Store, Log: a.log.With("component", "ivr")},
+		},
+		FeatureCode: features.IsCode,
+		Now:         cfg.Now,
 	}
 	if cfg.TuneSIP != nil {
 		cfg.TuneSIP(&sipCfg)

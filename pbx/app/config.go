@@ -45,6 +45,9 @@ type Config struct {
 	// TuneSIP, when set, adjusts engine settings that have no flag (tests
 	// use it for short expiry bounds).
 	TuneSIP func(*pbx.Config)
+	// Now, when set, is the clock of the dial plan's time conditions
+	// (tests route by business hours with it).
+	Now func() time.Time
 }
 
 // PortRange is an inclusive range of UDP ports for RTP.

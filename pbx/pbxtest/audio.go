@@ -34,12 +34,16 @@ func (t *tone) frame(dst []byte, pt uint8) {
 	for i := range dst[:frameSamples] {
 		s := int16(toneAmp * math.Sin(2*math.Pi*t.freq*float64(t.n)/sampleRate))
 		t.n++
-		if pt == PCMA {
-			dst[i] = g711.EncodeAlawFrame(s)
-		} else {
-			dst[i] = g711.EncodeUlawFrame(s)
-		}
+		dst[i] = encode(s, pt)
 	}
+}
+
+// encode is one sample in G.711 law pt.
+func encode(s int16, pt uint8) byte {
+	if pt == PCMA {
+		return g711.EncodeAlawFrame(s)
+	}
+	return g711.EncodeUlawFrame(s)
 }
 
 // decode appends the PCM samples of a G.711 payload.

@@ -21,10 +21,11 @@ import (
 // by the call and stop on close.
 type mediaSession struct {
 	conn    *net.UDPConn
-	eventPT atomic.Uint32 // the telephone-event payload type this phone receives
-	dtmf    chan *dtmfJob // key presses for the sender to play
-	started chan struct{} // closed when the sender starts
-	sendPT  uint8         // the other side's telephone-event payload type; set before started closes
+	eventPT atomic.Uint32   // the telephone-event payload type this phone receives
+	dtmf    chan *dtmfJob   // key presses for the sender to play
+	inband  chan *inbandJob // in-band key presses for the sender to play
+	started chan struct{}   // closed when the sender starts
+	sendPT  uint8           // the other side's telephone-event payload type; set before started closes
 
 	startOnce sync.Once
 	stopSend  chan struct{}
@@ -45,7 +46,7 @@ func newMediaSession(eventPT uint8) (*mediaSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &mediaSession{conn: conn, dtmf: make(chan *dtmfJob), started: make(chan struct{}),
+	m := &mediaSession{conn: conn, dtmf: make(chan *dtmfJob), inband: make(chan *inbandJob), started: make(chan struct{}),
 		stopSend: make(chan struct{}), notify: make(chan struct{}, 1)}
 	m.eventPT.Store(uint32(eventPT))
 	m.wg.Add(1)
@@ -80,6 +81,7 @@ func (m *mediaSession) send(remote netip.AddrPort, pt uint8, freq float64) {
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: uint16(rand.Uint32()),
 		Timestamp: rand.Uint32(), SSRC: rand.Uint32(), Marker: true}}
 	var keys keyPresser
+	var inband *inbandJob
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -90,11 +92,20 @@ func (m *mediaSession) send(remote netip.AddrPort, pt uint8, freq float64) {
 			default:
 			}
 		}
+		if inband == nil {
+			select {
+			case inband = <-m.inband:
+			default:
+			}
+		}
 		var frames [][]byte
 		if keys.busy() {
 			frames = keys.next(&pkt, m.sendPT)
 		} else {
-			t.frame(audio, pt)
+			if inband == nil || !inband.frame(audio, pt) {
+				inband = nil
+				t.frame(audio, pt)
+			}
 			pkt.PayloadType, pkt.Payload = pt, audio
 			b, err := pkt.Marshal()
 			if err == nil {

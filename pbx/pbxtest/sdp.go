@@ -21,7 +21,10 @@ func buildSDP(port int, codecs []uint8, eventPT uint8) []byte {
 	for _, c := range codecs {
 		fmt.Fprintf(&b, " %d", c)
 	}
-	fmt.Fprintf(&b, " %d\r\n", eventPT)
+	if eventPT != 0 {
+		fmt.Fprintf(&b, " %d", eventPT)
+	}
+	b.WriteString("\r\n")
 	for _, c := range codecs {
 		switch c {
 		case PCMU:
@@ -30,7 +33,10 @@ func buildSDP(port int, codecs []uint8, eventPT uint8) []byte {
 			b.WriteString("a=rtpmap:8 PCMA/8000\r\n")
 		}
 	}
-	fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\na=ptime:20\r\na=sendrecv\r\n", eventPT, eventPT)
+	if eventPT != 0 { // 0: a phone without RFC 4733 (in-band DTMF or SIP INFO)
+		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", eventPT, eventPT)
+	}
+	b.WriteString("a=ptime:20\r\na=sendrecv\r\n")
 	return []byte(b.String())
 }
 

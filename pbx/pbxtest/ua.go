@@ -34,7 +34,8 @@ type UA struct {
 	// preference order. Default PCMU, PCMA.
 	Codecs []uint8
 	// EventPT is the payload type the phone offers and answers for
-	// telephone-event/8000 (RFC 4733). Default 101.
+	// telephone-event/8000 (RFC 4733). Default 101; 0 offers none (a
+	// phone sending DTMF in-band or by SIP INFO).
 	EventPT uint8
 
 	pbxHost string

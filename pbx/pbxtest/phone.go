@@ -1,0 +1,83 @@
+package pbxtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Phone creates extension number through the API and registers a UA for
+// it: a desk phone ready to call and be called.
+func (p *PBX) Phone(number string, opts ...UAOption) *UA {
+	p.t.Helper()
+	ext := p.CreateExtension(number, nil)
+	ua := p.NewUA(ext.Number, ext.Secret, opts...)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := ua.Register(ctx, 300)
+	if err != nil || res.StatusCode != sip.StatusOK {
+		p.t.Fatalf("register %s: %v %v", number, res, err)
+	}
+	return ua
+}
+
+// MustDo sends an API request as admin and fails the test unless the
+// answer has status want; it returns the body.
+func (p *PBX) MustDo(want int, method, path string, body any) []byte {
+	p.t.Helper()
+	code, out := p.Do(method, path, body)
+	if code != want {
+		p.t.Fatalf("%s %s: %d %s, want %d", method, path, code, out, want)
+	}
+	return out
+}
+
+// MustUploadPrompt uploads a prompt and fails the test unless it is created.
+func (p *PBX) MustUploadPrompt(name string, wav []byte) {
+	p.t.Helper()
+	if code, out := p.UploadPrompt(name, wav); code != http.StatusCreated {
+		p.t.Fatalf("upload prompt %s: %d %s", name, code, out)
+	}
+}
+
+// WaitHeard waits until the call hears freq (energy above min in the
+// latest half second of audio).
+func (c *Call) WaitHeard(ctx context.Context, freq, min float64) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for c.Heard(freq) < min {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting to hear %v Hz (%.0f now): %w", freq, c.Heard(freq), ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// PutDialplan saves a dial plan through the API (PUT /api/v1/dialplan,
+// text/plain) and returns the status and body.
+func (p *PBX) PutDialplan(text string) (int, []byte) {
+	p.t.Helper()
+	req, err := http.NewRequest(http.MethodPut, p.URL+"/api/v1/dialplan", strings.NewReader(text))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	req.Header.Set("Authorization", "Bearer "+p.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatalf("PUT dial plan: %v", err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		p.t.Fatalf("PUT dial plan: read: %v", err)
+	}
+	return res.StatusCode, out
+}
