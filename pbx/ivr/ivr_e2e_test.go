@@ -2,7 +2,7 @@ package ivr_test
 
 import (
 	"context"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
