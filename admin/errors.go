@@ -27,7 +27,7 @@ func (e *apiError) Error() string { return e.Message }
 type errorBody struct {
 	Error  string            `json:"error"`
 	Fields map[string]string `json:"fields,omitempty"`
-	Errors []planErrorJSON    `json:"errors,omitempty"`
+	Errors []planErrorJSON   `json:"errors,omitempty"`
 }
 
 func newError(status int, format string, args ...any) *apiError {
