@@ -15,7 +15,8 @@ func (p *Plan) Check(dir Directory) ErrorList {
 		return nil
 	}
 	var errs ErrorList
-	for _, r := range p.refs {
+	for _, dl := range p.dests {
+		r := dl.reference()
 		d := r.Dest
 		switch {
 		case r.Kind == KindHangup || r.Kind == KindNumber:

@@ -51,7 +51,7 @@ func isSpace(c byte) bool {
 // anything but white space, braces, commas and quotes, where "${...}" is
 // kept whole so that destination templates stay one word.
 func lex(src string, errs *ErrorList) []token {
-	toks := make([]token, 0, len(src)/5+1)
+	toks := make([]token, 0, len(src)/8+1)
 	line, col, i := 1, 1, 0
 	// adv moves i to j, counting characters (not UTF-8 continuation bytes).
 	adv := func(j int) {

@@ -204,6 +204,9 @@ func (p *parser) parseHours() {
 			p.plan.hours[h.name] = h
 		}
 	}
+	if !ok && p.peek().kind != tLBrace && p.peek().line != kw.line {
+		return
+	}
 	if !p.open(kw, "the hours name") {
 		p.syncLine(kw.line)
 		return
@@ -283,6 +286,9 @@ func (p *parser) parseContext() {
 			p.plan.contexts = append(p.plan.contexts, c)
 		}
 	}
+	if !ok && p.peek().kind != tLBrace && p.peek().line != kw.line {
+		return
+	}
 	if !p.open(kw, "the context name") {
 		p.syncLine(kw.line)
 		return
@@ -304,7 +310,7 @@ func (p *parser) parseContext() {
 			return
 		default:
 			p.errorf(t, "expected rule or }, found %s", t.describe())
-			p.skipBalanced()
+			p.syncLine(t.line)
 		}
 	}
 }
@@ -328,9 +334,9 @@ func (p *parser) parseRule(c *context) {
 		return
 	}
 	r.body = p.parseBlockBody(p.toks[p.pos-1])
-	if len(r.matchers) > 0 {
-		c.rules = append(c.rules, r)
-	}
+	// A rule whose numbers are all bad is kept so that its body is still
+	// validated; it matches nothing (and the plan is refused anyway).
+	c.rules = append(c.rules, r)
 }
 
 // matcher reads an exact number or an _pattern.
@@ -428,7 +434,7 @@ func (p *parser) parseStmt() (stmt, bool) {
 		s.op = opGoto
 		t, ok1 := p.arg(kw, "a context name")
 		if ok = ok1; ok {
-			s.name, s.nameLine, s.nameCol = t.text, t.line, t.col
+			s.jump = &jump{name: t.text, line: t.line, col: t.col}
 		}
 	case "hangup":
 		s.op = opHangup
@@ -458,7 +464,7 @@ func (p *parser) parseStmt() (stmt, bool) {
 				p.errorf(t, "prefix needs digits, *, # or +, found %s", t.describe())
 				ok = false
 			}
-			s.text = template{lit: t.text}
+			s.text = &template{lit: t.text}
 		}
 	case "callerid":
 		t, ok1 := p.arg(kw, `number or name, e.g. callerid name "ACME ${caller_name}"`)
@@ -476,7 +482,9 @@ func (p *parser) parseStmt() (stmt, bool) {
 		if ok {
 			v, ok2 := p.arg(p.toks[p.pos-1], "a value in quotes")
 			if ok = ok2; ok {
-				s.text, ok = parseTemplate(v, &p.errs)
+				var tm template
+				tm, ok = parseTemplate(v, &p.errs)
+				s.text = &tm
 			}
 		}
 	case "require":
@@ -557,11 +565,11 @@ func (p *parser) parseIf(kw token) (stmt, bool) {
 		c.name, c.text = t.text, t.text
 	}
 	var ok2 bool
-	s.then, ok2 = p.parseBody()
+	c.then, ok2 = p.parseBody()
 	ok = ok && ok2
 	if p.peek().is("else") {
 		p.next()
-		s.els, ok2 = p.parseBody()
+		c.els, ok2 = p.parseBody()
 		ok = ok && ok2
 	}
 	return s, ok
@@ -598,31 +606,30 @@ func (p *parser) destination(t token) (*destLit, bool) {
 		p.errorf(t, "${caller_name} cannot be part of a destination")
 		return nil, false
 	}
-	marked := d.tmpl.fill("\x00")
-	fields := strings.SplitN(marked, ":", 3)
-	if strings.Contains(fields[0], "\x00") {
-		p.errorf(t, "the kind of destination %s cannot be a variable", t.text)
-		return nil, false
+	filled := d.tmpl.lit
+	var fields []string
+	if d.tmpl.hasVars {
+		fields = strings.SplitN(d.tmpl.fill("\x00"), ":", 3)
+		if strings.Contains(fields[0], "\x00") {
+			p.errorf(t, "the kind of destination %s cannot be a variable", t.text)
+			return nil, false
+		}
+		filled = d.tmpl.fill("1")
 	}
-	d.kind = fields[0]
-	filled := d.tmpl.fill("1")
 	parsed, err := ParseDestination(filled)
 	if err != nil {
 		msg := strings.Replace(err.Error(), strconv.Quote(filled), strconv.Quote(t.text), 1)
 		p.errorf(t, "%s", msg)
 		return nil, false
 	}
-	if d.kind == KindTrunk && !strings.Contains(fields[1], "\x00") {
+	d.kind = parsed.Kind
+	switch {
+	case !d.tmpl.hasVars:
+		d.fixed, d.isFixed, d.trunk = parsed, true, parsed.Trunk
+	case d.kind == KindTrunk && !strings.Contains(fields[1], "\x00"):
 		d.trunk = fields[1]
 	}
-	if !d.tmpl.hasVars {
-		d.fixed, d.isFixed = parsed, true
-	}
-	ref := Reference{Raw: d.raw, Kind: d.kind, Trunk: d.trunk, Line: d.line, Col: d.col}
-	if d.isFixed {
-		ref.Dest = d.fixed
-	}
-	p.plan.refs = append(p.plan.refs, ref)
+	p.plan.dests = append(p.plan.dests, d)
 	return d, true
 }
 

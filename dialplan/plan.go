@@ -10,7 +10,7 @@ type Plan struct {
 	hours    map[string]*hours
 	contexts []*context
 	byName   map[string]*context
-	refs     []Reference
+	dests    []*destLit // every destination literal, in file order
 }
 
 // Reference is one destination literal in a plan, for "what uses this
@@ -81,16 +81,19 @@ const (
 type stmt struct {
 	op        opcode
 	line, col int
-	dest      *destLit      // dial
+	n         int           // strip count; require class
 	ring      time.Duration // dial; 0 = the destination's own ring time
-	name      string        // goto target
-	nameLine  int
-	nameCol   int
-	target    *context // goto, resolved after parsing
-	n         int      // strip count; require class
-	text      template // prefix, callerid
-	cond      *cond    // if
-	then, els []stmt   // if
+	dest      *destLit      // dial
+	jump      *jump         // goto
+	text      *template     // prefix, callerid
+	cond      *cond         // if
+}
+
+// jump is a goto's target.
+type jump struct {
+	name      string
+	line, col int
+	target    *context // resolved after parsing
 }
 
 // cond is the condition of an if.
@@ -101,6 +104,7 @@ type cond struct {
 	line, col int    // of the hours name or of "caller"
 	hours     *hours // resolved after parsing
 	callers   []matcher
+	then, els []stmt
 }
 
 // classRank ranks an outbound class, lowest first; "" and unknown classes
@@ -163,5 +167,17 @@ func (p *Plan) References() []Reference {
 	if p == nil {
 		return nil
 	}
-	return append([]Reference(nil), p.refs...)
+	refs := make([]Reference, len(p.dests))
+	for i, d := range p.dests {
+		refs[i] = d.reference()
+	}
+	return refs
+}
+
+func (d *destLit) reference() Reference {
+	r := Reference{Raw: d.raw, Kind: d.kind, Trunk: d.trunk, Line: d.line, Col: d.col}
+	if d.isFixed {
+		r.Dest = d.fixed
+	}
+	return r
 }

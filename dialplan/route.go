@@ -201,8 +201,8 @@ func (st *run) block(body []stmt) (flow, *context) {
 				return flowStop, nil
 			}
 		case opGoto:
-			st.step(s.line, "goto "+s.target.name)
-			return flowGoto, s.target
+			st.step(s.line, "goto "+s.jump.target.name)
+			return flowGoto, s.jump.target
 		case opHangup:
 			st.step(s.line, "hangup")
 			st.hangup()
@@ -245,9 +245,9 @@ func (st *run) block(body []stmt) (flow, *context) {
 			}
 			text += s.cond.text + ": " + strconv.FormatBool(ok) + " (" + why + ")"
 			st.step(s.line, text)
-			branch := s.els
+			branch := s.cond.els
 			if ok {
-				branch = s.then
+				branch = s.cond.then
 			}
 			if f, target := st.block(branch); f != flowNext {
 				return f, target

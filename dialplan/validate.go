@@ -30,8 +30,8 @@ func resolve(pl *Plan, body []stmt, errs *ErrorList) {
 		s := &body[i]
 		switch s.op {
 		case opGoto:
-			if s.target = pl.byName[s.name]; s.target == nil {
-				errs.add(s.nameLine, s.nameCol, "unknown context %s", s.name)
+			if s.jump.target = pl.byName[s.jump.name]; s.jump.target == nil {
+				errs.add(s.jump.line, s.jump.col, "unknown context %s", s.jump.name)
 			}
 		case opIf:
 			if s.cond.callers == nil && s.cond.name != "" {
@@ -39,8 +39,8 @@ func resolve(pl *Plan, body []stmt, errs *ErrorList) {
 					errs.add(s.cond.line, s.cond.col, "unknown hours %s", s.cond.name)
 				}
 			}
-			resolve(pl, s.then, errs)
-			resolve(pl, s.els, errs)
+			resolve(pl, s.cond.then, errs)
+			resolve(pl, s.cond.els, errs)
 		}
 	}
 }
@@ -65,8 +65,8 @@ func unreachableStmts(body []stmt, errs *ErrorList) string {
 				why = fmt.Sprintf("%s on line %d always answers", s.dest.raw, s.line)
 			}
 		case opIf:
-			a := unreachableStmts(s.then, errs)
-			b := unreachableStmts(s.els, errs)
+			a := unreachableStmts(s.cond.then, errs)
+			b := unreachableStmts(s.cond.els, errs)
 			if a != "" && b != "" {
 				why = fmt.Sprintf("both branches of the if on line %d end the rule", s.line)
 			}
@@ -81,6 +81,9 @@ func unreachableStmts(body []stmt, errs *ErrorList) string {
 func index(c *context, errs *ErrorList) {
 	for ri := range c.rules {
 		r := &c.rules[ri]
+		if len(r.matchers) == 0 {
+			continue
+		}
 		shadow := make([]*rule, len(r.matchers))
 		covered := 0
 		for mi := range r.matchers {
@@ -167,28 +170,28 @@ func gotoLoops(pl *Plan, errs *ErrorList) {
 			s := &body[i]
 			switch s.op {
 			case opGoto:
-				if s.target == nil {
+				if s.jump.target == nil {
 					continue
 				}
-				switch color[s.target] {
+				switch color[s.jump.target] {
 				case white:
-					visit(s.target)
+					visit(s.jump.target)
 				case grey:
 					var path []string
 					for k := len(stack) - 1; k >= 0; k-- {
-						if stack[k] == s.target {
+						if stack[k] == s.jump.target {
 							for _, c := range stack[k:] {
 								path = append(path, c.name)
 							}
 							break
 						}
 					}
-					path = append(path, s.target.name)
+					path = append(path, s.jump.target.name)
 					errs.add(s.line, s.col, "goto loop: %s", strings.Join(path, " -> "))
 				}
 			case opIf:
-				walk(s.then, from)
-				walk(s.els, from)
+				walk(s.cond.then, from)
+				walk(s.cond.els, from)
 			}
 		}
 	}
