@@ -89,6 +89,7 @@ func TestDialplanConsole(t *testing.T) {
 		if got := storedPlan(t, p); got != dialplan.Default {
 			t.Errorf("a refused save changed the stored plan to %q", got)
 		}
+		b.screenshot(t, "dialplan-errors")
 	})
 
 	good := `context internal {

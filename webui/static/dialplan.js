@@ -267,7 +267,7 @@ function versionList(state, ed, errors, status, onRestored) {
 }
 
 const OUTCOME = {
-  route: 'The call is put through',
+  route: 'The call tries',
   no_match: 'No route',
   refused: 'Refused',
   hangup: 'The plan hangs up',
@@ -310,7 +310,7 @@ function traceForm(ed, state) {
 function renderTrace(tr, ed, dirty) {
   let end;
   if (tr.outcome === 'route') {
-    end = [OUTCOME.route, ' to ', tr.attempts.map((a, i) => [i ? ', then ' : '', h('code', {}, a.destination),
+    end = [OUTCOME.route, ' ', tr.attempts.map((a, i) => [i ? ', then ' : '', h('code', {}, a.destination),
       a.ring_s ? ` (ringing ${a.ring_s} s)` : '']), '.'];
   } else {
     end = [OUTCOME[tr.outcome] || tr.outcome, tr.reason ? `: ${tr.reason}` : '', '.'];
