@@ -18,6 +18,7 @@ type apiError struct {
 	Status  int
 	Message string
 	Fields  map[string]string // per-field messages, only for validation errors
+	Errors  []planErrorJSON   // positioned problems of a dial plan, only for its validation
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -26,6 +27,7 @@ func (e *apiError) Error() string { return e.Message }
 type errorBody struct {
 	Error  string            `json:"error"`
 	Fields map[string]string `json:"fields,omitempty"`
+	Errors []planErrorJSON   `json:"errors,omitempty"`
 }
 
 func newError(status int, format string, args ...any) *apiError {
@@ -100,7 +102,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 func (s *Server) errorResponse(err error, c echo.Context) (errorBody, int) {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		return errorBody{Error: ae.Message, Fields: ae.Fields}, ae.Status
+		return errorBody{Error: ae.Message, Fields: ae.Fields, Errors: ae.Errors}, ae.Status
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {

@@ -40,6 +40,9 @@ type Config struct {
 	Registrations LiveRegistrations
 	// Calls is the call engine's live view; nil answers an empty list.
 	Calls LiveCalls
+	// Router is the call engine's routing, for dial plan traces; nil traces
+	// with the stored plan alone (PlanRouter).
+	Router Router
 	// Events signals registration changes to the event stream
 	// (/api/v1/events); nil sends the initial state only, then keep-alives.
 	Events RegistrationWatcher
@@ -196,6 +199,13 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST(v1+"/prompts", s.createPrompt, auth, admin)
 	e.GET(v1+"/prompts/:name", s.getPromptAudio, auth, admin)
 	e.DELETE(v1+"/prompts/:name", s.deletePrompt, auth, admin)
+
+	e.GET(v1+"/dialplan", s.getDialplan, auth, admin)
+	e.PUT(v1+"/dialplan", s.putDialplan, auth, admin)
+	e.POST(v1+"/dialplan/trace", s.traceDialplan, auth, admin)
+	e.GET(v1+"/dialplan/versions", s.listDialplanVersions, auth, admin)
+	e.GET(v1+"/dialplan/versions/:id", s.getDialplanVersion, auth, admin)
+	e.POST(v1+"/dialplan/versions/:id/restore", s.restoreDialplanVersion, auth, admin)
 
 	if s.cfg.UI != nil {
 		e.GET("/*", s.serveUI)

@@ -4,6 +4,7 @@
 //	pbx [serve] [flags]        run everything (the default)
 //	pbx version                print version and build info
 //	pbx admin password USER    reset a web/API user's password (read from stdin)
+//	pbx dialplan check FILE    validate a dial plan (- reads stdin)
 package main
 
 import (
@@ -51,6 +52,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return fmt.Errorf("%w: pbx admin password USER", errUsage)
 		}
 		return adminPassword(ctx, args[1:], stdin, stdout, stderr, getenv)
+	case "dialplan":
+		if len(args) == 0 || args[0] != "check" {
+			return fmt.Errorf("%w: pbx dialplan check FILE", errUsage)
+		}
+		return dialplanCheck(ctx, args[1:], stdin, stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return nil
@@ -66,6 +72,9 @@ Commands:
   pbx [serve] [flags]        run the PBX: SIP, media, REST API and web UI
   pbx version                print version and build info
   pbx admin password USER    reset a web/API user's password (new password on stdin)
+  pbx dialplan check FILE    validate a dial plan: errors as FILE:LINE:COL: message, exit 1
+                             on any; - reads stdin. Destinations are checked against the
+                             database in --data (PBX_DATA) if there is one, else syntax only
 
 Run 'pbx serve -h' for the flags; each flag has an environment variable.
 `

@@ -28,7 +28,7 @@ func TestRunCommands(t *testing.T) {
 		{name: "version", args: []string{"version"},
 			wantStdout: []string{"pbx ", runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}},
 		{name: "help", args: []string{"help"},
-			wantStdout: []string{"Commands:", "pbx [serve] [flags]", "pbx version", "pbx admin password USER"}},
+			wantStdout: []string{"Commands:", "pbx [serve] [flags]", "pbx version", "pbx admin password USER", "pbx dialplan check FILE"}},
 		{name: "-h gives the overview", args: []string{"-h"}, wantStdout: []string{"Commands:", "pbx admin password USER"}},
 		{name: "--help gives the overview", args: []string{"--help"}, wantStdout: []string{"Commands:"}},
 		{name: "unknown command", args: []string{"frobnicate"}, wantUsage: true,

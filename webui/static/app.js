@@ -8,6 +8,7 @@ import { mePage } from './me.js';
 import { dashboardPage } from './dashboard.js';
 import { historyPage } from './history.js';
 import { promptsPage } from './prompts.js';
+import { dialplanPage } from './dialplan.js';
 
 const session = { me: null };
 let cleanup = null; // the current page's teardown (closes live streams)
@@ -17,7 +18,7 @@ function isAdmin() { return session.me && session.me.role === 'admin'; }
 
 function renderNav() {
   const links = isAdmin()
-    ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/users', 'Users'], ['#/prompts', 'Prompts']]
+    ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan']]
     : [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/me', 'My extension']];
   const cur = location.hash.split('/').slice(0, 2).join('/');
   document.getElementById('nav').replaceChildren(...links.map(([href, text]) =>
@@ -45,6 +46,7 @@ async function route() {
         else await usersPage();
         break;
       case 'prompts': await promptsPage(); break;
+      case 'dialplan': await dialplanPage(); break;
       case 'me': await mePage(session.me); break;
       default: page('Not found', notice('There is no page here.', 'bad'), h('p', {}, h('a', { href: '#/dashboard' }, 'Go to the dashboard')));
     }
