@@ -27,11 +27,12 @@ func Parse(src string) (*Plan, ErrorList) {
 }
 
 type parser struct {
-	toks []token
-	pos  int
-	errs ErrorList
-	plan *Plan
-	tzAt token // the first timezone statement, for duplicates
+	toks  []token
+	pos   int
+	errs  ErrorList
+	plan  *Plan
+	tzAt  token   // the first timezone statement, for duplicates
+	words []token // wordList's buffer, reused
 }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
@@ -176,7 +177,8 @@ func (p *parser) open(kw token, what string) bool {
 
 // wordList reads WORD {, WORD}; a comma may end a line to continue the list.
 func (p *parser) wordList(first token) []token {
-	list := []token{first}
+	list := append(p.words[:0], first)
+	defer func() { p.words = list[:0] }()
 	for p.peek().kind == tComma {
 		comma := p.next()
 		t := p.peek()
