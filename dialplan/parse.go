@@ -180,11 +180,10 @@ func (p *parser) wordList(first token) []token {
 	list := append(p.words[:0], first)
 	defer func() { p.words = list[:0] }()
 	for p.peek().kind == tComma {
-		comma := p.next()
+		p.next()
 		t := p.peek()
 		if t.kind != tWord {
 			p.errorf(t, "expected a value after ',', found %s", t.describe())
-			_ = comma
 			break
 		}
 		list = append(list, p.next())
