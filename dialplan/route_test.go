@@ -322,3 +322,29 @@ dial extension:1`))
 		t.Errorf("CallerNumber = %q", r.CallerNumber)
 	}
 }
+
+// TestRouteGotoDepth: loops are refused by Parse, but a long chain of
+// contexts is valid and routing stops after maxGotos of them.
+func TestRouteGotoDepth(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("context internal { rule _X. { goto c1 } }\n")
+	for i := 1; i <= 40; i++ {
+		b.WriteString("context c" + strconv.Itoa(i) + " { rule _X. { goto c" + strconv.Itoa(i+1) + " } }\n")
+	}
+	b.WriteString("context c41 { rule _X. { dial extension:101 } }\n")
+	p, errs := Parse(b.String())
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	r := p.Route(Call{Number: "12"})
+	if r.Outcome != OutcomeNoMatch || r.Reason != "more than 32 gotos" {
+		t.Errorf("Route = %v %q", r.Outcome, r.Reason)
+	}
+	short := strings.Replace(b.String(), "goto c11 ", "goto c41 ", 1)
+	if p, errs = Parse(short); errs != nil {
+		t.Fatal(errs)
+	}
+	if r := p.Route(Call{Number: "12"}); attempts(r) != "extension:101" || r.Context != "c41" {
+		t.Errorf("short chain: %v %q in %s", r.Outcome, attempts(r), r.Context)
+	}
+}
