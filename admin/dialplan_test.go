@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/officepbx/pbx/dialplan"
+	"github.com/officepbx/pbx/pbx/store"
 )
 
 // sendPlain sends a text/plain body.
@@ -181,7 +184,7 @@ func TestDialplanRequestErrors(t *testing.T) {
 }
 
 func TestDialplanTrace(t *testing.T) {
-	env := newEnv(t)
+	env := newEnv(t, func(c *Config) { c.Router = planRouter{Store: c.Store} })
 	env.createExtension("101", map[string]any{"name": "Reception", "outbound": "national"})
 	env.must(http.StatusConflict, env.do("POST", "/api/v1/dialplan/trace", env.admin, map[string]any{"number": "0"}))
 	plan := `context internal {
@@ -282,4 +285,53 @@ func TestDialplanTraceUsesRouter(t *testing.T) {
 	if r.fields()["context"] == nil {
 		t.Errorf("unknown context from the router: %s", r.raw)
 	}
+}
+
+// planRouter traces with the store's current dial plan alone: a stand-in
+// for the call engine in the HTTP layer's tests (the engine's own trace is
+// tested end to end in package pbx). The caller's outbound class
+// and name come from their extension, if they have one.
+type planRouter struct {
+	Store *store.Store
+}
+
+// Trace implements Router.
+func (r planRouter) Trace(ctx context.Context, req TraceRequest) (TraceResult, error) {
+	cur, err := r.Store.Dialplan(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return TraceResult{}, ErrNoPlan
+	} else if err != nil {
+		return TraceResult{}, err
+	}
+	plan, errs := dialplan.Parse(cur.Text)
+	if len(errs) > 0 {
+		return TraceResult{}, errors.Join(ErrNoPlan, errors.New("the stored dial plan has errors; save a corrected one"))
+	}
+	if !plan.HasContext(req.Context) {
+		return TraceResult{}, ErrUnknownContext
+	}
+	call := dialplan.Call{Context: req.Context, Number: req.Number, CallerNumber: req.CallerNumber, Trunk: req.Trunk, Time: req.At}
+	if dialplan.IsNumber(req.CallerNumber) {
+		if e, err := r.Store.GetExtension(ctx, req.CallerNumber); err == nil {
+			call.Class, call.CallerName = e.Outbound, e.Name
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return TraceResult{}, err
+		}
+	}
+	return traceResultOf(plan.Route(call)), nil
+}
+
+func traceResultOf(rt dialplan.Route) TraceResult {
+	out := TraceResult{
+		Outcome: strings.ReplaceAll(rt.Outcome.String(), " ", "_"), Reason: rt.Reason,
+		Context: rt.Context, Number: rt.Number, CallerNumber: rt.CallerNumber, CallerName: rt.CallerName,
+		Attempts: make([]TraceAttempt, len(rt.Attempts)), Steps: make([]TraceStep, len(rt.Steps)),
+	}
+	for i, a := range rt.Attempts {
+		out.Attempts[i] = TraceAttempt{Destination: a.Dest.String(), Ring: a.Ring, Line: a.Line}
+	}
+	for i, s := range rt.Steps {
+		out.Steps[i] = TraceStep(s)
+	}
+	return out
 }

@@ -40,8 +40,8 @@ type Config struct {
 	Registrations LiveRegistrations
 	// Calls is the call engine's live view; nil answers an empty list.
 	Calls LiveCalls
-	// Router is the call engine's routing, for dial plan traces; nil traces
-	// with the stored plan alone (PlanRouter).
+	// Router is the call engine's routing, for dial plan traces; nil
+	// answers traces 503.
 	Router Router
 	// Events signals registration changes to the event stream
 	// (/api/v1/events); nil sends the initial state only, then keep-alives.

@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/officepbx/pbx/dialplan"
-	"github.com/officepbx/pbx/pbx/store"
 )
 
 // TraceRequest is a call to route without placing it.
@@ -62,53 +61,6 @@ type Router interface {
 	Trace(ctx context.Context, req TraceRequest) (TraceResult, error)
 }
 
-// PlanRouter traces with the store's current dial plan alone: the stand-in
-// Router while the call engine offers none. The caller's outbound class
-// and name come from their extension, if they have one.
-type PlanRouter struct {
-	Store *store.Store
-}
-
-// Trace implements Router.
-func (r PlanRouter) Trace(ctx context.Context, req TraceRequest) (TraceResult, error) {
-	cur, err := r.Store.Dialplan(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return TraceResult{}, ErrNoPlan
-	} else if err != nil {
-		return TraceResult{}, err
-	}
-	plan, errs := dialplan.Parse(cur.Text)
-	if len(errs) > 0 {
-		return TraceResult{}, errors.Join(ErrNoPlan, errors.New("the stored dial plan has errors; save a corrected one"))
-	}
-	if !plan.HasContext(req.Context) {
-		return TraceResult{}, ErrUnknownContext
-	}
-	call := dialplan.Call{Context: req.Context, Number: req.Number, CallerNumber: req.CallerNumber, Trunk: req.Trunk, Time: req.At}
-	if dialplan.IsNumber(req.CallerNumber) {
-		if e, err := r.Store.GetExtension(ctx, req.CallerNumber); err == nil {
-			call.Class, call.CallerName = e.Outbound, e.Name
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return TraceResult{}, err
-		}
-	}
-	return traceResultOf(plan.Route(call)), nil
-}
-
-func traceResultOf(rt dialplan.Route) TraceResult {
-	out := TraceResult{
-		Outcome: strings.ReplaceAll(rt.Outcome.String(), " ", "_"), Reason: rt.Reason,
-		Context: rt.Context, Number: rt.Number, CallerNumber: rt.CallerNumber, CallerName: rt.CallerName,
-		Attempts: make([]TraceAttempt, len(rt.Attempts)), Steps: make([]TraceStep, len(rt.Steps)),
-	}
-	for i, a := range rt.Attempts {
-		out.Attempts[i] = TraceAttempt{Destination: a.Dest.String(), Ring: a.Ring, Line: a.Line}
-	}
-	for i, s := range rt.Steps {
-		out.Steps[i] = TraceStep(s)
-	}
-	return out
-}
 
 type traceInput struct {
 	Context *string `json:"context"`
@@ -178,11 +130,10 @@ func (s *Server) traceDialplan(c echo.Context) error {
 	if err := fe.err(); err != nil {
 		return err
 	}
-	router := s.cfg.Router
-	if router == nil {
-		router = PlanRouter{Store: s.store}
+	if s.cfg.Router == nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "routing is not available")
 	}
-	res, err := router.Trace(c.Request().Context(), req)
+	res, err := s.cfg.Router.Trace(c.Request().Context(), req)
 	switch {
 	case errors.Is(err, ErrUnknownContext):
 		return fieldError("context", "the dial plan has no context "+req.Context)

@@ -54,7 +54,7 @@ func (c *call) dial(q []attempt, offer *mediaOffer) (fail failure, ok bool, app 
 		case e.cfg.Apps[d.Kind] != nil:
 			return failure{}, false, &d
 		case d.Kind == dialplan.KindExtension:
-			tgt, err := e.route(e.ctx, c.caller, d.Number, e.now())
+			tgt, err := e.route(e.ctx, c.caller, d.Number, time.Now())
 			if a.ring > 0 {
 				tgt.ringTime = a.ring
 			}
@@ -284,7 +284,7 @@ func (c *call) ringGroup(number string, ring time.Duration, offer *mediaOffer) (
 		if ext.DND || busy {
 			continue
 		}
-		b := e.loc.lookup(ext.Number, e.now())
+		b := e.loc.lookup(ext.Number, time.Now())
 		if len(b) == 0 {
 			continue
 		}

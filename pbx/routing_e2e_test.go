@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/officepbx/pbx/dialplan"
 	"github.com/officepbx/pbx/pbx/app"
 	"github.com/officepbx/pbx/pbx/pbxtest"
 )
@@ -75,6 +76,11 @@ func TestDialPlanHours(t *testing.T) {
 		{"2026-12-28T16:59:00+01:00", b}, // Monday, a minute before closing
 	} {
 		clk.set(t, tc.at)
+		// The trace (at the same time) names the phone the call reaches.
+		code, out := p.Do(http.MethodPost, "/api/v1/dialplan/trace", map[string]any{"number": "700", "from": "101", "at": tc.at})
+		if first := `"attempts":[{"destination":"extension:` + tc.want.User; code != http.StatusOK || !strings.Contains(string(out), first) {
+			t.Errorf("trace at %s: %d %s, want first attempt extension:%s", tc.at, code, out, tc.want.User)
+		}
 		caller, callee := connect(t, a, tc.want, "700")
 		if callee.From().Address.User != "101" {
 			t.Errorf("%s: callee sees caller %s", tc.at, callee.From().Address.User)
@@ -102,12 +108,13 @@ func TestDialPlanInvalidPutKeepsOld(t *testing.T) {
 	p := clockedPBX(t, &clk)
 	a := p.Phone("101", pbxtest.WithTone(440))
 	b := p.Phone("102", pbxtest.WithTone(1000))
+	p.Phone("103", pbxtest.WithTone(1500))
 	if code, out := p.PutDialplan(hoursPlan); code != http.StatusOK {
 		t.Fatalf("PUT dial plan: %d %s", code, out)
 	}
 	broken := strings.Replace(hoursPlan, "dial extension:103", "dial extension:999\n        bogus", 1)
 	code, out := p.PutDialplan(broken)
-	if code != http.StatusBadRequest || !strings.Contains(string(out), `"line"`) || !strings.Contains(string(out), "999") {
+	if code != http.StatusBadRequest || !strings.Contains(string(out), `"line":10,"col":9`) || !strings.Contains(string(out), "bogus") {
 		t.Fatalf("PUT broken plan: %d %s, want 400 naming the errors", code, out)
 	}
 	caller, callee := connect(t, a, b, "700")
@@ -138,5 +145,25 @@ func TestDialPlanTakesEffectAtOnce(t *testing.T) {
 	hangUp(t, caller, callee)
 	if res, err := a.Dial(ctx(t), "0044123"); err != nil || res.Status() != sip.StatusForbidden {
 		t.Errorf("dial 0044123 as an internal-class caller: %v %d, want 403", err, res.Status())
+	}
+}
+
+// A data directory from before the dial-plan language holds the old
+// comments-only default, saved by the system: the next start replaces it
+// with today's default (keeping it in the history), so routing works.
+func TestOldDefaultPlanUpgraded(t *testing.T) {
+	p := pbxtest.Start(t)
+	old := "# Dial plan.\n# Internal numbers are reached without any entry here.\n"
+	if _, err := p.App.Store.SetDialplan(ctx(t), old, ""); err != nil {
+		t.Fatal(err)
+	}
+	p.Restart()
+	cur, err := p.App.Store.Dialplan(ctx(t))
+	if err != nil || cur.Text != dialplan.Default || cur.CreatedBy != "" {
+		t.Fatalf("plan after restart: version %d by %q, default %v (%v)", cur.ID, cur.CreatedBy, cur.Text == dialplan.Default, err)
+	}
+	code, out := p.Do(http.MethodPost, "/api/v1/dialplan/trace", map[string]any{"number": "555"})
+	if code != http.StatusOK || !strings.Contains(string(out), `"outcome":"no_match"`) {
+		t.Errorf("trace after the upgrade: %d %s", code, out)
 	}
 }

@@ -15,6 +15,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The dial plan's time zones must load on a host without zoneinfo
+	// (a static binary in a scratch container).
+	_ "time/tzdata"
 )
 
 // errUsage marks a command-line mistake (exit status 2).

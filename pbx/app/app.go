@@ -132,6 +132,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		Calls:         liveCalls{eng},
 		Events:        eng,
 		CallEvents:    liveCalls{eng},
+		Router:        router{eng},
 		Metrics:       []admin.MetricsSource{eng},
 		UI:            webui.FS(),
 		Log:           a.log.With("component", "http"),
@@ -192,13 +193,25 @@ func listenSIP(addr string) (net.PacketConn, net.Listener, error) {
 
 // firstStart sets up an empty database: the first admin and the default dial plan.
 func firstStart(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) error {
-	if _, err := st.Dialplan(ctx); errors.Is(err, store.ErrNotFound) {
+	cur, err := st.Dialplan(ctx)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		// Saved by the system (""): version 1 of the history.
 		if _, err := st.SetDialplan(ctx, dialplan.Default, ""); err != nil {
 			return fmt.Errorf("default dial plan: %w", err)
 		}
-	} else if err != nil {
+	case err != nil:
 		return err
+	case cur.CreatedBy == "":
+		// A plan only the system saved (a database from before the
+		// dial-plan language holds its comments-only default) that no
+		// longer parses is replaced by today's default; history keeps it.
+		if _, errs := dialplan.Parse(cur.Text); len(errs) > 0 {
+			if _, err := st.AddDialplanVersion(ctx, dialplan.Default, "", "the default plan in the dial-plan language"); err != nil {
+				return fmt.Errorf("default dial plan: %w", err)
+			}
+			log.Info("dial plan upgraded to the default plan of the dial-plan language", "old_version", cur.ID)
+		}
 	}
 	n, err := st.CountUsers(ctx)
 	if err != nil || n > 0 {
