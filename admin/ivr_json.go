@@ -41,7 +41,8 @@ func toIVRJSON(v store.IVR) ivrJSON {
 }
 
 // ivrInput is a request body for POST, PUT and PATCH; nil fields were
-// omitted. options is one field: given, it replaces all options.
+// omitted (as is a field given as null). options is one field: given, it
+// replaces all options; {} clears them.
 type ivrInput struct {
 	Number        *string            `json:"number"`
 	Name          *string            `json:"name"`
@@ -69,11 +70,8 @@ func defaultIVR(number string) store.IVR {
 func (in *ivrInput) apply(v *store.IVR) {
 	set(&v.Name, in.Name)
 	set(&v.Greeting, in.Greeting)
-	if in.Options != nil {
+	if in.Options != nil && *in.Options != nil {
 		v.Options = *in.Options
-		if v.Options == nil { // "options": null clears them
-			v.Options = map[string]string{}
-		}
 	}
 	set(&v.TimeoutSeconds, in.TimeoutS)
 	set(&v.Retries, in.Retries)

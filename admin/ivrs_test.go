@@ -158,6 +158,11 @@ func TestUpdateIVR(t *testing.T) {
 	if r.str("created_at") != created.str("created_at") {
 		t.Errorf("created_at changed: %s", r.raw)
 	}
+	// null is as good as omitted; {} clears.
+	r = env.must(http.StatusOK, env.do("PATCH", "/api/v1/ivrs/500", env.admin, `{"options":null}`))
+	if !reflect.DeepEqual(r.body["options"], map[string]any{"5": "extension:102"}) {
+		t.Errorf("options null: %s", r.raw)
+	}
 	// PUT replaces: what it omits returns to the defaults. A GET body can
 	// be PUT back as is.
 	r = env.must(http.StatusOK, env.do("PUT", "/api/v1/ivrs/500", env.admin, map[string]any{"name": "Night"}))
@@ -166,9 +171,10 @@ func TestUpdateIVR(t *testing.T) {
 		t.Errorf("after PUT %s", r.raw)
 	}
 	env.must(http.StatusOK, env.do("PUT", "/api/v1/ivrs/500", env.admin, string(r.raw)))
-	r = env.must(http.StatusOK, env.do("PATCH", "/api/v1/ivrs/500", env.admin, `{"options":null}`))
+	env.must(http.StatusOK, env.do("PATCH", "/api/v1/ivrs/500", env.admin, `{"options":{"1":"hangup"}}`))
+	r = env.must(http.StatusOK, env.do("PATCH", "/api/v1/ivrs/500", env.admin, `{"options":{}}`))
 	if len(r.body["options"].(map[string]any)) != 0 {
-		t.Errorf("options null: %s", r.raw)
+		t.Errorf("options {}: %s", r.raw)
 	}
 
 	r = env.must(http.StatusBadRequest, env.do("PATCH", "/api/v1/ivrs/500", env.admin,
