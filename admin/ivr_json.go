@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/officepbx/pbx/pbx/store"
@@ -107,7 +106,7 @@ func (s *Server) validateIVR(ctx context.Context, v *store.IVR, fe fieldErrors) 
 	}
 	self := "ivr:" + v.Number
 	for key, dest := range v.Options {
-		if !slices.Contains(store.IVRKeys, key) {
+		if !store.IsIVRKey(key) {
 			fe.add("options", fmt.Sprintf("key %q is not one of 0-9, *, #", key))
 			continue
 		}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -32,8 +31,11 @@ type IVR struct {
 	UpdatedAt     time.Time
 }
 
-// IVRKeys are the keys an IVR option may use, in keypad order.
-var IVRKeys = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"}
+// IsIVRKey reports whether k is a key an IVR option may use: a single
+// 0-9, * or #.
+func IsIVRKey(k string) bool {
+	return len(k) == 1 && (k[0] >= '0' && k[0] <= '9' || k[0] == '*' || k[0] == '#')
+}
 
 const ivrColumns = `number, name, greeting, timeout_s, retries, on_timeout, on_invalid, direct_dial,
 	invalid_prompt, timeout_prompt, created_at, updated_at`
@@ -107,7 +109,7 @@ func (s *Store) UpdateIVR(ctx context.Context, v *IVR) error {
 func writeIVROptions(ctx context.Context, tx *sql.Tx, v *IVR) error {
 	p := problems{}
 	for key, dest := range v.Options {
-		if !slices.Contains(IVRKeys, key) {
+		if !IsIVRKey(key) {
 			p["options"] = fmt.Sprintf("key %q is not one of 0-9, *, #", key)
 			continue
 		}
