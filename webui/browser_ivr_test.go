@@ -154,6 +154,17 @@ func TestConsoleIVRsAndRingGroups(t *testing.T) {
 		b.screenshot(t, "ivrs")
 	})
 
+	run(t, "narrow screen", func(t *testing.T) {
+		b.do(t, chromedp.EmulateViewport(360, 740))
+		for _, page := range []struct{ hash, h1 string }{{"#/ivrs/500", "IVR menu 500"}, {"#/ringgroups/600", "Ring group 600"}} {
+			b.do(t, goTo(page.hash), waitText("h1", page.h1))
+			if w := b.eval(t, `String(document.documentElement.scrollWidth)`); w != "360" {
+				t.Errorf("at 360 px %s is %s px wide", page.hash, w)
+			}
+		}
+		b.do(t, chromedp.EmulateViewport(1280, 800))
+	})
+
 	run(t, "delete refused while in use", func(t *testing.T) {
 		b.do(t,
 			goTo("#/ringgroups/600"),
