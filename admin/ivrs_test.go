@@ -238,3 +238,19 @@ func TestIVRsNeedAdmin(t *testing.T) {
 		}
 	}
 }
+
+func TestDeletePromptUsedByIVR(t *testing.T) {
+	env := newEnv(t)
+	env.uploadPrompt("main-menu")
+	env.uploadPrompt(store.PromptMusicOnHold) // an upload of a built-in name
+	env.must(http.StatusCreated, env.do("POST", "/api/v1/ivrs", env.admin, map[string]any{
+		"number": "500", "greeting": "main-menu", "timeout_prompt": store.PromptMusicOnHold}))
+	r := env.must(http.StatusConflict, env.do("DELETE", "/api/v1/prompts/main-menu", env.admin, nil))
+	if r.str("error") != "cannot delete prompt main-menu: used by ivr 500 greeting" {
+		t.Errorf("delete of a greeting in use: %s", r.raw)
+	}
+	// The built-in prompt takes over from a deleted upload of its name.
+	env.must(http.StatusNoContent, env.do("DELETE", "/api/v1/prompts/"+store.PromptMusicOnHold, env.admin, nil))
+	env.must(http.StatusOK, env.do("PATCH", "/api/v1/ivrs/500", env.admin, map[string]any{"greeting": ""}))
+	env.must(http.StatusNoContent, env.do("DELETE", "/api/v1/prompts/main-menu", env.admin, nil))
+}

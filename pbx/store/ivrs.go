@@ -214,3 +214,27 @@ func (s *Store) loadIVROptions(ctx context.Context, ivrs []IVR) error {
 	}
 	return rows.Err()
 }
+
+// PromptUsers names the IVR menus that play the prompt name, as "ivr 500
+// greeting", "ivr 500 invalid_prompt", "ivr 500 timeout_prompt". Sorted;
+// nil if none.
+func (s *Store) PromptUsers(ctx context.Context, name string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT number, 'greeting' FROM ivrs WHERE greeting = ?1
+		UNION ALL SELECT number, 'invalid_prompt' FROM ivrs WHERE invalid_prompt = ?1
+		UNION ALL SELECT number, 'timeout_prompt' FROM ivrs WHERE timeout_prompt = ?1
+		ORDER BY 1, 2`, name)
+	if err != nil {
+		return nil, fmt.Errorf("users of prompt %s: %w", name, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var number, what string
+		if err := rows.Scan(&number, &what); err != nil {
+			return nil, err
+		}
+		out = append(out, "ivr "+number+" "+what)
+	}
+	return out, rows.Err()
+}
