@@ -274,9 +274,23 @@ func (s *Server) getPromptAudio(c echo.Context) error {
 // deletePrompt removes an uploaded prompt; deleting the upload of a
 // built-in name brings the built-in prompt back. A built-in prompt itself
 // cannot be deleted (409).
+//
+// An upload an IVR menu plays is 409, naming the menus, unless a built-in
+// prompt of its name takes over. (Checked before the delete, not in its
+// transaction: a menu saved in between keeps a name that now plays nothing.)
 func (s *Server) deletePrompt(c echo.Context) error {
 	name := pathParam(c, "name")
-	err := s.store.DeletePrompt(c.Request().Context(), name)
+	ctx := c.Request().Context()
+	if !s.promptBuiltin(name) {
+		users, err := s.store.PromptUsers(ctx, name)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return conflict("cannot delete prompt %s: used by %s", name, strings.Join(users, ", "))
+		}
+	}
+	err := s.store.DeletePrompt(ctx, name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if _, ok := s.builtins.get(name); ok {

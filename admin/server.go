@@ -186,6 +186,20 @@ func (s *Server) routes(e *echo.Echo) {
 	e.DELETE(v1+"/extensions/:number", s.deleteExtension, auth, admin)
 	e.POST(v1+"/extensions/:number/secret", s.regenerateSecret, auth, admin)
 
+	e.GET(v1+"/ivrs", s.listIVRs, auth, admin)
+	e.POST(v1+"/ivrs", s.createIVR, auth, admin)
+	e.GET(v1+"/ivrs/:number", s.getIVR, auth, admin)
+	e.PUT(v1+"/ivrs/:number", s.putIVR, auth, admin)
+	e.PATCH(v1+"/ivrs/:number", s.patchIVR, auth, admin)
+	e.DELETE(v1+"/ivrs/:number", s.deleteIVR, auth, admin)
+
+	e.GET(v1+"/ringgroups", s.listRingGroups, auth, admin)
+	e.POST(v1+"/ringgroups", s.createRingGroup, auth, admin)
+	e.GET(v1+"/ringgroups/:number", s.getRingGroup, auth, admin)
+	e.PUT(v1+"/ringgroups/:number", s.putRingGroup, auth, admin)
+	e.PATCH(v1+"/ringgroups/:number", s.patchRingGroup, auth, admin)
+	e.DELETE(v1+"/ringgroups/:number", s.deleteRingGroup, auth, admin)
+
 	e.GET(v1+"/registrations", s.listRegistrations, auth)
 
 	e.GET(v1+"/calls", s.listCalls, auth)

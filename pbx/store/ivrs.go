@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -32,8 +31,11 @@ type IVR struct {
 	UpdatedAt     time.Time
 }
 
-// IVRKeys are the keys an IVR option may use, in keypad order.
-var IVRKeys = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"}
+// IsIVRKey reports whether k is a key an IVR option may use: a single
+// 0-9, * or #.
+func IsIVRKey(k string) bool {
+	return len(k) == 1 && (k[0] >= '0' && k[0] <= '9' || k[0] == '*' || k[0] == '#')
+}
 
 const ivrColumns = `number, name, greeting, timeout_s, retries, on_timeout, on_invalid, direct_dial,
 	invalid_prompt, timeout_prompt, created_at, updated_at`
@@ -107,7 +109,7 @@ func (s *Store) UpdateIVR(ctx context.Context, v *IVR) error {
 func writeIVROptions(ctx context.Context, tx *sql.Tx, v *IVR) error {
 	p := problems{}
 	for key, dest := range v.Options {
-		if !slices.Contains(IVRKeys, key) {
+		if !IsIVRKey(key) {
 			p["options"] = fmt.Sprintf("key %q is not one of 0-9, *, #", key)
 			continue
 		}
@@ -211,4 +213,28 @@ func (s *Store) loadIVROptions(ctx context.Context, ivrs []IVR) error {
 		}
 	}
 	return rows.Err()
+}
+
+// PromptUsers names the IVR menus that play the prompt name, as "ivr 500
+// greeting", "ivr 500 invalid_prompt", "ivr 500 timeout_prompt". Sorted;
+// nil if none.
+func (s *Store) PromptUsers(ctx context.Context, name string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT number, 'greeting' FROM ivrs WHERE greeting = ?1
+		UNION ALL SELECT number, 'invalid_prompt' FROM ivrs WHERE invalid_prompt = ?1
+		UNION ALL SELECT number, 'timeout_prompt' FROM ivrs WHERE timeout_prompt = ?1
+		ORDER BY 1, 2`, name)
+	if err != nil {
+		return nil, fmt.Errorf("users of prompt %s: %w", name, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var number, what string
+		if err := rows.Scan(&number, &what); err != nil {
+			return nil, err
+		}
+		out = append(out, "ivr "+number+" "+what)
+	}
+	return out, rows.Err()
 }

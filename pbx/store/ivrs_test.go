@@ -170,3 +170,21 @@ func TestListIVRs(t *testing.T) {
 		}
 	}
 }
+
+func TestPromptUsers(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	a := newIVR("500", nil)
+	a.Greeting, a.TimeoutPrompt = "main", "main"
+	mustCreateIVR(t, s, a)
+	b := newIVR("501", nil)
+	b.InvalidPrompt = "main"
+	mustCreateIVR(t, s, b)
+	got, err := s.PromptUsers(ctx, "main")
+	if want := []string{"ivr 500 greeting", "ivr 500 timeout_prompt", "ivr 501 invalid_prompt"}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("PromptUsers(main) = %q, %v; want %q", got, err, want)
+	}
+	if got, err := s.PromptUsers(ctx, "other"); err != nil || got != nil {
+		t.Errorf("PromptUsers(other) = %q, %v", got, err)
+	}
+}

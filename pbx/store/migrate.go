@@ -47,8 +47,9 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	return ms, nil
 }
 
-// migrate applies every embedded migration newer than the database, each in
-// its own transaction together with its schema_migrations row.
+// migrate applies every embedded migration the database has not had, in
+// version order, each in its own transaction together with its
+// schema_migrations row.
 func (s *Store) migrate(ctx context.Context) error {
 	return s.migrateFS(ctx, migrations.Files)
 }
@@ -62,9 +63,9 @@ func (s *Store) migrateFS(ctx context.Context, fsys fs.FS) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var current int
-	if err := s.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+	applied, current, err := s.appliedVersions(ctx)
+	if err != nil {
+		return err
 	}
 	latest := 0
 	if len(ms) > 0 {
@@ -74,8 +75,12 @@ func (s *Store) migrateFS(ctx context.Context, fsys fs.FS) error {
 		return fmt.Errorf("%w: database is at version %d, this binary knows up to %d; use a newer binary or restore a backup",
 			ErrSchemaTooNew, current, latest)
 	}
+	// Every migration not applied yet runs, also one numbered below the
+	// newest applied: branches number theirs independently, and a database
+	// that ran a later number first must still get the earlier one when
+	// the branches meet.
 	for _, m := range ms {
-		if m.version <= current {
+		if applied[m.version] {
 			continue
 		}
 		err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -91,6 +96,29 @@ func (s *Store) migrateFS(ctx context.Context, fsys fs.FS) error {
 		}
 	}
 	return nil
+}
+
+// appliedVersions reads which migrations the database has, and the newest.
+func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, int, error) {
+	rows, err := s.w.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, 0, fmt.Errorf("read schema version: %w", err)
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	current := 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, 0, fmt.Errorf("read schema version: %w", err)
+		}
+		applied[v] = true
+		current = max(current, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return applied, current, nil
 }
 
 // SchemaVersion reports the highest applied migration.

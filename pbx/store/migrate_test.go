@@ -227,6 +227,40 @@ func TestMigrationFailureRollsBack(t *testing.T) {
 	}
 }
 
+// A migration numbered below one already applied (another branch's, merged
+// later) is applied too, not skipped.
+func TestMigrateFillsGap(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	ms := embedded(t)
+	latest := ms[len(ms)-1].version
+	withGap := fstest.MapFS{}
+	for _, m := range ms {
+		withGap[m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+	}
+	late := fmt.Sprintf("%04d_late.sql", latest+2)
+	withGap[late] = &fstest.MapFile{Data: []byte("INSERT INTO settings(key, value) VALUES ('late', 'yes');\n")}
+	if err := s.migrateFS(ctx, withGap); err != nil {
+		t.Fatal(err)
+	}
+	// The branch that numbered its migration latest+1 merges now.
+	early := fmt.Sprintf("%04d_early.sql", latest+1)
+	withGap[early] = &fstest.MapFile{Data: []byte("INSERT INTO settings(key, value) VALUES ('early', 'yes');\n")}
+	if err := s.migrateFS(ctx, withGap); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Setting(ctx, "early"); err != nil || v != "yes" {
+		t.Errorf("the earlier-numbered migration was skipped: %q, %v", v, err)
+	}
+	rows := schemaRows(t, s.r)
+	if got := rows[len(rows)-2:]; got[0] != (schemaRow{latest + 1, early}) || got[1] != (schemaRow{latest + 2, late}) {
+		t.Errorf("last schema rows %v", got)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latest+2 {
+		t.Errorf("SchemaVersion = %d, %v", v, err)
+	}
+}
+
 func TestLoadMigrations(t *testing.T) {
 	file := func(body string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(body)} }
 	tests := []struct {

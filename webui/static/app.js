@@ -9,6 +9,8 @@ import { dashboardPage } from './dashboard.js';
 import { historyPage } from './history.js';
 import { promptsPage } from './prompts.js';
 import { dialplanPage } from './dialplan.js';
+import { ivrsPage, ivrPage } from './ivrs.js';
+import { ringGroupsPage, ringGroupPage } from './ringgroups.js';
 
 const session = { me: null };
 let cleanup = null; // the current page's teardown (closes live streams)
@@ -18,7 +20,8 @@ function isAdmin() { return session.me && session.me.role === 'admin'; }
 
 function renderNav() {
   const links = isAdmin()
-    ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan']]
+    ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/ringgroups', 'Ring groups'],
+      ['#/ivrs', 'IVR menus'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan']]
     : [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/me', 'My extension']];
   const cur = location.hash.split('/').slice(0, 2).join('/');
   document.getElementById('nav').replaceChildren(...links.map(([href, text]) =>
@@ -44,6 +47,14 @@ async function route() {
       case 'users':
         if (parts[1]) await userPage(parts[1] === 'new' ? null : parts[1]);
         else await usersPage();
+        break;
+      case 'ringgroups':
+        if (parts[1]) await ringGroupPage(parts[1] === 'new' ? null : parts[1]);
+        else await ringGroupsPage();
+        break;
+      case 'ivrs':
+        if (parts[1]) await ivrPage(parts[1] === 'new' ? null : parts[1]);
+        else await ivrsPage();
         break;
       case 'prompts': await promptsPage(); break;
       case 'dialplan': await dialplanPage(); break;
