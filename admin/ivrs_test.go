@@ -124,7 +124,7 @@ func TestCreateIVRInvalid(t *testing.T) {
 		{"destination not a string", `{"number":"500","options":{"1":101}}`, "options"},
 		{"unknown field", `{"number":"500","timeout":5}`, "timeout"},
 		{"a self reference of another number", `{"number":"500","options":{"1":"ivr:501"}}`, "options.1"},
-		{"built-in prompt unknown without the hook", `{"number":"500","greeting":"welcome"}`, "greeting"},
+		{"a prompt that is neither uploaded nor built in", `{"number":"500","greeting":"no-such-prompt"}`, "greeting"},
 	} {
 		r := env.do("POST", "/api/v1/ivrs", env.admin, tc.body)
 		if r.status != http.StatusBadRequest || r.fields()[tc.field] == nil {
@@ -238,16 +238,16 @@ func TestIVRsNeedAdmin(t *testing.T) {
 
 func TestDeletePromptUsedByIVR(t *testing.T) {
 	env := newEnv(t)
-	env.uploadPrompt("main-menu")
+	env.uploadPrompt("front-desk")
 	env.uploadPrompt(store.PromptMusicOnHold) // an upload of a built-in name
 	env.must(http.StatusCreated, env.do("POST", "/api/v1/ivrs", env.admin, map[string]any{
-		"number": "500", "greeting": "main-menu", "timeout_prompt": store.PromptMusicOnHold}))
-	r := env.must(http.StatusConflict, env.do("DELETE", "/api/v1/prompts/main-menu", env.admin, nil))
-	if r.str("error") != "cannot delete prompt main-menu: used by ivr 500 greeting" {
+		"number": "500", "greeting": "front-desk", "timeout_prompt": store.PromptMusicOnHold}))
+	r := env.must(http.StatusConflict, env.do("DELETE", "/api/v1/prompts/front-desk", env.admin, nil))
+	if r.str("error") != "cannot delete prompt front-desk: used by ivr 500 greeting" {
 		t.Errorf("delete of a greeting in use: %s", r.raw)
 	}
 	// The built-in prompt takes over from a deleted upload of its name.
 	env.must(http.StatusNoContent, env.do("DELETE", "/api/v1/prompts/"+store.PromptMusicOnHold, env.admin, nil))
 	env.must(http.StatusOK, env.do("PATCH", "/api/v1/ivrs/500", env.admin, map[string]any{"greeting": ""}))
-	env.must(http.StatusNoContent, env.do("DELETE", "/api/v1/prompts/main-menu", env.admin, nil))
+	env.must(http.StatusNoContent, env.do("DELETE", "/api/v1/prompts/front-desk", env.admin, nil))
 }

@@ -25,9 +25,9 @@ func groupPBX(t *testing.T, change func(*store.RingGroup)) (p *pbxtest.PBX, a, b
 	if change != nil {
 		change(&g)
 	}
-	if err := p.App.Store.CreateRingGroup(ctx(t), &g); err != nil {
-		t.Fatal(err)
-	}
+	p.MustDo(http.StatusCreated, http.MethodPost, "/api/v1/ringgroups", map[string]any{
+		"number": g.Number, "name": g.Name, "strategy": g.Strategy, "members": g.Members,
+		"ring_seconds": g.RingSeconds, "member_seconds": g.MemberSeconds, "on_no_answer": g.OnNoAnswer})
 	return p, a, b, c, d
 }
 

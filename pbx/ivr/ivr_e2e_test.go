@@ -2,6 +2,7 @@ package ivr_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -47,10 +48,16 @@ func menuPBX(t *testing.T, change func(*store.IVR), opts ...pbxtest.UAOption) (p
 	if change != nil {
 		change(&menu)
 	}
-	if err := p.App.Store.CreateIVR(context.Background(), &menu); err != nil {
-		t.Fatal(err)
-	}
+	postIVR(p, menu)
 	return p, caller, b, c
+}
+
+// postIVR creates a menu through the REST API, as an administrator would.
+func postIVR(p *pbxtest.PBX, m store.IVR) {
+	p.MustDo(http.StatusCreated, http.MethodPost, "/api/v1/ivrs", map[string]any{
+		"number": m.Number, "name": m.Name, "greeting": m.Greeting, "options": m.Options,
+		"timeout_s": m.TimeoutSeconds, "retries": m.Retries, "on_timeout": m.OnTimeout, "on_invalid": m.OnInvalid,
+		"direct_dial": m.DirectDial, "invalid_prompt": m.InvalidPrompt, "timeout_prompt": m.TimeoutPrompt})
 }
 
 // dialMenu calls the menu and checks the caller hears its greeting.
@@ -192,14 +199,9 @@ func TestIVRNestedMenu(t *testing.T) {
 	p.MustUploadPrompt("sub-menu", pbxtest.ToneWAV(timeoutTone, 20))
 	sub := store.IVR{Number: "501", Name: "Sales", Greeting: "sub-menu",
 		Options: map[string]string{"3": "extension:103"}, TimeoutSeconds: 5, Retries: 1, OnTimeout: "hangup", OnInvalid: "hangup"}
-	if err := p.App.Store.CreateIVR(context.Background(), &sub); err != nil {
-		t.Fatal(err)
-	}
-	main, _ := p.App.Store.GetIVR(context.Background(), "500")
-	main.Options["2"] = "ivr:501"
-	if err := p.App.Store.UpdateIVR(context.Background(), &main); err != nil {
-		t.Fatal(err)
-	}
+	postIVR(p, sub)
+	p.MustDo(http.StatusOK, http.MethodPatch, "/api/v1/ivrs/500",
+		map[string]any{"options": map[string]string{"1": "extension:102", "2": "ivr:501"}})
 	call := dialMenu(t, a, "500")
 	if err := call.SendDTMF(ctxFor(t, 5*time.Second), "2"); err != nil {
 		t.Fatal(err)
