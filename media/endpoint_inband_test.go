@@ -28,15 +28,29 @@ func inBandEndpoint(t *testing.T, p *phone, pt uint8, inBand bool) (*Endpoint, c
 	return e, digits
 }
 
-// sendTones sends keys as in-band tones (100 ms on, 100 ms off) in
-// packets of codec pt.
+// sendTones sends keys as in-band tones from tone sources (each frequency
+// at -10 dBm0, 100 ms on, 100 ms off) in packets of codec pt.
 func sendTones(t *testing.T, p *phone, e *Endpoint, pt uint8, keys string) {
 	t.Helper()
-	pcm := dtmfKeysAudio(t, keys, 0, 100*ms, 100*ms, -12, 0)
+	srcs := make([]Source, 0, len(keys))
+	for _, k := range keys {
+		lo, hi := dtmfFreqsOf(t, k)
+		srcs = append(srcs, NewToneSource(ToneSpec{Freq1: lo, Freq2: hi, Level: -10,
+			Cadence: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}, Repeats: 1}))
+	}
+	src := Concat(srcs...)
+	pcm := make([]int16, FrameSamples)
 	payload := make([]byte, FrameSamples)
-	for i := 0; i+FrameSamples <= len(pcm); i += FrameSamples {
-		n := EncodePCM(payload, pcm[i:i+FrameSamples], pt)
-		p.send(e.Local(), pt, payload[:n])
+	for {
+		n, err := src.Read(pcm)
+		if n > 0 {
+			clear(pcm[n:])
+			m := EncodePCM(payload, pcm, pt)
+			p.send(e.Local(), pt, payload[:m])
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 

@@ -73,6 +73,13 @@ func TestInBandDTMFAllKeysAndLevels(t *testing.T) {
 			if got := detectInBand(t, pcm, FrameSamples); got != string(k) {
 				t.Errorf("key %c at %v dBFS: detected %q", k, level, got)
 			}
+			// Through the phone's codec.
+			if got := detectInBand(t, decodeAlaw(encodeAlaw(pcm)), FrameSamples); got != string(k) {
+				t.Errorf("key %c at %v dBFS through A-law: detected %q", k, level, got)
+			}
+			if got := detectInBand(t, decodeUlaw(encodeUlaw(pcm)), FrameSamples); got != string(k) {
+				t.Errorf("key %c at %v dBFS through µ-law: detected %q", k, level, got)
+			}
 		}
 	}
 	// Too quiet: each tone below -45 dBFS.
