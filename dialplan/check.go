@@ -52,15 +52,15 @@ func missing(d Destination) string {
 	return "no " + d.String()
 }
 
-// Compile parses src and checks its destinations against dir: Parse's
-// errors, or else Check's. The plan is nil when there is any error.
+// Compile parses src and checks its destinations against dir, reporting
+// Parse's and Check's errors together, sorted by position: the
+// destinations of a plan with syntax errors are checked as far as they
+// were read. The plan is nil when there is any error.
 func Compile(src string, dir Directory) (*Plan, ErrorList) {
-	p, errs := Parse(src)
-	if errs != nil {
-		return nil, errs
-	}
-	if errs := p.Check(dir); errs != nil {
-		return nil, errs
+	p, errs := parse(src)
+	errs = append(errs, p.Check(dir)...)
+	if len(errs) > 0 {
+		return nil, errs.sortDedup()
 	}
 	return p, nil
 }

@@ -67,6 +67,11 @@ func TestCheck(t *testing.T) {
 	if _, errs := Compile("context x { }", office); len(errs) != 1 || !strings.Contains(errs[0].Message, "missing context internal") {
 		t.Errorf("Compile of a bad plan: %v", errs)
 	}
+	// Syntax errors and dangling destinations are reported together.
+	mixed := "context internal {\n    rule 1 {\n        dial extension:999\n        bogus\n    }\n}\n"
+	if _, errs := Compile(mixed, office); len(errs) != 2 || errs[0].Line != 3 || errs[0].Message != "no extension 999" || errs[1].Line != 4 {
+		t.Errorf("Compile of a plan with a syntax error and a dangling destination: %v", errs)
+	}
 	all := dir{}
 	for k := range office {
 		all[k] = true

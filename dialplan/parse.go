@@ -12,6 +12,16 @@ import (
 // statements that can never run; a missing internal context. The plan is
 // nil when there is any error.
 func Parse(src string) (*Plan, ErrorList) {
+	plan, errs := parse(src)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return plan, nil
+}
+
+// parse is Parse that also returns the plan as far as it was read when
+// there are errors, so Compile can check its destinations too.
+func parse(src string) (*Plan, ErrorList) {
 	p := &parser{plan: &Plan{
 		loc:    time.UTC,
 		hours:  map[string]*hours{},
@@ -21,7 +31,7 @@ func Parse(src string) (*Plan, ErrorList) {
 	p.parseFile()
 	validate(p.plan, &p.errs)
 	if len(p.errs) > 0 {
-		return nil, p.errs.sortDedup()
+		return p.plan, p.errs.sortDedup()
 	}
 	return p.plan, nil
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/officepbx/pbx/dialplan"
 	"github.com/officepbx/pbx/media"
 	"github.com/officepbx/pbx/pbx/store"
 )
@@ -58,6 +59,9 @@ type call struct {
 	// presented is the caller ID phones rung for this call see (the
 	// dial plan may rewrite it).
 	presented party
+	// forwardDest is where an extension that failed forwards the call when
+	// that is not an extension (setForwardTo, forwardTo).
+	forwardDest *dialplan.Destination
 
 	// keys queues the caller's key presses for an application.
 	keys media.DigitBuffer

@@ -55,10 +55,19 @@ func (c *call) dial(q []attempt, offer *mediaOffer) (fail failure, ok bool, app 
 			return failure{}, false, &d
 		case d.Kind == dialplan.KindExtension:
 			tgt, err := e.route(e.ctx, c.caller, d.Number, time.Now())
+			if err == nil && tgt.redirect != nil {
+				c.log.Info("forwarding", "from", tgt.ext.Number, "to", tgt.redirect.String())
+				q = append([]attempt{{dest: *tgt.redirect}}, q...)
+				continue
+			}
 			if a.ring > 0 {
 				tgt.ringTime = a.ring
 			}
+			c.forwardTo() // nothing left over from a transfer's ringing
 			fail, ok = c.ringTarget(tgt, err, offer)
+			if d := c.forwardTo(); !ok && d != nil && !c.stopped() {
+				next = &attempt{dest: *d}
+			}
 		case d.Kind == dialplan.KindRingGroup:
 			fail, ok, next = c.ringGroup(d.Number, a.ring, offer)
 		case d.Kind == dialplan.KindHangup:

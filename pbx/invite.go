@@ -178,8 +178,15 @@ func (c *call) ringFollowing(tgt target, err error, side media.Side, from party,
 		} else {
 			fail = failureFor(err)
 		}
+		if tgt.noForward || hop >= maxForwardHops || c.stopped() {
+			return ringResult{}, fail, false
+		}
 		next, follow := forwardOnFailure(tgt.ext, fail)
-		if !follow || tgt.noForward || hop >= maxForwardHops || c.stopped() {
+		if !follow {
+			if d, ok := forwardRedirect(forwardFor(tgt.ext, fail)); ok {
+				c.log.Info("forwarding", "from", tgt.ext.Number, "to", d.String(), "cause", fail.cause)
+				c.setForwardTo(&d)
+			}
 			return ringResult{}, fail, false
 		}
 		c.log.Info("forwarding", "from", tgt.ext.Number, "to", next, "cause", fail.cause)
@@ -187,7 +194,28 @@ func (c *call) ringFollowing(tgt target, err error, side media.Side, from party,
 		if err != nil && !errors.Is(err, errNotRegistered) {
 			return ringResult{}, failureFor(err), false
 		}
+		if tgt.redirect != nil {
+			c.setForwardTo(tgt.redirect)
+			return ringResult{}, failureFor(errNotRegistered), false
+		}
 	}
+}
+
+// setForwardTo notes where the extension that just failed forwards the
+// call, when that is not an extension; dial takes it (forwardTo).
+func (c *call) setForwardTo(d *dialplan.Destination) {
+	c.mu.Lock()
+	c.forwardDest = d
+	c.mu.Unlock()
+}
+
+// forwardTo takes the destination setForwardTo noted, if any.
+func (c *call) forwardTo() *dialplan.Destination {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.forwardDest
+	c.forwardDest = nil
+	return d
 }
 
 // legConfig is the media configuration a phone's SDP asks for.
@@ -199,14 +227,18 @@ func legConfig(o mediaOffer) media.LegConfig {
 // send the call: its busy forward when they were busy, its no-answer
 // forward when they rang out or none was registered.
 func forwardOnFailure(ext store.Extension, f failure) (string, bool) {
-	dest := ""
+	return forwardTarget(forwardFor(ext, f))
+}
+
+// forwardFor is the extension's forward for how its phones failed.
+func forwardFor(ext store.Extension, f failure) string {
 	switch f.cause {
 	case causeBusy:
-		dest = ext.Forward.Busy
+		return ext.Forward.Busy
 	case causeNoAnswer, causeNotRegistered:
-		dest = ext.Forward.NoAnswer
+		return ext.Forward.NoAnswer
 	}
-	return forwardTarget(dest)
+	return ""
 }
 
 // stopped reports whether the call was asked to end.

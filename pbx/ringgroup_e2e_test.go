@@ -105,3 +105,14 @@ func TestRingGroupFailover(t *testing.T) {
 	hearEachOther(t, caller, callee, 440, 700)
 	hangUp(t, caller, callee)
 }
+
+// An extension's forwards may lead to any destination: 110 has no phone,
+// and its no-answer forward sends its callers to the ring group.
+func TestForwardToRingGroup(t *testing.T) {
+	p, a, b, c, _ := groupPBX(t, nil)
+	c.SetPolicy(pbxtest.Policy{RingForever: true})
+	p.CreateExtension("110", map[string]any{"forward": map[string]any{"no_answer": "ringgroup:600"}})
+	caller, callee := connect(t, a, b, "110")
+	hearEachOther(t, caller, callee, 440, 1000)
+	hangUp(t, caller, callee)
+}

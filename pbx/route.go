@@ -25,6 +25,10 @@ type target struct {
 	// noForward: a failure is not followed by the extension's busy or
 	// no-answer forward (a ring group's member).
 	noForward bool
+	// redirect, when set, is where the extension forwards the call instead
+	// of ringing: a destination other than an extension (a ring group, an
+	// IVR menu, a number through the dial plan), which dialing takes on.
+	redirect *dialplan.Destination
 }
 
 // ringPhone is one phone to ring and the extension it belongs to.
@@ -56,6 +60,8 @@ func (e *Engine) route(ctx context.Context, caller store.Extension, dialed strin
 		busy := !ext.DND && !ext.CallWaiting && e.extensionOnCall(ext.Number)
 		if to, ok := forwardTarget(next); busy && ok && !seen[to] && hop < maxForwardHops {
 			busy = false
+		} else if _, ok := forwardRedirect(next); busy && ok {
+			busy = false
 		}
 		if ext.DND || busy {
 			next = ext.Forward.Busy
@@ -63,8 +69,8 @@ func (e *Engine) route(ctx context.Context, caller store.Extension, dialed strin
 		if to, ok := forwardTarget(next); ok && !seen[to] && hop < maxForwardHops {
 			dialed = to
 			continue
-		} else if next != "" && !ok {
-			e.log.Warn("forward destination not supported yet; ignored", "extension", ext.Number, "destination", next)
+		} else if d, ok := forwardRedirect(next); ok {
+			return target{ext: ext, redirect: &d}, nil
 		}
 		if ext.DND {
 			return target{}, fmt.Errorf("%w: extension %s", errDND, ext.Number)
@@ -87,11 +93,22 @@ func (e *Engine) route(ctx context.Context, caller store.Extension, dialed strin
 // maxForwardHops bounds a chain of forwards.
 const maxForwardHops = 5
 
-// forwardTarget reads a forward destination the router can follow today:
-// an extension or a number (which the numbering plan resolves to one).
+// forwardRedirect reads a forward destination that is not an extension
+// (a ring group, IVR menu, voicemail box, conference room, number through
+// the dial plan, trunk, or hangup): the call's dialing goes on there.
+func forwardRedirect(dest string) (dialplan.Destination, bool) {
+	d, err := dialplan.ParseDestination(dest)
+	if err != nil || d.Kind == dialplan.KindExtension {
+		return dialplan.Destination{}, false
+	}
+	return d, true
+}
+
+// forwardTarget reads a forward destination the router follows from
+// extension to extension.
 func forwardTarget(dest string) (string, bool) {
 	d, err := dialplan.ParseDestination(dest)
-	if err != nil || (d.Kind != dialplan.KindExtension && d.Kind != dialplan.KindNumber) {
+	if err != nil || d.Kind != dialplan.KindExtension {
 		return "", false
 	}
 	return d.Number, true

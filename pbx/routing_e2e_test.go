@@ -114,7 +114,8 @@ func TestDialPlanInvalidPutKeepsOld(t *testing.T) {
 	}
 	broken := strings.Replace(hoursPlan, "dial extension:103", "dial extension:999\n        bogus", 1)
 	code, out := p.PutDialplan(broken)
-	if code != http.StatusBadRequest || !strings.Contains(string(out), `"line":10,"col":9`) || !strings.Contains(string(out), "bogus") {
+	if code != http.StatusBadRequest || !strings.Contains(string(out), `"line":10,"col":9`) || !strings.Contains(string(out), "bogus") ||
+		!strings.Contains(string(out), `"line":9,"col":14,"message":"no extension 999"`) {
 		t.Fatalf("PUT broken plan: %d %s, want 400 naming the errors", code, out)
 	}
 	caller, callee := connect(t, a, b, "700")
