@@ -12,7 +12,6 @@ import (
 	"github.com/officepbx/pbx/pbx/store"
 )
 
-
 // uploadPrompt stores a short prompt straight in the store.
 func (e *testEnv) uploadPrompt(name string) {
 	e.t.Helper()

@@ -61,7 +61,6 @@ type Router interface {
 	Trace(ctx context.Context, req TraceRequest) (TraceResult, error)
 }
 
-
 type traceInput struct {
 	Context *string `json:"context"`
 	Number  *string `json:"number"`
