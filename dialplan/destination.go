@@ -1,6 +1,6 @@
-// Package dialplan decides where a call goes: destinations, and (with its
-// own issue) the dial-plan language's lexer, parser, validator, interpreter
-// and trace. It is a pure library: no I/O, no SIP, no database.
+// Package dialplan decides where a call goes: destinations, and the
+// dial-plan language (docs/dialplan.md): lexer, parser, validator,
+// interpreter and trace. It is a pure library: no I/O, no SIP, no database.
 package dialplan
 
 import (

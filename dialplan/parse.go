@@ -27,11 +27,13 @@ func Parse(src string) (*Plan, ErrorList) {
 }
 
 type parser struct {
-	toks []token
-	pos  int
-	errs ErrorList
-	plan *Plan
-	tzAt token // the first timezone statement, for duplicates
+	toks  []token
+	pos   int
+	errs  ErrorList
+	plan  *Plan
+	tzAt  token   // the first timezone statement, for duplicates
+	words []token // wordList's buffer, reused
+	stack []stmt  // statements of the blocks being parsed
 }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
@@ -176,13 +178,13 @@ func (p *parser) open(kw token, what string) bool {
 
 // wordList reads WORD {, WORD}; a comma may end a line to continue the list.
 func (p *parser) wordList(first token) []token {
-	list := []token{first}
+	list := append(p.words[:0], first)
+	defer func() { p.words = list[:0] }()
 	for p.peek().kind == tComma {
-		comma := p.next()
+		p.next()
 		t := p.peek()
 		if t.kind != tWord {
 			p.errorf(t, "expected a value after ',', found %s", t.describe())
-			_ = comma
 			break
 		}
 		list = append(list, p.next())
@@ -376,24 +378,35 @@ func isExact(s string) bool {
 }
 
 // parseBlockBody reads statements up to the '}' closing open.
+// Statements collect on the parser's stack (nested blocks above their
+// parent's) and each block gets one exactly sized copy.
 func (p *parser) parseBlockBody(open token) []stmt {
-	var body []stmt
+	base := len(p.stack)
+	done := func() []stmt {
+		var body []stmt
+		if n := len(p.stack) - base; n > 0 {
+			body = make([]stmt, n)
+			copy(body, p.stack[base:])
+		}
+		p.stack = p.stack[:base]
+		return body
+	}
 	for {
 		t := p.peek()
 		switch {
 		case t.kind == tRBrace:
 			p.next()
-			return body
+			return done()
 		case t.kind == tEOF:
 			p.errorf(open, "unclosed {")
-			return body
+			return done()
 		case t.is("rule") || (isTopKeyword(t) && t.col == 1):
 			// A forgotten '}': let the context see the next rule.
 			p.errorf(open, "unclosed { (found %s on line %d)", t.text, t.line)
-			return body
+			return done()
 		}
 		if s, ok := p.parseStmt(); ok {
-			body = append(body, s)
+			p.stack = append(p.stack, s)
 		}
 	}
 }

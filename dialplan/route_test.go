@@ -278,3 +278,73 @@ func TestOutcomeString(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteConcurrent routes on one plan from several goroutines; with
+// -race it checks that routing never writes to the plan.
+func TestRouteConcurrent(t *testing.T) {
+	p, errs := Parse(routePlan)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	at := berlin(t, "2026-12-01 10:00")
+	done := make(chan string)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var got string
+			for i := 0; i < 200; i++ {
+				r := p.Route(Call{Context: "from-pstn", Number: "4930123456", Time: at})
+				got = attempts(r)
+				p.References()
+				p.Check(office)
+			}
+			done <- got
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if got := <-done; got != "ivr:500" {
+			t.Errorf("goroutine routed to %q", got)
+		}
+	}
+}
+
+func TestStringEscapesAndVariables(t *testing.T) {
+	p, errs := Parse(stmts(`callerid name "a \"b\" \\ \${x} ${caller_name}/${caller}/${trunk}/${dialed}/${number}"
+callerid number "${caller}0"
+dial extension:1`))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	r := p.Route(Call{Number: "1", CallerName: "Zoë", CallerNumber: "42", Trunk: "pstn"})
+	if want := `a "b" \ ${x} Zoë/42/pstn/1/1`; r.CallerName != want {
+		t.Errorf("CallerName = %q, want %q", r.CallerName, want)
+	}
+	if r.CallerNumber != "420" {
+		t.Errorf("CallerNumber = %q", r.CallerNumber)
+	}
+}
+
+// TestRouteGotoDepth: loops are refused by Parse, but a long chain of
+// contexts is valid and routing stops after maxGotos of them.
+func TestRouteGotoDepth(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("context internal { rule _X. { goto c1 } }\n")
+	for i := 1; i <= 40; i++ {
+		b.WriteString("context c" + strconv.Itoa(i) + " { rule _X. { goto c" + strconv.Itoa(i+1) + " } }\n")
+	}
+	b.WriteString("context c41 { rule _X. { dial extension:101 } }\n")
+	p, errs := Parse(b.String())
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	r := p.Route(Call{Number: "12"})
+	if r.Outcome != OutcomeNoMatch || r.Reason != "more than 32 gotos" {
+		t.Errorf("Route = %v %q", r.Outcome, r.Reason)
+	}
+	short := strings.Replace(b.String(), "goto c11 ", "goto c41 ", 1)
+	if p, errs = Parse(short); errs != nil {
+		t.Fatal(errs)
+	}
+	if r := p.Route(Call{Number: "12"}); attempts(r) != "extension:101" || r.Context != "c41" {
+		t.Errorf("short chain: %v %q in %s", r.Outcome, attempts(r), r.Context)
+	}
+}

@@ -120,20 +120,27 @@ func parseTemplate(tok token, errs *ErrorList) (template, bool) {
 	if tok.kind == tString {
 		col++ // the opening quote
 	}
-	var lit strings.Builder
-	ok := true
-	flush := func() {
-		if lit.Len() > 0 {
-			t.segs = append(t.segs, segment{lit: lit.String()})
-			lit.Reset()
+	// Literal text is a substring of s unless it has escapes; only then
+	// is it copied into esc.
+	var esc []byte
+	hasEsc, start := false, 0
+	lit := func(end int) string {
+		if hasEsc {
+			out := string(append(esc, s[start:end]...))
+			esc, hasEsc = esc[:0], false
+			return out
 		}
+		return s[start:end]
 	}
+	ok := true
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c == '\\' && tok.kind == tString && i+1 < len(s):
-			lit.WriteByte(s[i+1])
+			esc = append(append(esc, s[start:i]...), s[i+1])
+			hasEsc = true
 			i += 2
+			start = i
 			col += 2
 			continue
 		case c == '$' && i+1 < len(s) && s[i+1] == '{':
@@ -148,25 +155,29 @@ func parseTemplate(tok token, errs *ErrorList) (template, bool) {
 				errs.add(tok.line, col, "unknown variable ${%s} (known: %s)", name, varList)
 				ok = false
 			}
-			flush()
+			if l := lit(i); l != "" {
+				t.segs = append(t.segs, segment{lit: l})
+			}
 			t.segs = append(t.segs, segment{v: v})
 			t.hasVars = true
 			col += utf8.RuneCountInString(s[i : i+end+1])
 			i += end + 1
+			start = i
 			continue
 		}
-		lit.WriteByte(c)
 		if c&0xC0 != 0x80 {
 			col++
 		}
 		i++
 	}
+	l := lit(len(s))
 	if !t.hasVars {
-		t.lit = lit.String()
-		t.segs = nil
+		t.lit = l
 		return t, ok
 	}
-	flush()
+	if l != "" {
+		t.segs = append(t.segs, segment{lit: l})
+	}
 	return t, ok
 }
 

@@ -46,33 +46,45 @@ func resolve(pl *Plan, body []stmt, errs *ErrorList) {
 }
 
 // unreachableStmts reports the first statement of each block that can
-// never run, and returns why the block never falls through ("" if it may).
-func unreachableStmts(body []stmt, errs *ErrorList) string {
-	why := ""
+// never run, and returns the statement that ends the block (nil if the
+// block may fall through).
+func unreachableStmts(body []stmt, errs *ErrorList) *stmt {
+	var end *stmt
 	for i := range body {
 		s := &body[i]
-		if why != "" {
-			errs.add(s.line, s.col, "unreachable statement: %s", why)
-			return why
+		if end != nil {
+			errs.add(s.line, s.col, "unreachable statement: %s", endsWhy(end))
+			return end
 		}
 		switch s.op {
-		case opGoto:
-			why = fmt.Sprintf("the goto on line %d ends the rule", s.line)
-		case opHangup:
-			why = fmt.Sprintf("the hangup on line %d ends the call", s.line)
+		case opGoto, opHangup:
+			end = s
 		case opDial:
 			if alwaysAnswers(s.dest.kind) {
-				why = fmt.Sprintf("%s on line %d always answers", s.dest.raw, s.line)
+				end = s
 			}
 		case opIf:
 			a := unreachableStmts(s.cond.then, errs)
 			b := unreachableStmts(s.cond.els, errs)
-			if a != "" && b != "" {
-				why = fmt.Sprintf("both branches of the if on line %d end the rule", s.line)
+			if a != nil && b != nil {
+				end = s
 			}
 		}
 	}
-	return why
+	return end
+}
+
+// endsWhy says why statement s ends its block.
+func endsWhy(s *stmt) string {
+	switch s.op {
+	case opGoto:
+		return fmt.Sprintf("the goto on line %d ends the rule", s.line)
+	case opHangup:
+		return fmt.Sprintf("the hangup on line %d ends the call", s.line)
+	case opDial:
+		return fmt.Sprintf("%s on line %d always answers", s.dest.raw, s.line)
+	}
+	return fmt.Sprintf("both branches of the if on line %d end the rule", s.line)
 }
 
 // index builds the context's exact-number map and pattern lists, and
