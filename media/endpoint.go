@@ -32,7 +32,7 @@ type EndpointConfig struct {
 	// their keys in-band anyway. Once the phone has sent one RFC 4733
 	// event, it is taken to send its keys that way and the audio is no
 	// longer scanned, so that no press is reported twice. It costs about
-	// 4 µs a packet (0.02% of a core per call).
+	// 3 µs a packet (0.015% of a core per call).
 	InBandDTMF bool
 }
 
