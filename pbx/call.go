@@ -136,9 +136,10 @@ func (c *call) info() CallInfo {
 	}
 	if l := c.legs[1-cs]; l != nil && l.dlg != nil && answered {
 		ci.Legs = append(ci.Legs, l.info("callee", string(c.state)))
-		// A transfer's target, while it rings.
+		// A transfer's target, while it rings (not a phone that lost the
+		// call's own ringing and is being cancelled).
 		for _, f := range c.forks {
-			if li := f.info(); li.State == "trying" || li.State == "ringing" {
+			if li := f.info(); (li.State == "trying" || li.State == "ringing") && !f.roundOver() {
 				ci.Legs = append(ci.Legs, li)
 			}
 		}

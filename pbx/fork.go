@@ -108,6 +108,17 @@ func (f *fork) info() LegInfo {
 }
 
 // requestCancel asks the fork to CANCEL its INVITE (if still pending).
+// roundOver reports whether the round of ringing the fork belongs to is
+// over (it answered, or it is being cancelled).
+func (f *fork) roundOver() bool {
+	select {
+	case <-f.rs.over:
+		return true
+	default:
+		return false
+	}
+}
+
 func (f *fork) requestCancel() { f.cancelOnce.Do(func() { close(f.cancelReq) }) }
 
 // report hands an event to the call; false when the call takes no more.
