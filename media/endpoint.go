@@ -117,9 +117,18 @@ func newEndpoint(cfg EndpointConfig) *Endpoint {
 	}
 	if cfg.InBandDTMF {
 		e.rx.tones = &InBandDTMFDetector{OnDigit: e.rx.dtmf.OnDigit}
+		e.rx.tonesOn.Store(true)
 	}
 	return e
 }
+
+// SetInBandDTMF turns listening for in-band keys off and on again, for an
+// endpoint made with InBandDTMF (it starts on; without InBandDTMF this does
+// nothing). Listening decodes every packet and runs the Goertzel banks
+// over it, so a PBX listens only while it wants keys itself (an IVR menu),
+// not while it relays a conversation, which carries in-band tones through
+// to the other phone anyway. A detector switched back on starts afresh.
+func (e *Endpoint) SetInBandDTMF(on bool) { e.rx.tonesOn.Store(on) }
 
 func (e *Endpoint) start() {
 	e.startWatchdog(e.leg)

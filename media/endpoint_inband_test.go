@@ -122,6 +122,31 @@ func TestEndpointInBandDTMFOff(t *testing.T) {
 	}
 }
 
+// SetInBandDTMF(false) stops listening (tones pass as audio) and true
+// listens again.
+func TestEndpointSetInBandDTMF(t *testing.T) {
+	p := newPhone(t, 6)
+	e, digits := inBandEndpoint(t, p, PayloadPCMU, true)
+	e.SetInBandDTMF(false)
+	sendTones(t, p, e, PayloadPCMU, "4") // 10 packets
+	for deadline := time.Now().Add(5 * time.Second); e.Stats().Packets < 10; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the endpoint took %d of 10 packets", e.Stats().Packets)
+		}
+		time.Sleep(time.Millisecond) // polls the endpoint's own count
+	}
+	e.SetInBandDTMF(true)
+	sendTones(t, p, e, PayloadPCMU, "6")
+	if got := digitString(recvDigits(t, digits, 1)); got != "~6" {
+		t.Errorf("digits %q, want only the in-band 6 sent while listening", got)
+	}
+	select {
+	case d := <-digits:
+		t.Errorf("another digit %v", d)
+	default:
+	}
+}
+
 // The in-band detector adds no allocation to the packet path.
 func TestEndpointInBandNoAllocs(t *testing.T) {
 	e := newEndpoint(EndpointConfig{Leg: LegConfig{PayloadType: PayloadPCMU, EventPayloadType: 101}, InBandDTMF: true, OnDigit: func(Digit) {}})

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -34,6 +35,10 @@ type receiver struct {
 	// tones listens for in-band DTMF (EndpointConfig.InBandDTMF), until
 	// the phone sends an RFC 4733 event; nil when not asked for or then.
 	tones *InBandDTMFDetector
+	// tonesOn is SetInBandDTMF's switch; tonesWere is what the receive
+	// goroutine last saw of it (a detector switched back on starts afresh).
+	tonesOn   atomic.Bool
+	tonesWere bool
 }
 
 func (r *receiver) drop() {
@@ -115,8 +120,15 @@ func (e *Endpoint) process(pkt []byte, from netip.AddrPort, now time.Duration) (
 	case isG711(inPT):
 		// A phone may send either law if it offered both.
 		kind = kindAudio
-		if s := e.sink.Load(); s != nil || r.tones != nil {
-			r.listen(s, payload, inPT)
+		tones := r.tones != nil && r.tonesOn.Load()
+		if tones != r.tonesWere {
+			if tones {
+				r.tones.Reset()
+			}
+			r.tonesWere = tones
+		}
+		if s := e.sink.Load(); s != nil || tones {
+			r.listen(s, payload, inPT, tones)
 		}
 	case inPT == PayloadCN:
 		kind = kindCN
@@ -170,9 +182,9 @@ func (e *Endpoint) process(pkt []byte, from netip.AddrPort, now time.Duration) (
 // stays as short when neither is there.
 //
 //go:noinline
-func (r *receiver) listen(s *sinkRef, payload []byte, pt uint8) {
+func (r *receiver) listen(s *sinkRef, payload []byte, pt uint8, tones bool) {
 	n := DecodePCM(r.pcm[:], payload, pt)
-	if r.tones != nil {
+	if tones {
 		r.tones.WriteAudio(r.pcm[:n]) // before the sink, which may change pcm
 	}
 	if s != nil {

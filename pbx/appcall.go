@@ -117,11 +117,7 @@ func (a *appCall) Connect(ctx context.Context, destination string) error {
 		return callapp.ErrHungUp
 	}
 	c := a.c
-	res, err := c.e.expand(a.ctx, c.caller, attempt{dest: d}, 0)
-	if err != nil {
-		return fmt.Errorf("%w: %w", callapp.ErrNotConnected, err)
-	}
-	fail, ok, app := c.dialAnswered(res)
+	fail, ok, app := c.dialAnswered([]attempt{{dest: d}})
 	if app != nil {
 		a.next = app
 		a.cancel()
@@ -143,6 +139,10 @@ func (a *appCall) Connect(ctx context.Context, destination string) error {
 // caller hangs up, or an application ends it. Without a connection the
 // call ends.
 func (c *call) runApps(dest dialplan.Destination) {
+	if ep := c.endpoint(media.SideA); ep != nil {
+		ep.SetInBandDTMF(true) // a phone without RFC 4733 keys in tones
+		defer ep.SetInBandDTMF(false)
+	}
 	for n := 0; ; n++ {
 		app := c.e.cfg.Apps[dest.Kind]
 		if app == nil || n >= maxAppHandoffs {

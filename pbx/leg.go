@@ -79,6 +79,9 @@ func (c *call) newLeg(side media.Side, ports *media.PortPair, o mediaOffer, who 
 		ports.Release()
 		return nil, err
 	}
+	// In-band keys matter only while an application listens (runApps);
+	// a conversation carries them through as audio.
+	ep.SetInBandDTMF(false)
 	l.ep = ep
 	return l, nil
 }
