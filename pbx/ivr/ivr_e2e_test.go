@@ -214,3 +214,31 @@ func TestIVRNestedMenu(t *testing.T) {
 	}
 	wantConnected(t, call, c)
 }
+
+// A menu without a greeting of its own plays the built-in "welcome"
+// (speech: energy, and not the test's tones); an upload named "welcome"
+// replaces it from the next call on.
+func TestIVRBuiltinGreetingOverridden(t *testing.T) {
+	p, a, _, _ := menuPBX(t, func(m *store.IVR) { m.Number, m.Greeting = "510", "" })
+	call, err := a.Dial(ctxFor(t, 10*time.Second), "510")
+	if err != nil || call.Status() != sip.StatusOK {
+		t.Fatalf("dial 510: %v", err)
+	}
+	// The loudest half second of its first three seconds.
+	loudest := 0.0
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+		if err := call.Listen(ctxFor(t, 5*time.Second), 5); err != nil {
+			t.Fatal(err)
+		}
+		if e := call.Energy(); e > loudest && call.Heard(greetingTone) < e/100 {
+			loudest = e
+		}
+	}
+	t.Logf("built-in greeting: loudest energy %.0f", loudest)
+	if loudest < 1e6 {
+		t.Errorf("built-in greeting: loudest energy %.0f, want speech (1e6 and up, not a 700 Hz tone)", loudest)
+	}
+	call.Hangup(ctxFor(t, 5*time.Second))
+	p.MustUploadPrompt("welcome", pbxtest.ToneWAV(greetingTone, 5))
+	dialMenu(t, a, "510") // hears the upload's 700 Hz
+}
