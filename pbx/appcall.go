@@ -107,7 +107,8 @@ func (a *appCall) Record(sink media.AudioSink) {
 func (a *appCall) Hangup(cause string) { a.c.stop(cause) }
 
 // Connect hands the call on: another application's destination is run
-// after this one returns; phones are rung with ringback to the caller.
+// after this one returns; phones are rung with ringback to the caller
+// for as long as their ring time (the caller hanging up ends it).
 func (a *appCall) Connect(ctx context.Context, destination string) error {
 	d, err := dialplan.ParseDestination(destination)
 	if err != nil {
@@ -146,7 +147,7 @@ func (c *call) runApps(dest dialplan.Destination) {
 	for n := 0; ; n++ {
 		app := c.e.cfg.Apps[dest.Kind]
 		if app == nil || n >= maxAppHandoffs {
-			c.log.Warn("no application for destination", "destination", dest.String())
+			c.log.Warn("call ended: no application, or too many hand-overs", "destination", dest.String(), "handoffs", n)
 			c.stop(causeServerError)
 			return
 		}
@@ -159,7 +160,6 @@ func (c *call) runApps(dest dialplan.Destination) {
 			}
 			cancel()
 		}()
-		c.setApp(dest.String())
 		c.log.Info("application", "destination", dest.String())
 		app.Run(a, dest.Number)
 		cancel()
@@ -174,14 +174,6 @@ func (c *call) runApps(dest dialplan.Destination) {
 			return
 		}
 	}
-}
-
-// setApp names the application that has the call, for the calls API.
-func (c *call) setApp(dest string) {
-	c.mu.Lock()
-	c.app = dest
-	c.mu.Unlock()
-	c.e.callWatch.notify()
 }
 
 // mergeContexts is a context that ends when either parent does.

@@ -54,8 +54,6 @@ type call struct {
 	digits     [2][]rune // DTMF keys pressed, by media.Side (A: caller, B: callee)
 	// transfers is set while a transfer of this call is carried out.
 	transfers int
-	// app is the application destination that has the call ("" if none).
-	app string
 	// presented is the caller ID phones rung for this call see (the
 	// dial plan may rewrite it).
 	presented party

@@ -254,7 +254,7 @@ func (c *call) ringForAnswered(tgt target, routeErr error) (failure, bool) {
 	rb.Stop()
 	media.Bridge(legA.ep, nl.ep)
 	nl.ep.SetReceiving(true)
-	c.setApp("")
+	e.callWatch.notify()
 	c.log.Info("call connected", "to", nl.who.number)
 	if hungUp {
 		c.stop(causeCalleeHungUp)
