@@ -80,7 +80,6 @@ func (u *UA) onDialogNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	if c == nil {
 		return false
 	}
-	tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	pn, err := parseNotify(req)
 	if err != nil {
 		u.t.Errorf("UA %s: NOTIFY of a transfer: %v", u.User, err)
@@ -89,10 +88,13 @@ func (u *UA) onDialogNotify(req *sip.Request, tx sip.ServerTransaction) bool {
 	if h := req.GetHeader("Event"); h != nil {
 		n.Event = h.Value()
 	}
+	// Queued before the answer, so NOTIFYs are read in the order sent
+	// (the PBX sends the next only once this one is answered).
 	select {
 	case c.referNotifies <- n:
 	default:
 		u.t.Errorf("UA %s: too many unread transfer NOTIFYs", u.User)
 	}
+	tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	return true
 }

@@ -250,12 +250,8 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		s.toTag, _ = req.From().Params.Get("tag")
 	}
 	s.mu.Unlock()
-	reason := "OK"
 	if code != sip.StatusOK {
-		reason = "Refused"
-	}
-	tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil))
-	if code != sip.StatusOK {
+		tx.Respond(sip.NewResponseFromRequest(req, code, "Refused", nil))
 		return
 	}
 	n, err := parseNotify(req)
@@ -267,11 +263,15 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		u.t.Errorf("UA %s: NOTIFY of %s %s: %v\n%s", u.User, s.Event, s.Target, err, req.Body())
 	}
+	// Queued before the answer: the notifier sends the next NOTIFY only
+	// once this one is answered, so the test reads them in their order
+	// (each request has a handler goroutine of its own).
 	select {
 	case s.notifies <- n:
 	default:
 		u.t.Errorf("UA %s: too many unread NOTIFYs", u.User)
 	}
+	tx.Respond(sip.NewResponseFromRequest(req, code, "OK", nil))
 }
 
 // parseNotify reads a NOTIFY's headers and summarises its body.

@@ -3,39 +3,20 @@
 // input or a wrong key, and delete (refused while something sends calls
 // to the menu).
 import { api, query } from './api.js';
-import { h, field, collect, showErrors, clearErrors, notice, pager, page } from './dom.js';
+import { h, field, collect, notice } from './dom.js';
 import { destPicker, loadTargets } from './dest-picker.js';
-import { deleteSection } from './delete.js';
+import { listPage, formPage, takeFlash } from './entity.js';
 
-const PAGE_SIZE = 25;
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 const KEY_IDS = { '*': 'star', '#': 'hash' };
 const list = { cursor: '', next: '', stack: [] };
-let flash = null;
-
-function takeFlash() { const f = flash; flash = null; return f; }
 
 export async function ivrsPage() {
-  const results = h('div', { id: 'ivr-results', 'aria-live': 'polite' });
-  const f = takeFlash();
-  page('IVR menus',
-    f && notice(f),
-    h('p', {}, 'A menu answers a call, plays its greeting and sends the caller where the key they press says. Dial its number to reach it.'),
-    h('p', {}, h('a', { class: 'button', href: '#/ivrs/new' }, 'New IVR menu')),
-    results);
-  const reload = async () => {
-    results.setAttribute('aria-busy', 'true');
-    try {
-      const data = await api('GET', '/ivrs' + query({ limit: PAGE_SIZE, cursor: list.cursor }));
-      list.next = data.next_cursor;
-      results.replaceChildren(renderList(data.items), (list.stack.length || list.next) ? pager(list, reload) : '');
-    } catch (e) {
-      results.replaceChildren(notice(e.message, 'bad'));
-    } finally {
-      results.removeAttribute('aria-busy');
-    }
-  };
-  await reload();
+  await listPage({
+    title: 'IVR menus',
+    intro: 'A menu answers a call, plays its greeting and sends the caller where the key they press says. Dial its number to reach it.',
+    newHref: '#/ivrs/new', newLabel: 'New IVR menu', resultsId: 'ivr-results', path: '/ivrs', list, render: renderList,
+  });
 }
 
 function renderList(items) {
@@ -118,48 +99,29 @@ export async function ivrPage(number) {
   const f = takeFlash();
   if (f) status.append(notice(f));
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearErrors(form);
-    const plain = collect(form);
-    const body = {
-      number: isNew ? plain.number : number,
-      name: plain.name,
-      greeting: plain.greeting,
-      options: {},
-      timeout_s: plain.timeout_s,
-      retries: plain.retries,
-      on_timeout: onTimeout.value(),
-      on_invalid: onInvalid.value(),
-      direct_dial: plain.direct_dial,
-      invalid_prompt: plain.invalid_prompt,
-      timeout_prompt: plain.timeout_prompt,
-    };
-    for (const [k, p] of optionPickers) {
-      const d = p.value();
-      if (d) body.options[k] = d;
-    }
-    try {
-      if (isNew) {
-        const created = await api('POST', '/ivrs', body);
-        flash = `IVR menu ${created.number} created.`;
-        location.hash = '#/ivrs/' + encodeURIComponent(created.number);
-      } else {
-        await api('PUT', '/ivrs/' + encodeURIComponent(number), body);
-        status.replaceChildren(notice(`IVR menu ${number} saved.`));
+  formPage({
+    form, status, isNew, number, path: '/ivrs', route: 'ivrs', noun: 'IVR menu', what: `IVR menu ${number}`,
+    newTitle: 'New IVR menu',
+    body: () => {
+      const plain = collect(form);
+      const body = {
+        number: isNew ? plain.number : number,
+        name: plain.name,
+        greeting: plain.greeting,
+        options: {},
+        timeout_s: plain.timeout_s,
+        retries: plain.retries,
+        on_timeout: onTimeout.value(),
+        on_invalid: onInvalid.value(),
+        direct_dial: plain.direct_dial,
+        invalid_prompt: plain.invalid_prompt,
+        timeout_prompt: plain.timeout_prompt,
+      };
+      for (const [k, p] of optionPickers) {
+        const d = p.value();
+        if (d) body.options[k] = d;
       }
-    } catch (err) {
-      showErrors(form, err);
-    }
+      return body;
+    },
   });
-
-  const content = [status, form];
-  if (!isNew) {
-    content.push(deleteSection({
-      what: `IVR menu ${number}`,
-      path: '/ivrs/' + encodeURIComponent(number),
-      done: () => { flash = `IVR menu ${number} deleted.`; location.hash = '#/ivrs'; },
-    }));
-  }
-  page(isNew ? 'New IVR menu' : `IVR menu ${number}`, ...content);
 }

@@ -2,41 +2,22 @@
 // form: strategy, members in ring order (add, remove, move up and down),
 // ring times and where unanswered calls go; delete is refused while
 // something sends calls to the group.
-import { api, query } from './api.js';
-import { h, field, collect, showErrors, clearErrors, notice, pager, page } from './dom.js';
+import { api } from './api.js';
+import { h, field, collect, notice } from './dom.js';
 import { destPicker, loadTargets } from './dest-picker.js';
-import { deleteSection } from './delete.js';
-
-const PAGE_SIZE = 25;
-const list = { cursor: '', next: '', stack: [] };
-let flash = null;
-
-function takeFlash() { const f = flash; flash = null; return f; }
-
-export async function ringGroupsPage() {
-  const results = h('div', { id: 'rg-results', 'aria-live': 'polite' });
-  const f = takeFlash();
-  page('Ring groups',
-    f && notice(f),
-    h('p', {}, 'A ring group is a number that rings several extensions: all at once, or one after another.'),
-    h('p', {}, h('a', { class: 'button', href: '#/ringgroups/new' }, 'New ring group')),
-    results);
-  const reload = async () => {
-    results.setAttribute('aria-busy', 'true');
-    try {
-      const data = await api('GET', '/ringgroups' + query({ limit: PAGE_SIZE, cursor: list.cursor }));
-      list.next = data.next_cursor;
-      results.replaceChildren(renderList(data.items), (list.stack.length || list.next) ? pager(list, reload) : '');
-    } catch (e) {
-      results.replaceChildren(notice(e.message, 'bad'));
-    } finally {
-      results.removeAttribute('aria-busy');
-    }
-  };
-  await reload();
-}
+import { listPage, formPage, takeFlash } from './entity.js';
 
 const STRATEGIES = [['ringall', 'Ring all at once'], ['hunt', 'Hunt: one after another, in order']];
+const list = { cursor: '', next: '', stack: [] };
+
+export async function ringGroupsPage() {
+  await listPage({
+    title: 'Ring groups',
+    intro: 'A ring group is a number that rings several extensions: all at once, or one after another.',
+    newHref: '#/ringgroups/new', newLabel: 'New ring group', resultsId: 'rg-results', path: '/ringgroups', list,
+    render: renderList,
+  });
+}
 
 function renderList(items) {
   if (items.length === 0) return h('p', { class: 'empty' }, 'No ring groups yet.');
@@ -144,40 +125,20 @@ export async function ringGroupPage(number) {
   const f = takeFlash();
   if (f) status.append(notice(f));
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearErrors(form);
-    const plain = collect(form);
-    const body = {
-      number: isNew ? plain.number : number,
-      name: plain.name,
-      strategy: plain.strategy,
-      members: members.value(),
-      ring_seconds: plain.ring_seconds,
-      member_seconds: plain.member_seconds,
-      on_no_answer: onNoAnswer.value(),
-    };
-    try {
-      if (isNew) {
-        const created = await api('POST', '/ringgroups', body);
-        flash = `Ring group ${created.number} created.`;
-        location.hash = '#/ringgroups/' + encodeURIComponent(created.number);
-      } else {
-        await api('PUT', '/ringgroups/' + encodeURIComponent(number), body);
-        status.replaceChildren(notice(`Ring group ${number} saved.`));
-      }
-    } catch (err) {
-      showErrors(form, err);
-    }
+  formPage({
+    form, status, isNew, number, path: '/ringgroups', route: 'ringgroups', noun: 'Ring group', what: `ring group ${number}`,
+    newTitle: 'New ring group',
+    body: () => {
+      const plain = collect(form);
+      return {
+        number: isNew ? plain.number : number,
+        name: plain.name,
+        strategy: plain.strategy,
+        members: members.value(),
+        ring_seconds: plain.ring_seconds,
+        member_seconds: plain.member_seconds,
+        on_no_answer: onNoAnswer.value(),
+      };
+    },
   });
-
-  const content = [status, form];
-  if (!isNew) {
-    content.push(deleteSection({
-      what: `ring group ${number}`,
-      path: '/ringgroups/' + encodeURIComponent(number),
-      done: () => { flash = `Ring group ${number} deleted.`; location.hash = '#/ringgroups'; },
-    }));
-  }
-  page(isNew ? 'New ring group' : `Ring group ${number}`, ...content);
 }
