@@ -75,6 +75,16 @@ prompts=(
 	"joined-conference|You are now in the conference."
 	"am|A M"
 	"pm|P M"
+	"today|today"
+	"yesterday|yesterday"
+	"day-0|Sunday" "day-1|Monday" "day-2|Tuesday" "day-3|Wednesday" "day-4|Thursday"
+	"day-5|Friday" "day-6|Saturday"
+	"month-1|January" "month-2|February" "month-3|March" "month-4|April" "month-5|May"
+	"month-6|June" "month-7|July" "month-8|August" "month-9|September" "month-10|October"
+	"month-11|November" "month-12|December"
+	"oclock|o'clock"
+	"and|and"
+	"record-message|Record your message after the tone, then press pound."
 )
 
 render() { # name phrase
