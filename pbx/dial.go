@@ -65,8 +65,10 @@ func (c *call) dial(q []attempt, offer *mediaOffer) (fail failure, ok bool, app 
 			}
 			c.forwardTo() // nothing left over from a transfer's ringing
 			fail, ok = c.ringTarget(tgt, err, offer)
-			if d := c.forwardTo(); !ok && d != nil && !c.stopped() {
-				next = &attempt{dest: *d}
+			if fwd := c.forwardTo(); !ok && fwd != nil && !c.stopped() {
+				next = &attempt{dest: *fwd}
+			} else if !ok && len(q) == 0 && !c.stopped() {
+				next = c.voicemailFor(tgt.ext, d.Number, fail)
 			}
 		case d.Kind == dialplan.KindRingGroup:
 			fail, ok, next = c.ringGroup(d.Number, a.ring, offer)
@@ -92,6 +94,33 @@ func (c *call) dial(q []attempt, offer *mediaOffer) (fail failure, ok bool, app 
 		return c.stoppedFailure(), false, nil
 	}
 	return fail, false, nil
+}
+
+// voicemailFor is where an extension's unanswered call goes last: its
+// voicemail box when the box is on (busy, do-not-disturb, no answer, no
+// phone registered), if a voicemail application is there. ext is the
+// extension routing found (empty when it failed before), number the one
+// dialed.
+func (c *call) voicemailFor(ext store.Extension, number string, fail failure) *attempt {
+	switch fail.cause {
+	case causeBusy, causeDND, causeNoAnswer, causeNotRegistered:
+	default:
+		return nil
+	}
+	if c.e.cfg.Apps[dialplan.KindVoicemail] == nil {
+		return nil
+	}
+	if ext.Number == "" {
+		var err error
+		if ext, err = c.e.exts.get(c.e.ctx, number); err != nil {
+			return nil
+		}
+	}
+	if !ext.Voicemail.Enabled {
+		return nil
+	}
+	c.log.Info("to voicemail", "box", ext.Number, "cause", fail.cause)
+	return &attempt{dest: dialplan.Destination{Kind: dialplan.KindVoicemail, Number: ext.Number}}
 }
 
 // dialAnswered tries attempts for a caller already answered (Connect).

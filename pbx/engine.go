@@ -80,9 +80,10 @@ type Config struct {
 	// feature codes FeatureCode recognises. A destination without an app
 	// is unavailable.
 	Apps map[string]callapp.App
-	// FeatureCode reports whether a dialed number is a feature code for
-	// Apps["feature"]; nil: none.
-	FeatureCode func(dialed string) bool
+	// FeatureCode reports whether a dialed number is a feature code, and
+	// which of Apps answers it ("feature" for *43 and the settings codes,
+	// "voicemail" for *97/*98); nil: none.
+	FeatureCode func(dialed string) (app string, ok bool)
 	// Now is the clock of the dial plan's time conditions; nil: time.Now.
 	Now func() time.Time
 }

@@ -15,10 +15,6 @@ import (
 // ContextInternal is the dial-plan context of calls from extensions.
 const ContextInternal = "internal"
 
-// Destination kinds the router uses beyond the product's: a feature code
-// the PBX answers itself (*43, *72...), handled by the "feature" app.
-const kindFeature = "feature"
-
 // maxNumberHops bounds how often number: destinations may send a call
 // through the dial plan again.
 const maxNumberHops = 5
@@ -29,6 +25,8 @@ type attempt struct {
 	dest dialplan.Destination
 	ring time.Duration // 0: the destination's own ring time
 	line int           // the dial plan's dial statement; 0 for the numbering plan
+	// feature marks a feature code the PBX answers itself.
+	feature bool
 }
 
 // resolution is where a dialed number goes: a pickup, or attempts.
@@ -105,10 +103,12 @@ func (e *Engine) now() time.Time {
 func (e *Engine) resolve(ctx context.Context, caller store.Extension, callerName, dialed string, at time.Time) (resolution, error) {
 	r := resolution{callerNumber: caller.Number, callerName: callerName, context: ContextInternal, number: dialed}
 	step := func(text string) { r.steps = append(r.steps, TraceStep{Text: text}) }
-	if e.cfg.FeatureCode != nil && e.cfg.FeatureCode(dialed) {
-		step("numbering plan: " + dialed + " is a feature code")
-		r.attempts = []attempt{{dest: dialplan.Destination{Kind: kindFeature, Number: dialed}}}
-		return r, nil
+	if e.cfg.FeatureCode != nil {
+		if app, ok := e.cfg.FeatureCode(dialed); ok {
+			step("numbering plan: " + dialed + " is a feature code")
+			r.attempts = []attempt{{dest: dialplan.Destination{Kind: app, Number: dialed}, feature: true}}
+			return r, nil
+		}
 	}
 	if pt, ok := parsePickupCode(dialed); ok {
 		step("numbering plan: " + dialed + " is a pickup code")
@@ -280,7 +280,7 @@ func (e *Engine) Trace(ctx context.Context, req TraceRequest) (TraceResult, erro
 	}
 	out.Outcome = "route"
 	for _, a := range r.attempts {
-		if a.dest.Kind == kindFeature {
+		if a.feature {
 			out.Outcome = "feature"
 		}
 		out.Attempts = append(out.Attempts, TraceAttempt{Destination: a.dest.String(), Ring: a.ring, Line: a.line})

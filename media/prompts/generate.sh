@@ -85,6 +85,7 @@ prompts=(
 	"oclock|o'clock"
 	"and|and"
 	"record-message|Record your message after the tone, then press pound."
+	"mailbox-options|Press 1 to record your greeting, 2 to change your PIN, 3 to remove your greeting."
 )
 
 render() { # name phrase

@@ -22,6 +22,7 @@ import (
 	"github.com/officepbx/pbx/pbx/features"
 	"github.com/officepbx/pbx/pbx/ivr"
 	"github.com/officepbx/pbx/pbx/store"
+	"github.com/officepbx/pbx/pbx/voicemail"
 	"github.com/officepbx/pbx/webui"
 )
 
@@ -29,6 +30,7 @@ import (
 type App struct {
 	Store      *store.Store
 	Engine     *pbx.Engine
+	Voicemail  *voicemail.App
 	RTPPorts   PortRange
 	ExternalIP net.IP
 
@@ -96,6 +98,11 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 			"deletes_undone", rep.RestoredDels)
 	}
 	a.startVoicemailExpiry(cfg.Now)
+	a.Voicemail = voicemail.New(a.Store, a.log.With("component", "voicemail"))
+	a.Voicemail.Now = cfg.Now
+	if cfg.TuneVoicemail != nil {
+		cfg.TuneVoicemail(a.Voicemail)
+	}
 	sipCfg := pbx.Config{
 		Store:         a.Store,
 		Log:           a.log,
@@ -109,10 +116,11 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		RTPPortMax:    a.RTPPorts.Hi,
 		// The call applications: each its own package on the callapp seam.
 		Apps: map[string]callapp.App{
-			"feature":        features.App{Store: a.Store, Log: a.log.With("component", "features")},
-			dialplan.KindIVR: ivr.App{Store: a.Store, Log: a.log.With("component", "ivr")},
+			"feature":              features.App{Store: a.Store, Log: a.log.With("component", "features")},
+			dialplan.KindIVR:       ivr.App{Store: a.Store, Log: a.log.With("component", "ivr")},
+			dialplan.KindVoicemail: a.Voicemail,
 		},
-		FeatureCode: features.IsCode,
+		FeatureCode: featureCode,
 		Now:         cfg.Now,
 	}
 	if cfg.TuneSIP != nil {
@@ -348,4 +356,15 @@ func (a *App) close() error {
 	}
 	errs = append(errs, a.Store.Close())
 	return errors.Join(errs...)
+}
+
+// featureCode names the application that answers a feature code.
+func featureCode(dialed string) (string, bool) {
+	switch {
+	case features.IsCode(dialed):
+		return "feature", true
+	case voicemail.IsCode(dialed):
+		return dialplan.KindVoicemail, true
+	}
+	return "", false
 }

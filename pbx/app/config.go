@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/officepbx/pbx/pbx"
+	"github.com/officepbx/pbx/pbx/voicemail"
 )
 
 // Config is everything the PBX needs to start. Each field has a flag and an
@@ -48,6 +49,9 @@ type Config struct {
 	// Now, when set, is the clock of the dial plan's time conditions
 	// (tests route by business hours with it).
 	Now func() time.Time
+	// TuneVoicemail, when set, adjusts the voicemail application (tests
+	// use a short silence time).
+	TuneVoicemail func(*voicemail.App)
 }
 
 // PortRange is an inclusive range of UDP ports for RTP.

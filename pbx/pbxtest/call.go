@@ -114,6 +114,9 @@ func (c *Call) WaitAudio(ctx context.Context, n int) error { return c.media.wait
 // Received is the number of audio packets received so far.
 func (c *Call) Received() int { return c.media.received() }
 
+// Sent is how many audio packets (20 ms frames) the phone has sent.
+func (c *Call) Sent() int64 { return c.media.sent.Load() }
+
 // StopMedia silences the phone, as if it had died.
 func (c *Call) StopMedia() { c.media.stopSending() }
 

@@ -183,10 +183,13 @@ type Extension struct {
 }
 
 // CreateExtension creates an extension through the API; fields adds or
-// overrides JSON fields (e.g. "auth_algorithms").
+// overrides JSON fields (e.g. "auth_algorithms"). Its voicemail is off
+// unless fields say otherwise.
 func (p *PBX) CreateExtension(number string, fields map[string]any) Extension {
 	p.t.Helper()
-	body := map[string]any{"number": number, "name": "Test " + number}
+	// Voicemail off unless a test asks: call tests see the phones' own
+	// answers (486, 480) rather than the box taking the call.
+	body := map[string]any{"number": number, "name": "Test " + number, "voicemail": map[string]any{"enabled": false}}
 	for k, v := range fields {
 		body[k] = v
 	}

@@ -36,6 +36,7 @@ type mediaSession struct {
 	mu       sync.Mutex
 	pcm      []int16            // latest received samples, at most heardWindow
 	packets  int                // audio packets received
+	sent     atomic.Int64       // audio packets sent
 	digits   []rune             // key presses received as telephone events
 	detector media.DTMFDetector // turns received events into key presses
 	notify   chan struct{}      // a signal after each received packet
@@ -118,6 +119,9 @@ func (m *mediaSession) send(remote netip.AddrPort, pt uint8, freq float64) {
 				keys.abort()
 				return
 			}
+		}
+		if !keys.busy() {
+			m.sent.Add(1)
 		}
 		pkt.Timestamp += frameSamples
 		select {
