@@ -81,3 +81,22 @@ func (p *PBX) PutDialplan(text string) (int, []byte) {
 	}
 	return res.StatusCode, out
 }
+
+// WaitTone waits until the call hears a pure tone at freq: loud, and far
+// above its neighbourhood (speech has energy at freq too, a beep nowhere
+// else).
+func (c *Call) WaitTone(ctx context.Context, freq float64) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		at, below, above := c.Heard(freq), c.Heard(freq*0.7), c.Heard(freq*1.3)
+		if at >= 1e6 && at >= 50*below && at >= 50*above {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for a %v Hz tone (%.0f, around it %.0f and %.0f): %w", freq, at, below, above, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}

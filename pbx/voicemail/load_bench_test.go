@@ -49,7 +49,7 @@ func BenchmarkLeave100Messages(b *testing.B) {
 					b.Errorf("caller %d: dial: %v", i, err)
 					return
 				}
-				if err := call.WaitHeard(ctx, beepTone, 1000); err != nil {
+				if err := call.WaitTone(ctx, beepTone); err != nil {
 					b.Errorf("caller %d: %v", i, err)
 					return
 				}

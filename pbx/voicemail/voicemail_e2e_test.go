@@ -94,7 +94,7 @@ func leaveMessage(t *testing.T, ua *pbxtest.UA, number string, talk time.Duratio
 	if err != nil || call.Status() != sip.StatusOK {
 		t.Fatalf("dial %s: %v, want voicemail to answer", number, err)
 	}
-	if err := call.WaitHeard(ctxFor(t, 15*time.Second), beepTone, 1000); err != nil {
+	if err := call.WaitTone(ctxFor(t, 15*time.Second), beepTone); err != nil {
 		t.Fatalf("no beep: %v", err)
 	}
 	time.Sleep(talk) // the caller talks: the scenario's length, not a wait for an event
@@ -121,12 +121,15 @@ func leaveMessage(t *testing.T, ua *pbxtest.UA, number string, talk time.Duratio
 // its owner listens with *97 (PIN asked), hears it, and deletes it with 7.
 func TestLeaveAndListen(t *testing.T) {
 	p, caller, box := boxPBX(t)
-	leaveMessage(t, caller, "102", 2*time.Second, "#")
+	leaveMessage(t, caller, "102", 3*time.Second, "#")
 	msgs := messages(t, p, "102")
-	if len(msgs) != 1 || msgs[0].Caller != "101" || msgs[0].DurationS < 1.5 || msgs[0].DurationS > 4 || msgs[0].Read {
-		t.Fatalf("messages %+v, want one unread from 101 of about 2 s", msgs)
+	if len(msgs) != 1 || msgs[0].Caller != "101" || msgs[0].DurationS < 2 || msgs[0].DurationS > 4 || msgs[0].Read {
+		t.Fatalf("messages %+v, want one unread from 101 of about 3 s (2-4)", msgs)
 	}
 	pcm := audio(t, p, "102", msgs[0].ID)
+	if d := float64(len(pcm)) / 8000; math.Abs(d-msgs[0].DurationS) > 0.05 {
+		t.Errorf("the API says %.2f s, the audio is %.2f s", msgs[0].DurationS, d)
+	}
 	tone, other := power(pcm, callerTone), power(pcm, 1300)
 	t.Logf("message: %d samples, power at 440 Hz %.0f, at 1300 Hz %.0f", len(pcm), tone, other)
 	if tone < 1e5 || tone < 100*other {
@@ -162,7 +165,7 @@ func TestLeaveAndListen(t *testing.T) {
 // Silence ends a message; a message shorter than the minimum is dropped.
 func TestSilenceAndTooShort(t *testing.T) {
 	p, caller, _ := boxPBX(t)
-	leaveMessage(t, caller, "102", 1500*time.Millisecond, "silence")
+	leaveMessage(t, caller, "102", 2500*time.Millisecond, "silence")
 	if msgs := messages(t, p, "102"); len(msgs) != 1 || msgs[0].DurationS < 1 {
 		t.Fatalf("after silence: messages %+v, want one", msgs)
 	}
