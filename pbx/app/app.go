@@ -97,7 +97,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 			"files_without_row_removed", rep.OrphanFiles, "rows_without_audio_deleted", rep.OrphanRows,
 			"deletes_undone", rep.RestoredDels)
 	}
-	a.startVoicemailExpiry(cfg.Now)
+	a.startVoicemailExpiry(ctx, cfg.Now)
 	a.Voicemail = voicemail.New(a.Store, a.log.With("component", "voicemail"))
 	a.Voicemail.Now = cfg.Now
 	if cfg.TuneVoicemail != nil {
@@ -304,29 +304,33 @@ func (a *App) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// startVoicemailExpiry deletes messages past their box's age limit now and
-// then hourly, until close.
-func (a *App) startVoicemailExpiry(now func() time.Time) {
+// startVoicemailExpiry deletes messages past their box's age limit: once
+// now, before the PBX takes calls, then hourly until close.
+func (a *App) startVoicemailExpiry(ctx context.Context, now func() time.Time) {
 	if now == nil {
 		now = time.Now
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	expire := func(ctx context.Context) {
+		switch n, err := a.Store.ExpireVoicemail(ctx, now()); {
+		case err != nil && ctx.Err() == nil:
+			a.log.Error("voicemail expiry", "err", err)
+		case n > 0:
+			a.log.Info("voicemail expired", "messages", n)
+		}
+	}
+	expire(ctx)
+	loop, cancel := context.WithCancel(context.Background())
 	a.stopExpiry, a.expiryDone = cancel, make(chan struct{})
 	go func() {
 		defer close(a.expiryDone)
 		t := time.NewTicker(voicemailExpiryInterval)
 		defer t.Stop()
 		for {
-			switch n, err := a.Store.ExpireVoicemail(ctx, now()); {
-			case err != nil && ctx.Err() == nil:
-				a.log.Error("voicemail expiry", "err", err)
-			case n > 0:
-				a.log.Info("voicemail expired", "messages", n)
-			}
 			select {
-			case <-ctx.Done():
+			case <-loop.Done():
 				return
 			case <-t.C:
+				expire(loop)
 			}
 		}
 	}()

@@ -37,7 +37,8 @@ type Store struct {
 	voicemailDir string // voicemail audio: voicemail/MAILBOX/ beside the database
 
 	// commitHook, when set (by tests only), is called at each step of
-	// CommitVoicemail so a test can stop the process there.
+	// CommitVoicemail and DeleteVoicemail so a test can stop the process
+	// there.
 	commitHook func(step string)
 
 	mu          sync.RWMutex

@@ -322,6 +322,7 @@ func (s *Store) DeleteVoicemail(ctx context.Context, mailbox string, id int64) e
 			return fmt.Errorf("delete voicemail %s/%d: %w", mailbox, id, err)
 		}
 		trash = t.Name()
+		s.hook("delete-moved")
 		return nil
 	})
 	if err != nil {
@@ -330,6 +331,7 @@ func (s *Store) DeleteVoicemail(ctx context.Context, mailbox string, id int64) e
 		}
 		return err
 	}
+	s.hook("delete-committed")
 	if trash != "" {
 		os.Remove(trash)
 	}
