@@ -23,6 +23,10 @@ type location struct {
 	maxContacts   int
 	flushInterval time.Duration
 	onChange      func() // called, without the lock, after bindings change
+	// onFresh is called, without the lock, with the bindings a REGISTER
+	// made anew: a new contact, or one that came back with another
+	// Call-ID or from another address (a phone that rebooted or moved).
+	onFresh func([]store.Registration)
 
 	mu        sync.RWMutex
 	bindings  map[string][]*store.Registration // by extension, oldest first
@@ -70,8 +74,11 @@ type bindingUpdate struct {
 // apply applies a REGISTER's contact updates for ext and returns the
 // extension's bindings afterwards. removeAll handles "Contact: *".
 func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) []store.Registration {
-	out := l.applyLocked(ext, removeAll, updates, meta, now)
+	out, fresh := l.applyLocked(ext, removeAll, updates, meta, now)
 	l.changed()
+	if len(fresh) > 0 && l.onFresh != nil {
+		l.onFresh(fresh)
+	}
 	return out
 }
 
@@ -81,7 +88,7 @@ func (l *location) changed() {
 	}
 }
 
-func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) []store.Registration {
+func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) (out, fresh []store.Registration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	list := l.bindings[ext]
@@ -106,7 +113,7 @@ func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpda
 			}
 			continue
 		}
-		refresh := false
+		refresh, isNew := false, true
 		if idx >= 0 {
 			old := list[idx]
 			// An older, reordered REGISTER of the same registration must not
@@ -119,6 +126,7 @@ func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpda
 			// that matters after a restart).
 			refresh = old.Source == meta.Source && old.Transport == meta.Transport &&
 				old.UserAgent == meta.UserAgent
+			isNew = old.CallID != meta.CallID || old.Source != meta.Source || old.Transport != meta.Transport
 			list = append(list[:idx], list[idx+1:]...)
 		}
 		b := meta
@@ -132,6 +140,9 @@ func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpda
 		} else {
 			l.markUpserted(&b)
 		}
+		if isNew {
+			fresh = append(fresh, b)
+		}
 		// Too many phones on one extension: the oldest binding gives way.
 		for len(list) > l.maxContacts {
 			l.markRemoved(list[0])
@@ -144,11 +155,11 @@ func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpda
 	} else {
 		l.bindings[ext] = list
 	}
-	out := make([]store.Registration, len(list))
+	out = make([]store.Registration, len(list))
 	for i, b := range list {
 		out[i] = *b
 	}
-	return out
+	return out, fresh
 }
 
 func (l *location) markUpserted(b *store.Registration) {
