@@ -153,7 +153,7 @@ type Engine struct {
 	callWatch watchers
 	cdrs      *cdrWriter
 	msgs      *messenger
-	subs      *subscriptions // BLF and presence (SUBSCRIBE/NOTIFY)
+	subs      *subscriptions // BLF, presence and MWI (SUBSCRIBE/NOTIFY)
 	plan      planHolder     // the dial plan in force
 	// listenPorts are the SIP ports by transport ("udp", "tcp", "tls"),
 	// for the Contact of our dialogs. Set by Serve before any request.
@@ -227,6 +227,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.loc.onChange = e.regWatch.notify
 	e.calls = newCallTable(&e.callWatch)
 	e.subs = newSubscriptions(e, cfg.Subscriptions)
+	e.loc.onFresh = e.subs.registered // unsolicited MWI for a phone that (re)booted
 	cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" && ch.Deleted {
 			// A deleted extension loses its phones at once; the database rows

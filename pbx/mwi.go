@@ -1,0 +1,246 @@
+package pbx
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/officepbx/pbx/pbx/store"
+)
+
+// mailboxes is the notifier's view of the voicemail boxes (message
+// waiting indication). Counts are read from the store only when a box
+// changed (the store's "voicemail" change) or is first needed, and kept
+// by the notifier goroutine, so calls and registrations waking the
+// notifier cost no query. Besides the message-summary subscriptions it
+// feeds, it sends unsolicited MWI: many desk phones never subscribe and
+// expect an out-of-dialog NOTIFY at the contact they registered, as
+// Asterisk sends them.
+type mailboxes struct {
+	counts map[string]mailboxCounts // by box; the notifier goroutine's only
+
+	mu      sync.Mutex
+	stale   map[string]bool      // boxes changed since their counts were read
+	fresh   []store.Registration // bindings registered anew, owed their box's counts
+	senders map[store.RegistrationKey]*mwiSender
+}
+
+func newMailboxes() *mailboxes {
+	return &mailboxes{counts: map[string]mailboxCounts{}, stale: map[string]bool{},
+		senders: map[store.RegistrationKey]*mwiSender{}}
+}
+
+// changed marks box's counts as out of date.
+func (m *mailboxes) changed(box string) {
+	m.mu.Lock()
+	m.stale[box] = true
+	m.mu.Unlock()
+}
+
+// registered queues the bindings a REGISTER made anew.
+func (m *mailboxes) registered(bs []store.Registration) {
+	m.mu.Lock()
+	m.fresh = append(m.fresh, bs...)
+	m.mu.Unlock()
+}
+
+// take returns and clears the pending work.
+func (m *mailboxes) take() (map[string]bool, []store.Registration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var stale map[string]bool
+	if len(m.stale) > 0 {
+		stale, m.stale = m.stale, map[string]bool{}
+	}
+	fresh := m.fresh
+	m.fresh = nil
+	return stale, fresh
+}
+
+// mwiSender sends the unsolicited NOTIFYs of one binding one at a time;
+// a newer count replaces one not yet sent.
+type mwiSender struct {
+	sending bool
+	pending *mwiJob
+}
+
+type mwiJob struct {
+	binding store.Registration
+	counts  mailboxCounts
+}
+
+// boxCounts returns the counts of box, from the cache or the store
+// (notifier goroutine only).
+func (s *subscriptions) boxCounts(ctx context.Context, box string) (mailboxCounts, error) {
+	if c, ok := s.boxes.counts[box]; ok {
+		return c, nil
+	}
+	vc, err := s.e.cfg.Store.VoicemailCounts(ctx, box)
+	if err != nil {
+		return mailboxCounts{}, err
+	}
+	c := mailboxCounts{new: vc.New, old: vc.Old}
+	s.boxes.counts[box] = c
+	return c, nil
+}
+
+// syncMailboxes rereads the boxes that changed and sends unsolicited MWI
+// to the phones of a box whose counts moved, and to phones that
+// registered anew while their box holds messages (their lamp starts off
+// after a reboot, so there is nothing to tell a phone of an empty box).
+// Phones with a message-summary subscription of their box learn through
+// it instead. It runs on the notifier goroutine, before the
+// subscriptions' states are derived, so those see the new counts.
+func (s *subscriptions) syncMailboxes(ctx context.Context, subs []*subscription, now time.Time) {
+	stale, fresh := s.boxes.take()
+	for box := range stale {
+		old, had := s.boxes.counts[box]
+		delete(s.boxes.counts, box)
+		binds := s.e.loc.lookup(box, now)
+		if len(binds) == 0 && !watched(subs, box) {
+			continue // read when first needed
+		}
+		c, err := s.boxCounts(ctx, box)
+		if err != nil {
+			s.log.Error("voicemail counts unavailable", "mailbox", box, "error", err)
+			continue
+		}
+		if had && c == old {
+			continue
+		}
+		for _, b := range binds {
+			if !covered(subs, b) {
+				s.sendMWI(ctx, b, c)
+			}
+		}
+	}
+	for _, b := range fresh {
+		ext, err := s.e.exts.get(ctx, b.Extension)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				s.log.Debug("MWI on registration skipped", "extension", b.Extension, "error", err)
+			}
+			continue
+		}
+		if !ext.Voicemail.Enabled || covered(subs, b) {
+			continue
+		}
+		c, err := s.boxCounts(ctx, b.Extension)
+		if err != nil {
+			s.log.Debug("MWI on registration skipped", "extension", b.Extension, "error", err)
+			continue
+		}
+		if c != (mailboxCounts{}) {
+			s.sendMWI(ctx, b, c)
+		}
+	}
+}
+
+// watched reports whether a live mailbox subscription watches box.
+func watched(subs []*subscription, box string) bool {
+	for _, sub := range subs {
+		if sub.pkg.mailbox && sub.target == box {
+			return true
+		}
+	}
+	return false
+}
+
+// covered reports whether binding b has a live message-summary
+// subscription of its box: one that came from the address it registered
+// from, or that named its contact.
+func covered(subs []*subscription, b store.Registration) bool {
+	for _, sub := range subs {
+		if !sub.pkg.mailbox || sub.target != b.Extension {
+			continue
+		}
+		sub.mu.Lock()
+		live := !sub.dead && !sub.final
+		same := sub.source == b.Source || sub.remoteTarget.String() == b.Contact
+		sub.mu.Unlock()
+		if live && same {
+			return true
+		}
+	}
+	return false
+}
+
+// sendMWI queues an unsolicited NOTIFY with counts c for binding b. One
+// sender per binding keeps them in order.
+func (s *subscriptions) sendMWI(ctx context.Context, b store.Registration, c mailboxCounts) {
+	k := store.RegistrationKey{Extension: b.Extension, Contact: b.Contact}
+	m := s.boxes
+	m.mu.Lock()
+	snd := m.senders[k]
+	if snd == nil {
+		snd = &mwiSender{}
+		m.senders[k] = snd
+	}
+	snd.pending = &mwiJob{binding: b, counts: c}
+	if snd.sending {
+		m.mu.Unlock()
+		return
+	}
+	snd.sending = true
+	m.mu.Unlock()
+	s.senders.Add(1)
+	go func() {
+		defer s.senders.Done()
+		for s.sendMWINext(ctx, k, snd) {
+		}
+	}()
+}
+
+// sendMWINext sends the pending NOTIFY of snd, if any, and reports
+// whether to look for another. A failure is logged and not retried: the
+// next change, or the phone's next fresh registration, tells it again.
+func (s *subscriptions) sendMWINext(ctx context.Context, k store.RegistrationKey, snd *mwiSender) bool {
+	m := s.boxes
+	m.mu.Lock()
+	job := snd.pending
+	snd.pending = nil
+	if job == nil || ctx.Err() != nil {
+		snd.sending = false
+		if m.senders[k] == snd {
+			delete(m.senders, k)
+		}
+		m.mu.Unlock()
+		return false
+	}
+	m.mu.Unlock()
+	req, err := s.e.unsolicitedMWI(job.binding, job.counts)
+	if err != nil {
+		s.log.Debug("unsolicited MWI not sent", "extension", k.Extension, "contact", k.Contact, "error", err)
+		return true
+	}
+	res, err := s.e.client.Do(ctx, req)
+	switch {
+	case err != nil:
+		s.log.Debug("unsolicited MWI failed", "extension", k.Extension, "source", job.binding.Source, "error", err)
+	case res == nil:
+		s.log.Debug("unsolicited MWI failed", "extension", k.Extension, "source", job.binding.Source, "error", errNoNotifyResponse)
+	case res.StatusCode >= 300:
+		s.log.Debug("unsolicited MWI refused", "extension", k.Extension, "source", job.binding.Source, "status", res.StatusCode)
+	}
+	return true
+}
+
+// unsolicitedMWI builds an out-of-dialog NOTIFY (no subscription) with a
+// box's counts for one of its phones: to the Contact it registered,
+// through the address and transport it registered from.
+func (e *Engine) unsolicitedMWI(b store.Registration, c mailboxCounts) (*sip.Request, error) {
+	req, err := e.newRequestTo(sip.NOTIFY, b)
+	if err != nil {
+		return nil, err
+	}
+	ct := e.contact(req.Transport())
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
+	req.AppendHeader(sip.NewHeader("Subscription-State", "active"))
+	req.AppendHeader(sip.NewHeader("Content-Type", contentTypeMessageSummary))
+	req.SetBody(buildMessageSummary("sip:"+b.Extension+"@"+e.cfg.ExternalIP, c))
+	return req, nil
+}
