@@ -227,7 +227,6 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.loc.onChange = e.regWatch.notify
 	e.calls = newCallTable(&e.callWatch)
 	e.subs = newSubscriptions(e, cfg.Subscriptions)
-	e.loc.onFresh = e.subs.registered // unsolicited MWI for a phone that (re)booted
 	cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" && ch.Deleted {
 			// A deleted extension loses its phones at once; the database rows

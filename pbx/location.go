@@ -23,10 +23,6 @@ type location struct {
 	maxContacts   int
 	flushInterval time.Duration
 	onChange      func() // called, without the lock, after bindings change
-	// onFresh is called, without the lock, with the bindings a REGISTER
-	// made anew: a new contact, or one that came back with another
-	// Call-ID or from another address (a phone that rebooted or moved).
-	onFresh func([]store.Registration)
 
 	mu        sync.RWMutex
 	bindings  map[string][]*store.Registration // by extension, oldest first
@@ -72,14 +68,14 @@ type bindingUpdate struct {
 }
 
 // apply applies a REGISTER's contact updates for ext and returns the
-// extension's bindings afterwards. removeAll handles "Contact: *".
-func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) []store.Registration {
-	out, fresh := l.applyLocked(ext, removeAll, updates, meta, now)
+// extension's bindings afterwards, and those of them the REGISTER made
+// anew: a new contact, or one back with another Call-ID or from another
+// address (a phone that rebooted or moved), not a plain refresh.
+// removeAll handles "Contact: *".
+func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) (bindings, fresh []store.Registration) {
+	bindings, fresh = l.applyLocked(ext, removeAll, updates, meta, now)
 	l.changed()
-	if len(fresh) > 0 && l.onFresh != nil {
-		l.onFresh(fresh)
-	}
-	return out
+	return bindings, fresh
 }
 
 func (l *location) changed() {

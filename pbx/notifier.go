@@ -58,7 +58,7 @@ func newSubscriptions(e *Engine, cfg SubscriptionConfig) *subscriptions {
 	return s
 }
 
-// registered hears of bindings a REGISTER made anew (location.onFresh):
+// registered hears of bindings a REGISTER made anew (location.apply):
 // their phones may owe an unsolicited MWI.
 func (s *subscriptions) registered(bs []store.Registration) {
 	s.boxes.registered(bs)
