@@ -70,6 +70,10 @@ type mwiSender struct {
 type mwiJob struct {
 	binding store.Registration
 	counts  mailboxCounts
+	// onRegister: the binding registered anew; the sender reads the
+	// counts itself and sends them only if the box holds messages, so
+	// registrations cost the notifier goroutine no query.
+	onRegister bool
 }
 
 // boxCounts returns the counts of box, from the cache or the store
@@ -88,12 +92,11 @@ func (s *subscriptions) boxCounts(ctx context.Context, box string) (mailboxCount
 }
 
 // syncMailboxes rereads the boxes that changed and sends unsolicited MWI
-// to the phones of a box whose counts moved, and to phones that
-// registered anew while their box holds messages (their lamp starts off
-// after a reboot, so there is nothing to tell a phone of an empty box).
-// Phones with a message-summary subscription of their box learn through
-// it instead. It runs on the notifier goroutine, before the
-// subscriptions' states are derived, so those see the new counts.
+// to the phones of a box whose counts moved, and queues the check of
+// phones that registered anew (see mwiOnRegister). Phones with a
+// message-summary subscription of their box learn through it instead.
+// It runs on the notifier goroutine, before the subscriptions' states
+// are derived, so those see the new counts.
 func (s *subscriptions) syncMailboxes(ctx context.Context, subs []*subscription, now time.Time) {
 	stale, fresh := s.boxes.take()
 	for box := range stale {
@@ -113,30 +116,38 @@ func (s *subscriptions) syncMailboxes(ctx context.Context, subs []*subscription,
 		}
 		for _, b := range binds {
 			if !covered(subs, b) {
-				s.sendMWI(ctx, b, c)
+				s.sendMWI(ctx, &mwiJob{binding: b, counts: c})
 			}
 		}
 	}
 	for _, b := range fresh {
-		ext, err := s.e.exts.get(ctx, b.Extension)
-		if err != nil {
-			if !errors.Is(err, store.ErrNotFound) {
-				s.log.Debug("MWI on registration skipped", "extension", b.Extension, "error", err)
-			}
-			continue
-		}
-		if !ext.Voicemail.Enabled || covered(subs, b) {
-			continue
-		}
-		c, err := s.boxCounts(ctx, b.Extension)
-		if err != nil {
-			s.log.Debug("MWI on registration skipped", "extension", b.Extension, "error", err)
-			continue
-		}
-		if c != (mailboxCounts{}) {
-			s.sendMWI(ctx, b, c)
-		}
+		s.sendMWI(ctx, &mwiJob{binding: b, onRegister: true})
 	}
+}
+
+// mwiOnRegister decides, on the binding's sender, what a phone that
+// registered anew is told: its box's counts, when the extension has
+// voicemail and the box holds messages (new or old). A phone's lamp
+// starts off after a reboot, so an empty box needs no NOTIFY; nor does
+// a phone that subscribed to its box meanwhile.
+func (s *subscriptions) mwiOnRegister(ctx context.Context, b store.Registration) (mailboxCounts, bool) {
+	ext, err := s.e.exts.get(ctx, b.Extension)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Debug("MWI on registration skipped", "extension", b.Extension, "error", err)
+		}
+		return mailboxCounts{}, false
+	}
+	if !ext.Voicemail.Enabled || covered(s.list(), b) {
+		return mailboxCounts{}, false
+	}
+	vc, err := s.e.cfg.Store.VoicemailCounts(ctx, b.Extension)
+	if err != nil {
+		s.log.Debug("MWI on registration skipped", "extension", b.Extension, "error", err)
+		return mailboxCounts{}, false
+	}
+	c := mailboxCounts{new: vc.New, old: vc.Old}
+	return c, c != mailboxCounts{}
 }
 
 // watched reports whether a live mailbox subscription watches box.
@@ -168,10 +179,10 @@ func covered(subs []*subscription, b store.Registration) bool {
 	return false
 }
 
-// sendMWI queues an unsolicited NOTIFY with counts c for binding b. One
-// sender per binding keeps them in order.
-func (s *subscriptions) sendMWI(ctx context.Context, b store.Registration, c mailboxCounts) {
-	k := store.RegistrationKey{Extension: b.Extension, Contact: b.Contact}
+// sendMWI queues an unsolicited NOTIFY for a binding. One sender per
+// binding keeps them in order; a newer job replaces one not yet sent.
+func (s *subscriptions) sendMWI(ctx context.Context, job *mwiJob) {
+	k := store.RegistrationKey{Extension: job.binding.Extension, Contact: job.binding.Contact}
 	m := s.boxes
 	m.mu.Lock()
 	snd := m.senders[k]
@@ -179,7 +190,13 @@ func (s *subscriptions) sendMWI(ctx context.Context, b store.Registration, c mai
 		snd = &mwiSender{}
 		m.senders[k] = snd
 	}
-	snd.pending = &mwiJob{binding: b, counts: c}
+	if p := snd.pending; p != nil && !p.onRegister && job.onRegister {
+		// The counts waiting are the latest, and tell an empty box too:
+		// keep them, for the address the phone registered from now.
+		p.binding = job.binding
+	} else {
+		snd.pending = job
+	}
 	if snd.sending {
 		m.mu.Unlock()
 		return
@@ -211,6 +228,12 @@ func (s *subscriptions) sendMWINext(ctx context.Context, k store.RegistrationKey
 		return false
 	}
 	m.mu.Unlock()
+	if job.onRegister {
+		var send bool
+		if job.counts, send = s.mwiOnRegister(ctx, job.binding); !send {
+			return true
+		}
+	}
 	req, err := s.e.unsolicitedMWI(job.binding, job.counts)
 	if err != nil {
 		s.log.Debug("unsolicited MWI not sent", "extension", k.Extension, "contact", k.Contact, "error", err)
