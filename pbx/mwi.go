@@ -12,32 +12,52 @@ import (
 )
 
 // mailboxes is the notifier's view of the voicemail boxes (message
-// waiting indication). Counts are read from the store only when a box
-// changed (the store's "voicemail" change) or is first needed, and kept
-// by the notifier goroutine, so calls and registrations waking the
-// notifier cost no query. Besides the message-summary subscriptions it
+// waiting indication). Counts are read from the store when a box is first
+// needed and kept until it changes (the store's "voicemail" change), so
+// calls and registrations cost no query: most boxes are empty, and most
+// phones' boxes are known. Besides the message-summary subscriptions it
 // feeds, it sends unsolicited MWI: many desk phones never subscribe and
 // expect an out-of-dialog NOTIFY at the contact they registered, as
 // Asterisk sends them.
 type mailboxes struct {
-	counts map[string]mailboxCounts // by box; the notifier goroutine's only
-
 	mu      sync.Mutex
-	stale   map[string]bool      // boxes changed since their counts were read
-	fresh   []store.Registration // bindings registered anew, owed their box's counts
+	counts  map[string]mailboxCounts // cached, by box
+	gen     uint64                   // counts changes: a read older than one is not cached
+	stale   map[string]staleBox      // boxes changed since the notifier last looked
+	fresh   []store.Registration     // bindings registered anew, owed their box's counts
 	senders map[store.RegistrationKey]*mwiSender
 }
 
+// staleBox is a changed box and the counts cached before the change.
+type staleBox struct {
+	old mailboxCounts
+	had bool
+}
+
 func newMailboxes() *mailboxes {
-	return &mailboxes{counts: map[string]mailboxCounts{}, stale: map[string]bool{},
+	return &mailboxes{counts: map[string]mailboxCounts{}, stale: map[string]staleBox{},
 		senders: map[store.RegistrationKey]*mwiSender{}}
 }
 
-// changed marks box's counts as out of date.
+// changed drops box's cached counts (the store changed them, or the
+// extension went) and marks it for the notifier.
 func (m *mailboxes) changed(box string) {
 	m.mu.Lock()
-	m.stale[box] = true
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	m.gen++
+	if _, ok := m.stale[box]; !ok {
+		old, had := m.counts[box]
+		m.stale[box] = staleBox{old: old, had: had}
+	}
+	delete(m.counts, box)
+}
+
+// cached returns box's counts if they are known.
+func (m *mailboxes) cached(box string) (mailboxCounts, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.counts[box]
+	return c, ok
 }
 
 // registered queues the bindings a REGISTER made anew.
@@ -48,12 +68,12 @@ func (m *mailboxes) registered(bs []store.Registration) {
 }
 
 // take returns and clears the pending work.
-func (m *mailboxes) take() (map[string]bool, []store.Registration) {
+func (m *mailboxes) take() (map[string]staleBox, []store.Registration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var stale map[string]bool
+	var stale map[string]staleBox
 	if len(m.stale) > 0 {
-		stale, m.stale = m.stale, map[string]bool{}
+		stale, m.stale = m.stale, map[string]staleBox{}
 	}
 	fresh := m.fresh
 	m.fresh = nil
@@ -70,24 +90,32 @@ type mwiSender struct {
 type mwiJob struct {
 	binding store.Registration
 	counts  mailboxCounts
-	// onRegister: the binding registered anew; the sender reads the
-	// counts itself and sends them only if the box holds messages, so
-	// registrations cost the notifier goroutine no query.
+	// onRegister: the binding registered anew; the sender finds the
+	// counts itself (see mwiOnRegister), so a query, if one is needed,
+	// does not hold up the notifier goroutine.
 	onRegister bool
 }
 
-// boxCounts returns the counts of box, from the cache or the store
-// (notifier goroutine only).
+// boxCounts returns the counts of box, from the cache or the store.
 func (s *subscriptions) boxCounts(ctx context.Context, box string) (mailboxCounts, error) {
-	if c, ok := s.boxes.counts[box]; ok {
+	m := s.boxes
+	m.mu.Lock()
+	c, ok := m.counts[box]
+	gen := m.gen
+	m.mu.Unlock()
+	if ok {
 		return c, nil
 	}
 	vc, err := s.e.cfg.Store.VoicemailCounts(ctx, box)
 	if err != nil {
 		return mailboxCounts{}, err
 	}
-	c := mailboxCounts{new: vc.New, old: vc.Old}
-	s.boxes.counts[box] = c
+	c = mailboxCounts{new: vc.New, old: vc.Old}
+	m.mu.Lock()
+	if m.gen == gen { // else a change may have come after the read
+		m.counts[box] = c
+	}
+	m.mu.Unlock()
 	return c, nil
 }
 
@@ -99,9 +127,7 @@ func (s *subscriptions) boxCounts(ctx context.Context, box string) (mailboxCount
 // are derived, so those see the new counts.
 func (s *subscriptions) syncMailboxes(ctx context.Context, subs []*subscription, now time.Time) {
 	stale, fresh := s.boxes.take()
-	for box := range stale {
-		old, had := s.boxes.counts[box]
-		delete(s.boxes.counts, box)
+	for box, was := range stale {
 		binds := s.e.loc.lookup(box, now)
 		if len(binds) == 0 && !watched(subs, box) {
 			continue // read when first needed
@@ -111,7 +137,7 @@ func (s *subscriptions) syncMailboxes(ctx context.Context, subs []*subscription,
 			s.log.Error("voicemail counts unavailable", "mailbox", box, "error", err)
 			continue
 		}
-		if had && c == old {
+		if was.had && c == was.old {
 			continue
 		}
 		for _, b := range binds {
@@ -121,6 +147,9 @@ func (s *subscriptions) syncMailboxes(ctx context.Context, subs []*subscription,
 		}
 	}
 	for _, b := range fresh {
+		if c, ok := s.boxes.cached(b.Extension); ok && c == (mailboxCounts{}) {
+			continue // an empty box: nothing to tell (see mwiOnRegister)
+		}
 		s.sendMWI(ctx, &mwiJob{binding: b, onRegister: true})
 	}
 }
@@ -141,12 +170,11 @@ func (s *subscriptions) mwiOnRegister(ctx context.Context, b store.Registration)
 	if !ext.Voicemail.Enabled || covered(s.list(), b) {
 		return mailboxCounts{}, false
 	}
-	vc, err := s.e.cfg.Store.VoicemailCounts(ctx, b.Extension)
+	c, err := s.boxCounts(ctx, b.Extension)
 	if err != nil {
 		s.log.Debug("MWI on registration skipped", "extension", b.Extension, "error", err)
 		return mailboxCounts{}, false
 	}
-	c := mailboxCounts{new: vc.New, old: vc.Old}
 	return c, c != mailboxCounts{}
 }
 
