@@ -1,6 +1,8 @@
 package pbx_test
 
 import (
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +185,24 @@ func TestMWISubscribeOtherBox(t *testing.T) {
 		return req
 	})
 	mustCode(t, res, err, sip.StatusNotAcceptable)
+}
+
+// TestMWIThroughAPI: marking a message read and deleting it through the
+// REST API light and clear the lamp of a subscribed phone.
+func TestMWIThroughAPI(t *testing.T) {
+	p := pbxtest.Start(t)
+	b := phone(t, p, p.CreateExtension("102", nil))
+	w := watch(t, subscribe(t, b, "102", "message-summary", 600))
+	wantMWI(t, w.next(), "102", false, 0, 0)
+	m := leaveMessage(t, p, "102", "101")
+	wantMWI(t, w.next(), "102", true, 1, 0)
+	path := "/api/v1/voicemail/102/messages/" + strconv.FormatInt(m.ID, 10)
+	if code, out := p.Do(http.MethodPatch, path, map[string]any{"read": true}); code != http.StatusOK {
+		t.Fatalf("mark read: %d %s", code, out)
+	}
+	wantMWI(t, w.next(), "102", false, 0, 1)
+	if code, out := p.Do(http.MethodDelete, path, nil); code/100 != 2 {
+		t.Fatalf("delete: %d %s", code, out)
+	}
+	wantMWI(t, w.next(), "102", false, 0, 0)
 }
