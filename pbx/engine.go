@@ -154,7 +154,7 @@ type Engine struct {
 	callWatch watchers
 	cdrs      *cdrWriter
 	msgs      *messenger
-	subs      *subscriptions // BLF and presence (SUBSCRIBE/NOTIFY)
+	subs      *subscriptions // BLF, presence and MWI (SUBSCRIBE/NOTIFY)
 	plan      planHolder     // the dial plan in force
 	// listenPorts are the SIP ports by transport ("udp", "tcp", "tls"),
 	// for the Contact of our dialogs. Set by Serve before any request.

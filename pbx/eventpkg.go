@@ -8,12 +8,16 @@ import (
 // eventPackage is one SIP event package (RFC 6665) the PBX serves as
 // notifier: its name in the Event header, the body type of its NOTIFYs,
 // and how a resource's state becomes that body. The subscription
-// machinery (subscribe.go, notifier.go) knows nothing else about it, so
-// message-summary (MWI) can be added as one more entry here, with the
-// mailbox counts added to the state the notifier derives.
+// machinery (subscribe.go, notifier.go) knows nothing else about it,
+// except that a mailbox package (message-summary) is for the
+// subscriber's own box only and needs the box's counts in the state.
 type eventPackage struct {
 	name        string
 	contentType string
+	// mailbox marks a package about the resource's voicemail box: only
+	// the extension itself may subscribe, and the notifier adds the box's
+	// counts to the state it derives.
+	mailbox bool
 	// render builds the body for the resource number, whose address is
 	// entity (sip:NNN@host), at document version (dialog-info counts them).
 	render func(entity, host, number string, version uint32, st extState) ([]byte, error)
@@ -44,12 +48,19 @@ func lookupEventPackage(name string) *eventPackage {
 				return b1 != b2 || n1 != n2 || p1 != p2
 			},
 		}
+	case "message-summary":
+		return &eventPackage{name: name, contentType: contentTypeMessageSummary, mailbox: true,
+			render: func(entity, _, _ string, _ uint32, st extState) ([]byte, error) {
+				return buildMessageSummary(entity, st.mailbox), nil
+			},
+			changed: func(old, cur extState) bool { return old.mailbox != cur.mailbox },
+		}
 	}
 	return nil
 }
 
 // allowEvents is the Allow-Events header value: the packages served.
-const allowEvents = "dialog, presence"
+const allowEvents = "dialog, presence, message-summary"
 
 // parseEvent splits an Event header value ("dialog;id=7") into the
 // package name and the id parameter.

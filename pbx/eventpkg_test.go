@@ -32,8 +32,9 @@ func TestSubscribeEventHeaders(t *testing.T) {
 			t.Errorf("accepts(%q) = %v, want %v", tt.accept, got, tt.ok)
 		}
 	}
-	if lookupEventPackage("message-summary") != nil || lookupEventPackage("dialog") == nil || lookupEventPackage("presence") == nil {
-		t.Error("event packages: want dialog and presence only")
+	if lookupEventPackage("message-summary") == nil || lookupEventPackage("dialog") == nil || lookupEventPackage("presence") == nil ||
+		lookupEventPackage("message-summary-x") != nil {
+		t.Error("event packages: want dialog, presence and message-summary only")
 	}
 }
 
@@ -43,7 +44,7 @@ func TestSubscribeChangeSeenByPackage(t *testing.T) {
 	talking := extState{known: true, registered: true, dialogs: []dialogState{{id: "a-in", state: dialogConfirmed, direction: dialogRecipient}}}
 	dnd := extState{known: true, registered: true, dnd: true}
 	offline := extState{known: true}
-	dialog, presence := lookupEventPackage("dialog"), lookupEventPackage("presence")
+	dialog, presence, mwi := lookupEventPackage("dialog"), lookupEventPackage("presence"), lookupEventPackage("message-summary")
 	for _, tt := range []struct {
 		name                 string
 		old, cur             extState
@@ -62,6 +63,21 @@ func TestSubscribeChangeSeenByPackage(t *testing.T) {
 		if got := presence.changed(tt.old, tt.cur); got != tt.pidfSees {
 			t.Errorf("%s: presence package sees a change: %v, want %v", tt.name, got, tt.pidfSees)
 		}
+		if mwi.changed(tt.old, tt.cur) {
+			t.Errorf("%s: message-summary package sees a change", tt.name)
+		}
+	}
+	withNew := idle
+	withNew.mailbox = mailboxCounts{new: 1}
+	heard := idle
+	heard.mailbox = mailboxCounts{old: 1}
+	for _, tt := range []struct {
+		name     string
+		old, cur extState
+	}{{"a message", idle, withNew}, {"heard", withNew, heard}, {"deleted", heard, idle}} {
+		if !mwi.changed(tt.old, tt.cur) || dialog.changed(tt.old, tt.cur) || presence.changed(tt.old, tt.cur) {
+			t.Errorf("%s: want a change for message-summary only", tt.name)
+		}
 	}
 }
 
@@ -74,7 +90,7 @@ func FuzzSubscribeEventHeaders(f *testing.F) {
 		if strings.ContainsAny(name, ";") || strings.ContainsAny(id, ";") {
 			t.Errorf("parseEvent(%q) = %q, %q: a parameter leaked", v, name, id)
 		}
-		if lookupEventPackage(name) != nil && name != "dialog" && name != "presence" {
+		if lookupEventPackage(name) != nil && name != "dialog" && name != "presence" && name != "message-summary" {
 			t.Errorf("package %q served", name)
 		}
 		// Accept never panics, and a list naming the type accepts it.

@@ -2,15 +2,17 @@ package pbx
 
 import "slices"
 
-// extState is what BLF and presence subscribers see of one extension:
-// whether it exists, has a registered phone, is on do-not-disturb, and
-// its calls as dialogs. It is derived from the live calls, the location
-// service and the extension's settings, never stored.
+// extState is what event subscribers see of one extension: whether it
+// exists, has a registered phone, is on do-not-disturb, its calls as
+// dialogs, and (for message-summary only) its voicemail counts. It is
+// derived from the live calls, the location service, the extension's
+// settings and the voicemail store, never stored.
 type extState struct {
 	known      bool // the extension exists
 	registered bool // at least one phone has a live binding
 	dnd        bool
 	dialogs    []dialogState
+	mailbox    mailboxCounts // filled only when a mailbox package watches
 }
 
 // dialogState is one call of the extension as RFC 4235 sees it.

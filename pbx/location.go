@@ -68,11 +68,14 @@ type bindingUpdate struct {
 }
 
 // apply applies a REGISTER's contact updates for ext and returns the
-// extension's bindings afterwards. removeAll handles "Contact: *".
-func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) []store.Registration {
-	out := l.applyLocked(ext, removeAll, updates, meta, now)
+// extension's bindings afterwards, and those of them the REGISTER made
+// anew: a new contact, or one back with another Call-ID or from another
+// address (a phone that rebooted or moved), not a plain refresh.
+// removeAll handles "Contact: *".
+func (l *location) apply(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) (bindings, fresh []store.Registration) {
+	bindings, fresh = l.applyLocked(ext, removeAll, updates, meta, now)
 	l.changed()
-	return out
+	return bindings, fresh
 }
 
 func (l *location) changed() {
@@ -81,7 +84,7 @@ func (l *location) changed() {
 	}
 }
 
-func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) []store.Registration {
+func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpdate, meta store.Registration, now time.Time) (out, fresh []store.Registration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	list := l.bindings[ext]
@@ -106,7 +109,7 @@ func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpda
 			}
 			continue
 		}
-		refresh := false
+		refresh, isNew := false, true
 		if idx >= 0 {
 			old := list[idx]
 			// An older, reordered REGISTER of the same registration must not
@@ -119,6 +122,7 @@ func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpda
 			// that matters after a restart).
 			refresh = old.Source == meta.Source && old.Transport == meta.Transport &&
 				old.UserAgent == meta.UserAgent
+			isNew = old.CallID != meta.CallID || old.Source != meta.Source || old.Transport != meta.Transport
 			list = append(list[:idx], list[idx+1:]...)
 		}
 		b := meta
@@ -132,6 +136,9 @@ func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpda
 		} else {
 			l.markUpserted(&b)
 		}
+		if isNew {
+			fresh = append(fresh, b)
+		}
 		// Too many phones on one extension: the oldest binding gives way.
 		for len(list) > l.maxContacts {
 			l.markRemoved(list[0])
@@ -144,11 +151,11 @@ func (l *location) applyLocked(ext string, removeAll bool, updates []bindingUpda
 	} else {
 		l.bindings[ext] = list
 	}
-	out := make([]store.Registration, len(list))
+	out = make([]store.Registration, len(list))
 	for i, b := range list {
 		out[i] = *b
 	}
-	return out
+	return out, fresh
 }
 
 func (l *location) markUpserted(b *store.Registration) {

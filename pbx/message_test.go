@@ -23,7 +23,8 @@ func TestMessengerBookkeeping(t *testing.T) {
 	register := func(contact string, at time.Time) store.Registration {
 		t.Helper()
 		meta := store.Registration{Source: "127.0.0.1:5062", Transport: "udp"}
-		for _, b := range e.loc.apply("102", false, []bindingUpdate{{contact, time.Minute}}, meta, at) {
+		bindings, _ := e.loc.apply("102", false, []bindingUpdate{{contact, time.Minute}}, meta, at)
+		for _, b := range bindings {
 			if b.Contact == contact {
 				return b
 			}

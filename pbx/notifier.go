@@ -29,6 +29,8 @@ type subscriptions struct {
 	log  *slog.Logger
 	wake chan struct{} // room for one signal: bursts coalesce
 
+	boxes *mailboxes // voicemail counts and unsolicited MWI (mwi.go)
+
 	mu            sync.Mutex
 	subs          map[dialogKey]*subscription
 	perSubscriber map[string]int // live subscriptions by subscriber
@@ -39,13 +41,28 @@ type subscriptions struct {
 func newSubscriptions(e *Engine, cfg SubscriptionConfig) *subscriptions {
 	cfg.defaults()
 	s := &subscriptions{e: e, cfg: cfg, log: e.cfg.Log.With("component", "subscriptions"),
-		wake: make(chan struct{}, 1), subs: map[dialogKey]*subscription{}, perSubscriber: map[string]int{}}
+		wake: make(chan struct{}, 1), subs: map[dialogKey]*subscription{}, perSubscriber: map[string]int{},
+		boxes: newMailboxes()}
 	e.cfg.Store.Subscribe(func(ch store.Change) {
-		if ch.Kind == "extension" {
+		switch ch.Kind {
+		case "extension":
+			if ch.Deleted {
+				s.boxes.changed(ch.Key) // forget its counts
+			}
 			s.wakeUp() // DND changed, or the extension went
+		case "voicemail":
+			s.boxes.changed(ch.Key) // a message came, was heard or deleted
+			s.wakeUp()
 		}
 	})
 	return s
+}
+
+// registered hears of bindings a REGISTER made anew (location.apply):
+// their phones may owe an unsolicited MWI.
+func (s *subscriptions) registered(bs []store.Registration) {
+	s.boxes.registered(bs)
+	s.wakeUp()
 }
 
 // subscription is one SUBSCRIBE dialog: the PBX is the notifier.
@@ -228,13 +245,21 @@ func (s *subscriptions) run(ctx context.Context) {
 }
 
 // sync derives the state of each watched extension once and queues the
-// NOTIFYs owed. It returns the next expiry (zero when none).
+// NOTIFYs owed, after the unsolicited MWI. It returns the next expiry
+// (zero when none).
 func (s *subscriptions) sync(ctx context.Context, now time.Time) time.Time {
 	subs := s.list()
+	s.syncMailboxes(ctx, subs, now)
 	if len(subs) == 0 {
 		return time.Time{}
 	}
 	dialogs := callDialogs(s.e.Calls())
+	boxes := map[string]bool{} // targets whose state needs their box's counts
+	for _, sub := range subs {
+		if sub.pkg.mailbox {
+			boxes[sub.target] = true
+		}
+	}
 	states := map[string]extState{}
 	var next time.Time
 	failed := map[string]bool{}
@@ -242,7 +267,7 @@ func (s *subscriptions) sync(ctx context.Context, now time.Time) time.Time {
 		st, ok := states[sub.target]
 		if !ok && !failed[sub.target] {
 			var err error
-			if st, err = s.stateOf(ctx, sub.target, dialogs[sub.target], now); err != nil {
+			if st, err = s.stateOf(ctx, sub.target, dialogs[sub.target], boxes[sub.target], now); err != nil {
 				s.log.Error("extension state unavailable", "extension", sub.target, "error", err)
 				failed[sub.target] = true
 			} else {
@@ -269,8 +294,9 @@ func (s *subscriptions) sync(ctx context.Context, now time.Time) time.Time {
 	return next
 }
 
-// stateOf derives the state of extension number.
-func (s *subscriptions) stateOf(ctx context.Context, number string, dialogs []dialogState, now time.Time) (extState, error) {
+// stateOf derives the state of extension number, with its voicemail
+// counts when withBox.
+func (s *subscriptions) stateOf(ctx context.Context, number string, dialogs []dialogState, withBox bool, now time.Time) (extState, error) {
 	ext, err := s.e.exts.get(ctx, number)
 	if errors.Is(err, store.ErrNotFound) {
 		return extState{}, nil
@@ -278,8 +304,13 @@ func (s *subscriptions) stateOf(ctx context.Context, number string, dialogs []di
 	if err != nil {
 		return extState{}, err
 	}
-	return extState{known: true, registered: len(s.e.loc.lookup(number, now)) > 0, dnd: ext.DND,
-		dialogs: dialogs}, nil
+	st := extState{known: true, registered: len(s.e.loc.lookup(number, now)) > 0, dnd: ext.DND, dialogs: dialogs}
+	if withBox {
+		if st.mailbox, err = s.boxCounts(ctx, number); err != nil {
+			return extState{}, err
+		}
+	}
+	return st, nil
 }
 
 // send queues job for sub. One sender per subscription sends its NOTIFYs
@@ -390,9 +421,10 @@ func (sub *subscription) notifyRequest(e *Engine, job *notifyJob, now time.Time)
 	return req, nil
 }
 
-// SubscriptionInfo describes one live event subscription (BLF, presence).
+// SubscriptionInfo describes one live event subscription (BLF, presence,
+// MWI).
 type SubscriptionInfo struct {
-	Event      string // "dialog" or "presence"
+	Event      string // "dialog", "presence" or "message-summary"
 	Subscriber string // the extension watching
 	Target     string // the extension watched
 	Source     string // where the subscriber's SIP comes from (ip:port)

@@ -76,7 +76,7 @@ func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		updates = append(updates, bindingUpdate{contact: c.Address.String(), expires: exp})
 	}
 
-	var bindings []store.Registration
+	var bindings, fresh []store.Registration
 	if len(updates) == 0 && !removeAll {
 		bindings = e.loc.lookup(number, now) // a query: list, change nothing
 	} else {
@@ -90,7 +90,7 @@ func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		if h := req.CSeq(); h != nil {
 			meta.CSeq = h.SeqNo
 		}
-		bindings = e.loc.apply(number, removeAll, updates, meta, now)
+		bindings, fresh = e.loc.apply(number, removeAll, updates, meta, now)
 	}
 	e.metrics.registers.Add(1)
 
@@ -103,6 +103,11 @@ func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
 	if err := tx.Respond(res); err != nil {
 		e.log.Debug("respond failed", "error", err)
+	}
+	if len(fresh) > 0 {
+		// After the 200: a phone that (re)booted learns its box's counts
+		// once it is registered (unsolicited MWI).
+		e.subs.registered(fresh)
 	}
 }
 

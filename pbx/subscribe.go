@@ -13,7 +13,7 @@ import (
 // statusBadEvent is 489 Bad Event (RFC 6665), which sipgo does not name.
 const statusBadEvent = 489
 
-// SubscriptionConfig bounds event subscriptions (BLF, presence). Zero
+// SubscriptionConfig bounds event subscriptions (BLF, presence, MWI). Zero
 // values take the defaults noted.
 type SubscriptionConfig struct {
 	// MinExpires is the shortest subscription accepted (shorter ones get
@@ -49,7 +49,8 @@ func (c *SubscriptionConfig) defaults() {
 }
 
 // onSubscribe handles SUBSCRIBE (RFC 6665): an extension asks for the
-// dialog (BLF) or presence state of another extension. A new subscription
+// dialog (BLF) or presence state of another extension, or for the
+// message-summary (MWI) of its own voicemail box. A new subscription
 // is authenticated like INVITE (407); a refresh or unsubscribe inside its
 // dialog is matched by Call-ID and tags, which only the subscriber knows.
 // The 200 goes first; the notifier then sends the NOTIFYs.
@@ -82,6 +83,12 @@ func (e *Engine) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	target := req.Recipient.User
+	if pkg.mailbox && target != number {
+		// A voicemail box's counts are its owner's business: a phone
+		// watches its own box only.
+		e.respond(tx, req, sip.StatusForbidden, "Forbidden (only the extension's own mailbox)", nil)
+		return
+	}
 	if !e.requireExtension(req, tx, target) {
 		return
 	}

@@ -321,9 +321,9 @@ func TestSubscribeRefused(t *testing.T) {
 		mustCode(t, res, err, sip.StatusForbidden)
 	})
 	t.Run("unknown event", func(t *testing.T) {
-		res, err := c.Do(ctx(t), func() *sip.Request { return c.SubscribeRequest("102", "message-summary", 600) })
+		res, err := c.Do(ctx(t), func() *sip.Request { return c.SubscribeRequest("102", "conference", 600) })
 		mustCode(t, res, err, 489)
-		if got := header(res, "Allow-Events"); got != "dialog, presence" {
+		if got := header(res, "Allow-Events"); got != "dialog, presence, message-summary" {
 			t.Errorf("Allow-Events %q", got)
 		}
 	})
@@ -368,7 +368,7 @@ func TestSubscribeRefused(t *testing.T) {
 	t.Run("OPTIONS advertises it", func(t *testing.T) {
 		res, err := c.Options(ctx(t))
 		mustCode(t, res, err, sip.StatusOK)
-		if !strings.Contains(header(res, "Allow"), "SUBSCRIBE") || header(res, "Allow-Events") != "dialog, presence" {
+		if !strings.Contains(header(res, "Allow"), "SUBSCRIBE") || header(res, "Allow-Events") != "dialog, presence, message-summary" {
 			t.Errorf("OPTIONS: Allow %q, Allow-Events %q", header(res, "Allow"), header(res, "Allow-Events"))
 		}
 	})

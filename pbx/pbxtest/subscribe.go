@@ -62,6 +62,13 @@ type Notify struct {
 	// Status is a message/sipfrag body's status line (a transfer's
 	// progress, RFC 3515), e.g. "SIP/2.0 200 OK".
 	Status string
+
+	// MessagesWaiting, Account, NewMessages and OldMessages summarise an
+	// application/simple-message-summary body (MWI, RFC 3842).
+	MessagesWaiting bool
+	Account         string
+	NewMessages     int
+	OldMessages     int
 }
 
 // notifyRouter hands the NOTIFYs a UA receives to its subscriptions.
@@ -118,7 +125,7 @@ func (u *UA) newSubscription(number, event string) *Subscription {
 		target: sip.Uri{Scheme: "sip", User: number, Host: u.pbxHost, Port: u.pbxPort}}
 }
 
-// Subscribe subscribes to event ("dialog" or "presence") of extension
+// Subscribe subscribes to event ("dialog", "presence", "message-summary") of extension
 // number for expires seconds (none sent when negative), answering the
 // PBX's digest challenge. It fails unless the PBX answers 200.
 func (u *UA) Subscribe(ctx context.Context, number, event string, expires int) (*Subscription, error) {
@@ -241,6 +248,9 @@ func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		s = u.notify.get(cid.Value())
 	}
 	if s == nil {
+		if u.onUnsolicitedNotify(req, tx) {
+			return
+		}
 		tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist", nil))
 		return
 	}
@@ -336,6 +346,10 @@ func parseNotify(req *sip.Request) (Notify, error) {
 			return n, fmt.Errorf("pidf: %w", err)
 		}
 		n.Basic, n.Note, n.OnThePhone = doc.Basic, doc.Note, doc.Person.Activities.OnThePhone != nil
+	case strings.HasPrefix(n.ContentType, "application/simple-message-summary"):
+		if err := parseMessageSummary(&n); err != nil {
+			return n, err
+		}
 	case strings.HasPrefix(n.ContentType, "message/sipfrag"):
 		status, _, _ := strings.Cut(string(n.Body), "\n")
 		n.Status = strings.TrimSpace(status)
@@ -344,3 +358,92 @@ func parseNotify(req *sip.Request) (Notify, error) {
 	}
 	return n, nil
 }
+
+// parseMessageSummary reads an RFC 3842 body into n.
+func parseMessageSummary(n *Notify) error {
+	seen := false
+	for _, line := range strings.Split(string(n.Body), "\n") {
+		k, v, ok := strings.Cut(strings.TrimRight(line, "\r"), ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "messages-waiting":
+			seen = true
+			switch strings.ToLower(v) {
+			case "yes":
+				n.MessagesWaiting = true
+			case "no":
+			default:
+				return fmt.Errorf("message-summary: Messages-Waiting %q", v)
+			}
+		case "message-account":
+			n.Account = v
+		case "voice-message":
+			counts, _, _ := strings.Cut(v, " ")
+			nw, old, ok := strings.Cut(counts, "/")
+			var err1, err2 error
+			n.NewMessages, err1 = strconv.Atoi(nw)
+			n.OldMessages, err2 = strconv.Atoi(old)
+			if !ok || err1 != nil || err2 != nil {
+				return fmt.Errorf("message-summary: Voice-Message %q", v)
+			}
+		}
+	}
+	if !seen {
+		return fmt.Errorf("message-summary: no Messages-Waiting")
+	}
+	return nil
+}
+
+// unsolicitedInbox holds the out-of-dialog NOTIFYs a UA received:
+// unsolicited MWI, which desk phones get without subscribing.
+type unsolicitedInbox struct {
+	once sync.Once
+	ch   chan Notify
+}
+
+func (b *unsolicitedInbox) queue() chan Notify {
+	b.once.Do(func() { b.ch = make(chan Notify, 64) })
+	return b.ch
+}
+
+// onUnsolicitedNotify answers and records a NOTIFY outside any dialog
+// (no To tag) of the message-summary package; it reports false for
+// anything else.
+func (u *UA) onUnsolicitedNotify(req *sip.Request, tx sip.ServerTransaction) bool {
+	if to := req.To(); to == nil || to.Params.Has("tag") {
+		return false
+	}
+	h := req.GetHeader("Event")
+	if h == nil || !strings.EqualFold(strings.TrimSpace(strings.Split(h.Value(), ";")[0]), "message-summary") {
+		return false
+	}
+	n, err := parseNotify(req)
+	if err != nil {
+		u.t.Errorf("UA %s: unsolicited NOTIFY: %v\n%s", u.User, err, req.Body())
+	}
+	// Queued before the answer, as onNotify does; a UA no test reads
+	// from drops what does not fit.
+	select {
+	case u.unsolicited.queue() <- n:
+	default:
+	}
+	tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	return true
+}
+
+// WaitUnsolicitedNotify returns the next out-of-dialog message-summary
+// NOTIFY (unsolicited MWI) the UA received.
+func (u *UA) WaitUnsolicitedNotify(ctx context.Context) (Notify, error) {
+	select {
+	case n := <-u.unsolicited.queue():
+		return n, nil
+	case <-ctx.Done():
+		return Notify{}, fmt.Errorf("UA %s: waiting for an unsolicited NOTIFY: %w", u.User, ctx.Err())
+	}
+}
+
+// UnsolicitedNotifies returns how many unsolicited NOTIFYs wait unread.
+func (u *UA) UnsolicitedNotifies() int { return len(u.unsolicited.queue()) }

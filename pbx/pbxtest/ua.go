@@ -45,17 +45,18 @@ type UA struct {
 	client  *sipgo.Client
 	laddr   string
 
-	mu       sync.Mutex
-	received map[sip.RequestMethod]int
-	callID   string
-	cseq     uint32
-	fromTag  string
-	policy   Policy
-	calls    map[string]*Call // by Call-ID
-	incoming chan *Call
-	closing  bool
-	msgs     inbox        // MESSAGEs received (message.go)
-	notify   notifyRouter // event subscriptions, by Call-ID (subscribe.go)
+	mu          sync.Mutex
+	received    map[sip.RequestMethod]int
+	callID      string
+	cseq        uint32
+	fromTag     string
+	policy      Policy
+	calls       map[string]*Call // by Call-ID
+	incoming    chan *Call
+	closing     bool
+	msgs        inbox            // MESSAGEs received (message.go)
+	notify      notifyRouter     // event subscriptions, by Call-ID (subscribe.go)
+	unsolicited unsolicitedInbox // out-of-dialog NOTIFYs: unsolicited MWI (subscribe.go)
 
 	ctx    context.Context // ends when the UA closes
 	cancel context.CancelFunc
