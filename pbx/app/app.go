@@ -40,7 +40,13 @@ type App struct {
 	httpSrv  *http.Server
 	httpErr  chan error
 	stopOnce sync.Once
+
+	stopExpiry context.CancelFunc // ends the voicemail expiry loop
+	expiryDone chan struct{}      // closed when it has ended
 }
+
+// voicemailExpiryInterval is how often old voicemail is deleted.
+const voicemailExpiryInterval = time.Hour
 
 // DatabaseFile is the SQLite file inside the data directory.
 const DatabaseFile = "pbx.db"
@@ -79,6 +85,17 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	if err := a.Store.RecoverPromptFiles(ctx); err != nil {
 		return fmt.Errorf("prompt files: %w", err)
 	}
+	// Likewise voicemail: a message is a whole file and row, or nothing.
+	rep, err := a.Store.RecoverVoicemailReport(ctx)
+	if err != nil {
+		return fmt.Errorf("voicemail files: %w", err)
+	}
+	if rep != (store.VoicemailRecovery{}) {
+		a.log.Warn("voicemail recovered after a crash", "temp_files_removed", rep.TempFiles,
+			"files_without_row_removed", rep.OrphanFiles, "rows_without_audio_deleted", rep.OrphanRows,
+			"deletes_undone", rep.RestoredDels)
+	}
+	a.startVoicemailExpiry(cfg.Now)
 	sipCfg := pbx.Config{
 		Store:         a.Store,
 		Log:           a.log,
@@ -279,8 +296,40 @@ func (a *App) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// startVoicemailExpiry deletes messages past their box's age limit now and
+// then hourly, until close.
+func (a *App) startVoicemailExpiry(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopExpiry, a.expiryDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.expiryDone)
+		t := time.NewTicker(voicemailExpiryInterval)
+		defer t.Stop()
+		for {
+			switch n, err := a.Store.ExpireVoicemail(ctx, now()); {
+			case err != nil && ctx.Err() == nil:
+				a.log.Error("voicemail expiry", "err", err)
+			case n > 0:
+				a.log.Info("voicemail expired", "messages", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
 func (a *App) close() error {
 	var errs []error
+	if a.stopExpiry != nil {
+		a.stopExpiry()
+		<-a.expiryDone
+	}
 	if a.Engine != nil {
 		errs = append(errs, a.Engine.Close())
 	} else {

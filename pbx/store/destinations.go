@@ -150,6 +150,7 @@ func destinationUsers(ctx context.Context, q querier, dest string) ([]destinatio
 		SELECT 'extension', number, 'forward always' FROM extensions WHERE fwd_always = ?1
 		UNION ALL SELECT 'extension', number, 'forward busy' FROM extensions WHERE fwd_busy = ?1
 		UNION ALL SELECT 'extension', number, 'forward no_answer' FROM extensions WHERE fwd_no_answer = ?1
+		UNION ALL SELECT 'extension', number, 'voicemail operator' FROM extensions WHERE vm_operator = ?1
 		UNION ALL SELECT 'ivr', ivr, 'option ' || key FROM ivr_options WHERE destination = ?1
 		UNION ALL SELECT 'ivr', number, 'on_timeout' FROM ivrs WHERE on_timeout = ?1
 		UNION ALL SELECT 'ivr', number, 'on_invalid' FROM ivrs WHERE on_invalid = ?1

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -36,6 +37,39 @@ type Extension struct {
 type Voicemail struct {
 	Enabled bool
 	PIN     string
+	// MaxSeconds is the longest message (10-600); 0 stores the default, 120.
+	MaxSeconds int
+	// MaxMessages is how many messages the box holds (1-1000); 0 stores the
+	// default, 100.
+	MaxMessages int
+	// DeleteAfterDays expires messages this many days old (0-3650); 0 keeps
+	// them until deleted.
+	DeleteAfterDays int
+	// SkipPINOwn lets *97 from the box's own extension in without the PIN.
+	// The API's default is true (the zero value here is false).
+	SkipPINOwn bool
+	// Operator is the destination key 0 sends a caller leaving a message
+	// to; "" none.
+	Operator string
+	// Email sends new messages to the extension's e-mail address.
+	Email bool
+}
+
+// Voicemail box defaults, stored for a zero MaxSeconds or MaxMessages.
+const (
+	DefaultVoicemailMaxSeconds  = 120
+	DefaultVoicemailMaxMessages = 100
+)
+
+// withDefaults fills the zero limits with their defaults.
+func (v Voicemail) withDefaults() Voicemail {
+	if v.MaxSeconds == 0 {
+		v.MaxSeconds = DefaultVoicemailMaxSeconds
+	}
+	if v.MaxMessages == 0 {
+		v.MaxMessages = DefaultVoicemailMaxMessages
+	}
+	return v
 }
 
 // Forward holds an extension's call-forward destinations; empty means off.
@@ -54,7 +88,8 @@ type ListOptions struct {
 }
 
 const extensionColumns = `number, name, email, secret, auth_algorithms, ring_seconds, vm_enabled, vm_pin,
-	fwd_always, fwd_busy, fwd_no_answer, dnd, call_waiting, pickup_group, outbound, created_at, updated_at`
+	fwd_always, fwd_busy, fwd_no_answer, dnd, call_waiting, pickup_group, outbound, created_at, updated_at,
+	vm_max_seconds, vm_max_messages, vm_delete_after_days, vm_skip_pin_own, vm_operator, vm_email`
 
 func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 	var e Extension
@@ -62,7 +97,8 @@ func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 	var created, updated int64
 	err := row.Scan(&e.Number, &e.Name, &e.Email, &e.Secret, &algs, &e.RingSeconds, &e.Voicemail.Enabled,
 		&e.Voicemail.PIN, &e.Forward.Always, &e.Forward.Busy, &e.Forward.NoAnswer, &e.DND, &e.CallWaiting,
-		&e.PickupGroup, &e.Outbound, &created, &updated)
+		&e.PickupGroup, &e.Outbound, &created, &updated, &e.Voicemail.MaxSeconds, &e.Voicemail.MaxMessages,
+		&e.Voicemail.DeleteAfterDays, &e.Voicemail.SkipPINOwn, &e.Voicemail.Operator, &e.Voicemail.Email)
 	if err != nil {
 		return e, err
 	}
@@ -75,15 +111,18 @@ func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 // kinds (ErrNumberTaken).
 func (s *Store) CreateExtension(ctx context.Context, e *Extension) error {
 	now := time.Now()
+	e.Voicemail = e.Voicemail.withDefaults()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := claimNumber(ctx, tx, e.Number, "extension"); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO extensions (`+extensionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Number, e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds,
 			e.Voicemail.Enabled, e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer,
-			e.DND, e.CallWaiting, e.PickupGroup, e.Outbound, unix(now), unix(now))
+			e.DND, e.CallWaiting, e.PickupGroup, e.Outbound, unix(now), unix(now),
+			e.Voicemail.MaxSeconds, e.Voicemail.MaxMessages, e.Voicemail.DeleteAfterDays, e.Voicemail.SkipPINOwn,
+			e.Voicemail.Operator, e.Voicemail.Email)
 		if err != nil {
 			return fmt.Errorf("insert extension: %w", err)
 		}
@@ -109,13 +148,16 @@ func (s *Store) GetExtension(ctx context.Context, number string) (Extension, err
 // UpdateExtension replaces the stored extension e.Number with e.
 func (s *Store) UpdateExtension(ctx context.Context, e *Extension) error {
 	now := time.Now()
+	e.Voicemail = e.Voicemail.withDefaults()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE extensions SET name = ?, email = ?, secret = ?, auth_algorithms = ?,
 			ring_seconds = ?, vm_enabled = ?, vm_pin = ?, fwd_always = ?, fwd_busy = ?, fwd_no_answer = ?, dnd = ?,
-			call_waiting = ?, pickup_group = ?, outbound = ?, updated_at = ? WHERE number = ?`,
+			call_waiting = ?, pickup_group = ?, outbound = ?, updated_at = ?, vm_max_seconds = ?, vm_max_messages = ?,
+			vm_delete_after_days = ?, vm_skip_pin_own = ?, vm_operator = ?, vm_email = ? WHERE number = ?`,
 			e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds, e.Voicemail.Enabled,
 			e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer, e.DND, e.CallWaiting, e.PickupGroup,
-			e.Outbound, unix(now), e.Number)
+			e.Outbound, unix(now), e.Voicemail.MaxSeconds, e.Voicemail.MaxMessages, e.Voicemail.DeleteAfterDays,
+			e.Voicemail.SkipPINOwn, e.Voicemail.Operator, e.Voicemail.Email, e.Number)
 		return affectedOne(res, err, "extension "+e.Number)
 	})
 	if err != nil {
@@ -126,11 +168,18 @@ func (s *Store) UpdateExtension(ctx context.Context, e *Extension) error {
 	return nil
 }
 
-// DeleteExtension removes an extension and its registrations. It fails with
+// DeleteExtension removes an extension and its registrations, and its
+// voicemail: messages, their audio and the greeting. It fails with
 // ErrInUse, naming the users, while anything else sends calls to it or its
 // voicemail (a forward, an IVR option, a ring group membership, the dial
 // plan); its own forward to its own voicemail does not count.
 func (s *Store) DeleteExtension(ctx context.Context, number string) error {
+	var trash string
+	defer func() {
+		if trash != "" {
+			os.RemoveAll(trash)
+		}
+	}()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := inUse(ctx, tx, "extension", number, "extension:"+number, "voicemail:"+number); err != nil {
 			return err
@@ -139,10 +188,20 @@ func (s *Store) DeleteExtension(ctx context.Context, number string) error {
 		if err := affectedOne(res, err, "extension "+number); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM numbers WHERE number = ?`, number)
+		if _, err = tx.ExecContext(ctx, `DELETE FROM numbers WHERE number = ?`, number); err != nil {
+			return err
+		}
+		// The messages' rows go with the extension (ON DELETE CASCADE);
+		// their audio is moved aside now and removed after the commit.
+		t, err := s.setMailboxAside(number)
+		trash = t
 		return err
 	})
 	if err != nil {
+		if trash != "" { // the commit failed: the box keeps its audio
+			s.restoreMailbox(number, trash)
+			trash = ""
+		}
 		return err
 	}
 	s.publish(Change{Kind: "extension", Key: number, Deleted: true})

@@ -19,7 +19,8 @@ import (
 // Change names one committed configuration change.
 type Change struct {
 	// Kind is the kind of object that changed: "extension", "user",
-	// "dialplan", "prompt", "ivr", "ringgroup".
+	// "dialplan", "prompt", "ivr", "ringgroup", "voicemail" (Key is the
+	// mailbox: a message came, was read or deleted; counts may differ).
 	Kind string
 	// Key identifies the object (extension number, username); empty for singletons.
 	Key string
@@ -32,7 +33,12 @@ type Store struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // read pool
 
-	promptDir string // prompt audio files: prompts/ beside the database
+	promptDir    string // prompt audio files: prompts/ beside the database
+	voicemailDir string // voicemail audio: voicemail/MAILBOX/ beside the database
+
+	// commitHook, when set (by tests only), is called at each step of
+	// CommitVoicemail so a test can stop the process there.
+	commitHook func(step string)
 
 	mu          sync.RWMutex
 	subscribers []func(Change)
@@ -56,7 +62,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{w: w, promptDir: filepath.Join(filepath.Dir(path), promptDirName)}
+	s := &Store{w: w, promptDir: filepath.Join(filepath.Dir(path), promptDirName),
+		voicemailDir: filepath.Join(filepath.Dir(path), voicemailDirName)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
