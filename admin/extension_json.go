@@ -26,8 +26,14 @@ type extensionJSON struct {
 }
 
 type voicemailJSON struct {
-	Enabled bool   `json:"enabled"`
-	PIN     string `json:"pin"`
+	Enabled         bool   `json:"enabled"`
+	PIN             string `json:"pin"`
+	MaxSeconds      int    `json:"max_seconds"`
+	MaxMessages     int    `json:"max_messages"`
+	DeleteAfterDays int    `json:"delete_after_days"`
+	SkipPINOwn      bool   `json:"skip_pin_own"`
+	Operator        string `json:"operator"`
+	Email           bool   `json:"email"`
 }
 
 type forwardJSON struct {
@@ -43,14 +49,16 @@ func toExtensionJSON(e store.Extension, withSecret bool) extensionJSON {
 		Email:          e.Email,
 		AuthAlgorithms: e.AuthAlgorithms,
 		RingSeconds:    e.RingSeconds,
-		Voicemail:      voicemailJSON{Enabled: e.Voicemail.Enabled, PIN: e.Voicemail.PIN},
-		Forward:        forwardJSON{Always: e.Forward.Always, Busy: e.Forward.Busy, NoAnswer: e.Forward.NoAnswer},
-		DND:            e.DND,
-		CallWaiting:    e.CallWaiting,
-		PickupGroup:    e.PickupGroup,
-		Outbound:       e.Outbound,
-		CreatedAt:      e.CreatedAt,
-		UpdatedAt:      e.UpdatedAt,
+		Voicemail: voicemailJSON{Enabled: e.Voicemail.Enabled, PIN: e.Voicemail.PIN, MaxSeconds: e.Voicemail.MaxSeconds,
+			MaxMessages: e.Voicemail.MaxMessages, DeleteAfterDays: e.Voicemail.DeleteAfterDays,
+			SkipPINOwn: e.Voicemail.SkipPINOwn, Operator: e.Voicemail.Operator, Email: e.Voicemail.Email},
+		Forward:     forwardJSON{Always: e.Forward.Always, Busy: e.Forward.Busy, NoAnswer: e.Forward.NoAnswer},
+		DND:         e.DND,
+		CallWaiting: e.CallWaiting,
+		PickupGroup: e.PickupGroup,
+		Outbound:    e.Outbound,
+		CreatedAt:   e.CreatedAt,
+		UpdatedAt:   e.UpdatedAt,
 	}
 	if withSecret {
 		j.Secret = e.Secret
@@ -80,8 +88,14 @@ type extensionInput struct {
 }
 
 type voicemailInput struct {
-	Enabled *bool   `json:"enabled"`
-	PIN     *string `json:"pin"`
+	Enabled         *bool   `json:"enabled"`
+	PIN             *string `json:"pin"`
+	MaxSeconds      *int    `json:"max_seconds"`
+	MaxMessages     *int    `json:"max_messages"`
+	DeleteAfterDays *int    `json:"delete_after_days"`
+	SkipPINOwn      *bool   `json:"skip_pin_own"`
+	Operator        *string `json:"operator"`
+	Email           *bool   `json:"email"`
 }
 
 type forwardInput struct {
@@ -96,9 +110,10 @@ func defaultExtension(number string) store.Extension {
 		Number:         number,
 		AuthAlgorithms: []string{"MD5"}, // many deployed phones fail on any SHA-256 challenge
 		RingSeconds:    20,
-		Voicemail:      store.Voicemail{Enabled: true},
-		CallWaiting:    true,
-		Outbound:       "internal",
+		Voicemail: store.Voicemail{Enabled: true, MaxSeconds: store.DefaultVoicemailMaxSeconds,
+			MaxMessages: store.DefaultVoicemailMaxMessages, SkipPINOwn: true},
+		CallWaiting: true,
+		Outbound:    "internal",
 	}
 }
 
@@ -114,6 +129,12 @@ func (in *extensionInput) apply(e *store.Extension) {
 	if v := in.Voicemail; v != nil {
 		set(&e.Voicemail.Enabled, v.Enabled)
 		set(&e.Voicemail.PIN, v.PIN)
+		set(&e.Voicemail.MaxSeconds, v.MaxSeconds)
+		set(&e.Voicemail.MaxMessages, v.MaxMessages)
+		set(&e.Voicemail.DeleteAfterDays, v.DeleteAfterDays)
+		set(&e.Voicemail.SkipPINOwn, v.SkipPINOwn)
+		set(&e.Voicemail.Operator, v.Operator)
+		set(&e.Voicemail.Email, v.Email)
 	}
 	if f := in.Forward; f != nil {
 		set(&e.Forward.Always, f.Always)
@@ -142,7 +163,15 @@ func (in *extensionInput) selfServiceViolations() []string {
 	add(in.Secret != nil, "secret")
 	add(in.AuthAlgorithms != nil, "auth_algorithms")
 	add(in.RingSeconds != nil, "ring_seconds")
-	add(in.Voicemail != nil && in.Voicemail.Enabled != nil, "voicemail.enabled")
+	if v := in.Voicemail; v != nil {
+		add(v.Enabled != nil, "voicemail.enabled")
+		add(v.MaxSeconds != nil, "voicemail.max_seconds")
+		add(v.MaxMessages != nil, "voicemail.max_messages")
+		add(v.DeleteAfterDays != nil, "voicemail.delete_after_days")
+		add(v.SkipPINOwn != nil, "voicemail.skip_pin_own")
+		add(v.Operator != nil, "voicemail.operator")
+		add(v.Email != nil, "voicemail.email")
+	}
 	add(in.PickupGroup != nil, "pickup_group")
 	add(in.Outbound != nil, "outbound")
 	return out

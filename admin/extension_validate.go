@@ -38,10 +38,20 @@ func (s *Server) validateExtension(ctx context.Context, e *store.Extension, secr
 	if e.RingSeconds < 5 || e.RingSeconds > 300 {
 		fe.add("ring_seconds", "must be from 5 to 300")
 	}
-	if e.Voicemail.PIN != "" && !isDigits(e.Voicemail.PIN, 4, 12) {
-		fe.add("voicemail.pin", "must be empty or 4 to 12 digits")
+	if e.Voicemail.PIN != "" && !isDigits(e.Voicemail.PIN, 4, 10) {
+		fe.add("voicemail.pin", "must be empty or 4 to 10 digits")
+	}
+	if v := e.Voicemail.MaxSeconds; v < 10 || v > 600 {
+		fe.add("voicemail.max_seconds", "must be from 10 to 600")
+	}
+	if v := e.Voicemail.MaxMessages; v < 1 || v > 1000 {
+		fe.add("voicemail.max_messages", "must be from 1 to 1000")
+	}
+	if v := e.Voicemail.DeleteAfterDays; v < 0 || v > 3650 {
+		fe.add("voicemail.delete_after_days", "must be from 0 (never) to 3650")
 	}
 	for _, f := range []struct{ field, dest string }{
+		{"voicemail.operator", e.Voicemail.Operator},
 		{"forward.always", e.Forward.Always},
 		{"forward.busy", e.Forward.Busy},
 		{"forward.no_answer", e.Forward.NoAnswer},

@@ -49,6 +49,10 @@ func (s *Server) metrics(c echo.Context) error {
 			fmt.Fprintf(&b, "pbx_http_requests_total{code=\"%d\"} %d\n", code, n)
 		}
 	}
+	if n := s.voicemailCount(c.Request().Context()); n >= 0 {
+		b.WriteString("# HELP pbx_voicemail_messages Voicemail messages stored, all boxes.\n# TYPE pbx_voicemail_messages gauge\n")
+		fmt.Fprintf(&b, "pbx_voicemail_messages %d\n", n)
+	}
 	for _, m := range s.cfg.Metrics {
 		m.WriteMetrics(&b)
 	}

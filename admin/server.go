@@ -216,6 +216,12 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET(v1+"/prompts/:name", s.getPromptAudio, auth, admin)
 	e.DELETE(v1+"/prompts/:name", s.deletePrompt, auth, admin)
 
+	e.GET(v1+"/voicemail/:ext/messages", s.listVoicemail, auth)
+	e.GET(v1+"/voicemail/:ext/messages/:id", s.getVoicemail, auth)
+	e.PATCH(v1+"/voicemail/:ext/messages/:id", s.patchVoicemail, auth)
+	e.DELETE(v1+"/voicemail/:ext/messages/:id", s.deleteVoicemail, auth)
+	e.GET(v1+"/voicemail/:ext/messages/:id/audio", s.getVoicemailAudio, auth)
+
 	e.GET(v1+"/dialplan", s.getDialplan, auth, admin)
 	e.PUT(v1+"/dialplan", s.putDialplan, auth, admin)
 	e.POST(v1+"/dialplan/trace", s.traceDialplan, auth, admin)

@@ -360,7 +360,7 @@ func TestConsole(t *testing.T) {
 			typeInto("#f-forward-always", "extension:999"),
 			typeInto("#f-pickup-group", "Front Desk"),
 			click("#ext-form button[type=submit]"),
-			waitText("#f-voicemail-pin-err", "4 to 12 digits"),
+			waitText("#f-voicemail-pin-err", "4 to 10 digits"),
 			waitText("#f-forward-always-err", "no extension 999"),
 			waitText("#f-pickup-group-err", "a-z, 0-9"),
 		)

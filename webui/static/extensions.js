@@ -91,7 +91,7 @@ function extensionFields(e, isNew) {
         h('p', { class: 'error', id: 'f-auth_algorithms-err', hidden: true }))),
     h('fieldset', {}, h('legend', {}, 'Voicemail'),
       field('voicemail.enabled', { label: 'Voicemail box enabled', type: 'checkbox', value: e.voicemail ? e.voicemail.enabled : true }),
-      field('voicemail.pin', { label: 'Voicemail PIN', value: e.voicemail ? e.voicemail.pin : '', help: 'Empty, or 4 to 12 digits.',
+      field('voicemail.pin', { label: 'Voicemail PIN', value: e.voicemail ? e.voicemail.pin : '', help: 'Empty, or 4 to 10 digits.',
         attrs: { inputmode: 'numeric', autocomplete: 'off' } })),
     forwardFields(e),
   ];

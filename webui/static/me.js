@@ -22,7 +22,7 @@ export async function mePage(me) {
     summary,
     forwardFields(e),
     h('fieldset', {}, h('legend', {}, 'Voicemail'),
-      field('voicemail.pin', { label: 'Voicemail PIN', value: e.voicemail.pin, help: 'Empty, or 4 to 12 digits. You enter it when you dial *97.',
+      field('voicemail.pin', { label: 'Voicemail PIN', value: e.voicemail.pin, help: 'Empty, or 4 to 10 digits. You enter it when you dial *97.',
         attrs: { inputmode: 'numeric', autocomplete: 'off' } })),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save')));
   form.addEventListener('submit', async (ev) => {
