@@ -3,6 +3,7 @@ package webui_test
 import (
 	"bufio"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,6 +156,23 @@ func TestConsoleEmail(t *testing.T) {
 			}
 		default:
 			t.Error("the server saw no recipient")
+		}
+	})
+
+	run(t, "extension asks for e-mail", func(t *testing.T) {
+		if code, body := p.Do(http.MethodPost, "/api/v1/extensions", map[string]any{"number": "101", "name": "Anna", "email": "anna@example.com"}); code != http.StatusCreated {
+			t.Fatalf("create extension: %d %s", code, body)
+		}
+		b.do(t,
+			goTo("#/extensions/101"),
+			waitText("h1", "Extension 101"),
+			click("#f-voicemail-email"),
+			click("#ext-form button[type=submit]"),
+			waitText("#ext-status", "Extension 101 saved"),
+		)
+		_, ext := getJSON(t, p, "/api/v1/extensions/101")
+		if vm, _ := ext["voicemail"].(map[string]any); vm["email"] != true {
+			t.Errorf("voicemail after saving: %v", ext["voicemail"])
 		}
 	})
 }

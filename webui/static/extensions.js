@@ -92,7 +92,9 @@ function extensionFields(e, isNew) {
     h('fieldset', {}, h('legend', {}, 'Voicemail'),
       field('voicemail.enabled', { label: 'Voicemail box enabled', type: 'checkbox', value: e.voicemail ? e.voicemail.enabled : true }),
       field('voicemail.pin', { label: 'Voicemail PIN', value: e.voicemail ? e.voicemail.pin : '', help: 'Empty, or 4 to 10 digits.',
-        attrs: { inputmode: 'numeric', autocomplete: 'off' } })),
+        attrs: { inputmode: 'numeric', autocomplete: 'off' } }),
+      field('voicemail.email', { label: 'Send new messages by e-mail', type: 'checkbox', value: e.voicemail ? e.voicemail.email : false,
+        help: 'To the e-mail address above, with the recording attached, when e-mail is set up (E-mail page).' })),
     forwardFields(e),
   ];
 }
