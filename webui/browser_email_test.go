@@ -2,15 +2,19 @@ package webui_test
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/officepbx/pbx/media"
 	"github.com/officepbx/pbx/pbx/pbxtest"
+	"github.com/officepbx/pbx/pbx/store"
 )
 
 // plainSMTP is the least SMTP server a test mail needs (no TLS, no AUTH):
@@ -173,6 +177,37 @@ func TestConsoleEmail(t *testing.T) {
 		_, ext := getJSON(t, p, "/api/v1/extensions/101")
 		if vm, _ := ext["voicemail"].(map[string]any); vm["email"] != true {
 			t.Errorf("voicemail after saving: %v", ext["voicemail"])
+		}
+	})
+
+	run(t, "a new message is mailed", func(t *testing.T) {
+		st := p.App.Store
+		f, err := st.CreateVoicemailFile("101")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := media.NewWAVWriter(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteAudio(make([]int16, 8000))
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		m := store.VoicemailMessage{Mailbox: "101", Caller: "102", Duration: w.Duration()}
+		if err := st.CommitVoicemail(context.Background(), f, &m); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case to := <-rcpts:
+			if to != "anna@example.com" {
+				t.Errorf("recipient %q", to)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the new message was not mailed within 10 s")
+		}
+		if code, body := p.Do(http.MethodGet, "/metrics", nil); code != http.StatusOK || !strings.Contains(string(body), "pbx_voicemail_email_sent_total") {
+			t.Errorf("/metrics %d without the mailer's counters", code)
 		}
 	})
 }
