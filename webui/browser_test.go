@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/officepbx/pbx/media"
 	"github.com/officepbx/pbx/pbx/pbxtest"
 	"github.com/officepbx/pbx/pbx/store"
 )
@@ -270,6 +272,33 @@ func extension(t *testing.T, p *pbxtest.PBX, number string) (int, map[string]any
 		}
 	}
 	return code, out
+}
+
+// leaveMessage stores a voicemail message of d of a tone in mailbox as the
+// call application does: a file from the store, a WAV writer, a commit.
+func leaveMessage(t *testing.T, st *store.Store, mailbox, caller, name string, d time.Duration) store.VoicemailMessage {
+	t.Helper()
+	f, err := st.CreateVoicemailFile(mailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := media.NewWAVWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, int(d.Seconds()*8000))
+	for i := range pcm {
+		pcm[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+	}
+	w.WriteAudio(pcm)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m := store.VoicemailMessage{Mailbox: mailbox, Caller: caller, CallerName: name, Duration: w.Duration()}
+	if err := st.CommitVoicemail(context.Background(), f, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // run runs a scenario step; the steps build on each other, so the first
@@ -615,6 +644,112 @@ func TestConsole(t *testing.T) {
 			t.Errorf("alice's CSV:\n%s", csv)
 		}
 		b.do(t, goTo("#/dashboard"), waitText("#calls-empty", "No calls in progress"))
+		b.do(t, click("#logout"), waitText("h1", "Log in"))
+	})
+
+	run(t, "user voicemail", func(t *testing.T) {
+		// The call application is not in the console's reach: the messages
+		// are stored as it stores them.
+		first := leaveMessage(t, p.App.Store, "103", "101", "Front desk", 2*time.Second)
+		second := leaveMessage(t, p.App.Store, "103", "102", "", time.Second)
+		b.login(t, "alice", "alice-password-1")
+		row := fmt.Sprintf(`#vm-table tr[data-id="%d"]`, first.ID)
+		b.do(t,
+			waitText("h1", "My extension 103"),
+			waitText(row, "Front desk (101)"),
+			waitText(row, "New"),
+			waitText(fmt.Sprintf(`#vm-table tr[data-id="%d"]`, second.ID), "102"),
+		)
+		// The player loads the audio with the session cookie.
+		audio := row + " audio"
+		b.do(t, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const a = document.querySelector(%q); return a.readyState >= 1 && a.duration > 1.9; })()`, audio),
+				chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
+			return err
+		}))
+		b.do(t, click(row+" td")) // a user gesture, which the browser wants before playing
+		if res := b.evalAsync(t, fmt.Sprintf(`document.querySelector(%q).play().then(() => 'playing', (e) => e.name)`, audio)); res != "playing" {
+			t.Fatalf("play: %s", res)
+		}
+		// Listening marks the message old.
+		b.do(t, waitText(row+" .vm-state", "Old"))
+		b.screenshot(t, "voicemail-self")
+		if m, err := p.App.Store.GetVoicemail(context.Background(), "103", first.ID); err != nil || !m.Read {
+			t.Errorf("message after playing: %+v %v, want read", m, err)
+		}
+		b.do(t,
+			click(row+" .vm-toggle"),
+			waitText(row+" .vm-state", "New"),
+			click(row+" .delete"),
+			click(row+" .confirm-yes"),
+			waitText("#vm-status", "Deleted the message from Front desk (101)"),
+		)
+		if n := b.eval(t, fmt.Sprintf(`String(document.querySelectorAll(%q).length)`, row)); n != "0" {
+			t.Error("the deleted message is still listed")
+		}
+		path := fmt.Sprintf("/api/v1/voicemail/103/messages/%d", first.ID)
+		if code, body := p.Do(http.MethodGet, path, nil); code != http.StatusNotFound {
+			t.Errorf("GET %s after delete: %d %s", path, code, body)
+		}
+		if code, _ := p.Do(http.MethodGet, path+"/audio", nil); code != http.StatusNotFound {
+			t.Errorf("audio after delete: %d", code)
+		}
+		// Another box's messages are not hers.
+		if v := b.evalAsync(t, `fetch('/api/v1/voicemail/102/messages').then((r) => String(r.status))`); v != "403" {
+			t.Errorf("alice reading box 102: %s, want 403", v)
+		}
+		b.do(t, click("#logout"), waitText("h1", "Log in"))
+
+		// An administrator picks any box.
+		b.login(t, "admin", pbxtest.AdminPassword)
+		b.do(t,
+			waitText("h1", "Dashboard"),
+			click(`nav a[href="#/voicemail"]`),
+			waitText("main", "Choose a box"),
+			chromedp.SetValue(chromedp.CSS("#vm-box"), "103"),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := chromedp.Evaluate[chromedp.Void](`document.getElementById('vm-box').dispatchEvent(new Event('change'))`)(ctx, tg)
+				return err
+			}),
+			waitText("h1", "Voicemail 103"),
+			waitText(fmt.Sprintf(`#vm-table tr[data-id="%d"]`, second.ID), "102"),
+		)
+		href := b.eval(t, fmt.Sprintf(`document.querySelector('#vm-table tr[data-id="%d"] .vm-download').href`, second.ID))
+		if !strings.HasSuffix(href, fmt.Sprintf("/api/v1/voicemail/103/messages/%d/audio?download=1", second.ID)) {
+			t.Errorf("download link %s", href)
+		}
+		b.screenshot(t, "voicemail")
+
+		// Mailbox settings on the extension form, the operator from the picker.
+		change := func(sel, value string) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q; e.dispatchEvent(new Event('change')); })()`, sel, value))(ctx, tg)
+				return err
+			})
+		}
+		b.do(t,
+			goTo("#/extensions/103"),
+			waitText("h1", "Extension 103"),
+			typeInto("#f-voicemail-max-seconds", "60"),
+			typeInto("#f-voicemail-delete-after-days", "30"),
+			click("#f-voicemail-skip-pin-own"),
+			click("#f-voicemail-email"),
+			change("#f-voicemail-operator", "extension"),
+			change("#f-voicemail-operator-target", "102"),
+			click("#ext-form button[type=submit]"),
+			waitText("#ext-status", "Extension 103 saved"),
+		)
+		_, ext := extension(t, p, "103")
+		vm, _ := ext["voicemail"].(map[string]any)
+		if vm["max_seconds"] != 60.0 || vm["delete_after_days"] != 30.0 || vm["skip_pin_own"] != false || vm["email"] != true ||
+			vm["operator"] != "extension:102" || vm["max_messages"] != 100.0 || vm["pin"] != "4321" {
+			t.Errorf("voicemail settings after the form: %v", vm)
+		}
+		b.do(t,
+			typeInto("#f-voicemail-max-messages", "0"),
+			click("#ext-form button[type=submit]"),
+			waitText("#f-voicemail-max-messages-err", "from 1 to 1000"),
+		)
 		b.do(t, click("#logout"), waitText("h1", "Log in"))
 	})
 

@@ -11,6 +11,7 @@ import { promptsPage } from './prompts.js';
 import { dialplanPage } from './dialplan.js';
 import { ivrsPage, ivrPage } from './ivrs.js';
 import { ringGroupsPage, ringGroupPage } from './ringgroups.js';
+import { voicemailPage } from './voicemail.js';
 import { emailPage } from './email.js';
 
 const session = { me: null };
@@ -22,7 +23,8 @@ function isAdmin() { return session.me && session.me.role === 'admin'; }
 function renderNav() {
   const links = isAdmin()
     ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/ringgroups', 'Ring groups'],
-      ['#/ivrs', 'IVR menus'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan'], ['#/email', 'E-mail']]
+      ['#/ivrs', 'IVR menus'], ['#/voicemail', 'Voicemail'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan'],
+      ['#/email', 'E-mail']]
     : [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/me', 'My extension']];
   const cur = location.hash.split('/').slice(0, 2).join('/');
   document.getElementById('nav').replaceChildren(...links.map(([href, text]) =>
@@ -57,6 +59,7 @@ async function route() {
         if (parts[1]) await ivrPage(parts[1] === 'new' ? null : parts[1]);
         else await ivrsPage();
         break;
+      case 'voicemail': await voicemailPage(parts[1] || ''); break;
       case 'prompts': await promptsPage(); break;
       case 'dialplan': await dialplanPage(); break;
       case 'email': await emailPage(); break;

@@ -2,6 +2,7 @@
 // and the create/edit form with SIP credentials and a phone set-up sheet.
 import { api, query } from './api.js';
 import { h, field, collect, showErrors, clearErrors, notice, pager, page } from './dom.js';
+import { destPicker, loadTargets } from './dest-picker.js';
 
 const PAGE_SIZE = 25;
 const list = { q: '', cursor: '', next: '', stack: [] }; // kept while the console is open
@@ -67,8 +68,9 @@ const DEST_HELP = 'Empty for none, or a destination: extension:102, voicemail:10
 
 /** extensionFields are the inputs of the extension resource, shared with
  *  nothing else: every field the API has. */
-function extensionFields(e, isNew) {
+function extensionFields(e, isNew, operator) {
   const algs = e.auth_algorithms || ['MD5'];
+  const vm = e.voicemail || {};
   return [
     h('fieldset', {}, h('legend', {}, 'Extension'),
       field('number', { label: 'Number', value: e.number, help: isNew ? '2 to 10 digits; cannot be changed later.' : 'Numbers cannot be changed.',
@@ -90,11 +92,17 @@ function extensionFields(e, isNew) {
         h('p', { class: 'help', id: 'f-auth_algorithms-help' }, 'MD5 alone suits most phones; some fail when SHA-256 is offered.'),
         h('p', { class: 'error', id: 'f-auth_algorithms-err', hidden: true }))),
     h('fieldset', {}, h('legend', {}, 'Voicemail'),
-      field('voicemail.enabled', { label: 'Voicemail box enabled', type: 'checkbox', value: e.voicemail ? e.voicemail.enabled : true }),
-      field('voicemail.pin', { label: 'Voicemail PIN', value: e.voicemail ? e.voicemail.pin : '', help: 'Empty, or 4 to 10 digits.',
+      field('voicemail.enabled', { label: 'Voicemail box enabled', type: 'checkbox', value: vm.enabled ?? true,
+        help: 'Unanswered, busy, do-not-disturb and unregistered calls go to the box.' }),
+      field('voicemail.pin', { label: 'Voicemail PIN', value: vm.pin ?? '', help: 'Empty, or 4 to 10 digits.',
         attrs: { inputmode: 'numeric', autocomplete: 'off' } }),
-      field('voicemail.email', { label: 'Send new messages by e-mail', type: 'checkbox', value: e.voicemail ? e.voicemail.email : false,
-        help: 'To the e-mail address above, with the recording attached, when e-mail is set up (E-mail page).' })),
+      field('voicemail.skip_pin_own', { label: 'No PIN when calling *97 from this extension', type: 'checkbox', value: vm.skip_pin_own ?? true }),
+      field('voicemail.max_seconds', { label: 'Longest message (seconds)', type: 'number', value: vm.max_seconds ?? 120, attrs: { min: 10, max: 600 } }),
+      field('voicemail.max_messages', { label: 'Messages the box holds', type: 'number', value: vm.max_messages ?? 100, attrs: { min: 1, max: 1000 } }),
+      field('voicemail.delete_after_days', { label: 'Delete messages after (days)', type: 'number', value: vm.delete_after_days ?? 0,
+        help: '0 keeps messages until they are deleted.', attrs: { min: 0, max: 3650 } }),
+      operator.el,
+      field('voicemail.email', { label: 'E-mail new messages to the extension’s email address', type: 'checkbox', value: vm.email ?? false })),
     forwardFields(e),
   ];
 }
@@ -114,14 +122,21 @@ export function forwardFields(e) {
 
 export async function extensionPage(number) {
   const isNew = number === null;
-  const e = isNew ? {} : await api('GET', '/extensions/' + encodeURIComponent(number));
+  const [e, targets] = await Promise.all([
+    isNew ? Promise.resolve({}) : api('GET', '/extensions/' + encodeURIComponent(number)),
+    loadTargets(),
+  ]);
+  const operator = destPicker('voicemail.operator', { label: 'Key 0 while leaving a message goes to',
+    value: (e.voicemail && e.voicemail.operator) || '', targets, none: 'Nowhere (no operator)',
+    help: 'An operator or reception, for callers who would rather speak to someone.' });
   const summary = h('p', { class: 'notice bad form-error', role: 'alert', hidden: true });
   const form = h('form', { class: 'card', id: 'ext-form', novalidate: true },
     summary,
-    extensionFields(e, isNew),
+    extensionFields(e, isNew, operator),
     h('div', { class: 'actions' },
       h('button', { type: 'submit' }, isNew ? 'Create extension' : 'Save changes'),
-      h('a', { class: 'button secondary', href: '#/extensions' }, 'Back to the list')));
+      h('a', { class: 'button secondary', href: '#/extensions' }, 'Back to the list'),
+      !isNew && h('a', { class: 'button secondary', href: '#/voicemail/' + encodeURIComponent(number) }, 'Voicemail messages')));
   const status = h('div', { id: 'ext-status' });
   const f = takeFlash();
   if (f) status.append(notice(f));
@@ -130,6 +145,7 @@ export async function extensionPage(number) {
     ev.preventDefault();
     clearErrors(form);
     const body = collect(form);
+    body.voicemail = Object.assign(body.voicemail || {}, { operator: operator.value() });
     try {
       if (isNew) {
         const created = await api('POST', '/extensions', body);

@@ -1,8 +1,10 @@
 // me.js: the self-service page of role user: their own extension's
-// forwarding, do-not-disturb, call waiting and voicemail PIN.
+// voicemail inbox, forwarding, do-not-disturb, call waiting and voicemail
+// PIN.
 import { api } from './api.js';
 import { h, field, collect, showErrors, clearErrors, notice, page, failure } from './dom.js';
 import { forwardFields } from './extensions.js';
+import { inbox } from './voicemail.js';
 
 export async function mePage(me) {
   if (!me.extension) {
@@ -38,5 +40,6 @@ export async function mePage(me) {
   });
   page(`My extension ${me.extension}`,
     h('p', {}, `${e.name || 'Extension ' + e.number}. Your calls, your choice: where they go when you are away or busy.`),
+    inbox(me.extension),
     status, form);
 }
