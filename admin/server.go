@@ -49,6 +49,8 @@ type Config struct {
 	// CallEvents signals call changes to the event stream; nil sends the
 	// calls at connect only.
 	CallEvents CallWatcher
+	// Mail sends test e-mails (POST /settings/smtp/test); nil answers 503.
+	Mail MailTester
 	// Metrics are extra metric writers (the SIP engine's) appended to /metrics.
 	Metrics []MetricsSource
 	// UI is the static web UI served at /; nil serves none. index.html is the
@@ -226,6 +228,10 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET(v1+"/dialplan/versions", s.listDialplanVersions, auth, admin)
 	e.GET(v1+"/dialplan/versions/:id", s.getDialplanVersion, auth, admin)
 	e.POST(v1+"/dialplan/versions/:id/restore", s.restoreDialplanVersion, auth, admin)
+
+	e.GET(v1+"/settings/smtp", s.getSMTP, auth, admin)
+	e.PUT(v1+"/settings/smtp", s.putSMTP, auth, admin)
+	e.POST(v1+"/settings/smtp/test", s.testSMTP, auth, admin)
 
 	if s.cfg.UI != nil {
 		e.GET("/*", s.serveUI)

@@ -21,6 +21,7 @@ import (
 	"github.com/officepbx/pbx/pbx/callapp"
 	"github.com/officepbx/pbx/pbx/features"
 	"github.com/officepbx/pbx/pbx/ivr"
+	"github.com/officepbx/pbx/pbx/mailer"
 	"github.com/officepbx/pbx/pbx/store"
 	"github.com/officepbx/pbx/pbx/voicemail"
 	"github.com/officepbx/pbx/webui"
@@ -31,6 +32,7 @@ type App struct {
 	Store      *store.Store
 	Engine     *pbx.Engine
 	Voicemail  *voicemail.App
+	Mailer     *mailer.Mailer
 	RTPPorts   PortRange
 	ExternalIP net.IP
 
@@ -151,6 +153,11 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
 	}
+	// Voicemail to e-mail: picks up what a previous run left queued.
+	a.Mailer = mailer.New(a.Store, mailer.WithLogger(a.log.With("component", "mailer")))
+	if err := a.Mailer.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
 	api, err := admin.New(admin.Config{
 		Store:         a.Store,
 		Registrations: eng,
@@ -158,7 +165,8 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		Events:        eng,
 		CallEvents:    liveCalls{eng},
 		Router:        router{eng},
-		Metrics:       []admin.MetricsSource{eng},
+		Metrics:       []admin.MetricsSource{eng, a.Mailer},
+		Mail:          a.Mailer,
 		UI:            webui.FS(),
 		Log:           a.log.With("component", "http"),
 		MetricsToken:  cfg.MetricsToken,
@@ -338,6 +346,9 @@ func (a *App) startVoicemailExpiry(ctx context.Context, now func() time.Time) {
 
 func (a *App) close() error {
 	var errs []error
+	if a.Mailer != nil {
+		a.Mailer.Stop() // before the store closes: it sends from the store
+	}
 	if a.stopExpiry != nil {
 		a.stopExpiry()
 		<-a.expiryDone

@@ -12,6 +12,7 @@ import { dialplanPage } from './dialplan.js';
 import { ivrsPage, ivrPage } from './ivrs.js';
 import { ringGroupsPage, ringGroupPage } from './ringgroups.js';
 import { voicemailPage } from './voicemail.js';
+import { emailPage } from './email.js';
 
 const session = { me: null };
 let cleanup = null; // the current page's teardown (closes live streams)
@@ -22,7 +23,8 @@ function isAdmin() { return session.me && session.me.role === 'admin'; }
 function renderNav() {
   const links = isAdmin()
     ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/ringgroups', 'Ring groups'],
-      ['#/ivrs', 'IVR menus'], ['#/voicemail', 'Voicemail'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan']]
+      ['#/ivrs', 'IVR menus'], ['#/voicemail', 'Voicemail'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan'],
+      ['#/email', 'E-mail']]
     : [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/me', 'My extension']];
   const cur = location.hash.split('/').slice(0, 2).join('/');
   document.getElementById('nav').replaceChildren(...links.map(([href, text]) =>
@@ -60,6 +62,7 @@ async function route() {
       case 'voicemail': await voicemailPage(parts[1] || ''); break;
       case 'prompts': await promptsPage(); break;
       case 'dialplan': await dialplanPage(); break;
+      case 'email': await emailPage(); break;
       case 'me': await mePage(session.me); break;
       default: page('Not found', notice('There is no page here.', 'bad'), h('p', {}, h('a', { href: '#/dashboard' }, 'Go to the dashboard')));
     }
