@@ -7,6 +7,8 @@
 package voicemail
 
 import (
+	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -66,6 +68,12 @@ func New(st *store.Store, log *slog.Logger) *App {
 // RecordingFailures counts messages that could not be recorded or
 // stored, for the metrics.
 func (a *App) RecordingFailures() int64 { return a.failures.Load() }
+
+// WriteMetrics writes the application's metrics in Prometheus text format.
+func (a *App) WriteMetrics(w io.Writer) {
+	fmt.Fprintf(w, "# HELP pbx_voicemail_recording_failures_total Messages that could not be recorded or stored.\n"+
+		"# TYPE pbx_voicemail_recording_failures_total counter\npbx_voicemail_recording_failures_total %d\n", a.failures.Load())
+}
 
 // Run leaves a message in box target, or, for *97 and *98, lets the
 // caller listen to a box.
