@@ -140,6 +140,10 @@ func TestLeaveAndListen(t *testing.T) {
 	if res, err := owner.Register(ctxFor(t, 5*time.Second), 300); err != nil || res.StatusCode != sip.StatusOK {
 		t.Fatalf("register 102: %v", err)
 	}
+	// The phone's message lamp: told at registration (unsolicited MWI).
+	if n, err := owner.WaitUnsolicitedNotify(ctxFor(t, 5*time.Second)); err != nil || !n.MessagesWaiting || n.NewMessages != 1 || n.OldMessages != 0 {
+		t.Fatalf("MWI at registration: %+v, %v; want yes 1/0", n, err)
+	}
 	call, err := owner.Dial(ctxFor(t, 10*time.Second), "*97")
 	if err != nil || call.Status() != sip.StatusOK {
 		t.Fatalf("*97: %v", err)
@@ -157,6 +161,17 @@ func TestLeaveAndListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the message to be deleted", func() bool { return len(messages(t, p, "102")) == 0 })
+	// The lamp follows: heard (0 new, 1 old; a newer count may replace it
+	// before it is sent), then deleted (0/0).
+	for n := (pbxtest.Notify{NewMessages: -1}); n.NewMessages != 0 || n.OldMessages != 0; {
+		var err error
+		if n, err = owner.WaitUnsolicitedNotify(ctxFor(t, 5*time.Second)); err != nil {
+			t.Fatalf("MWI after listening and deleting: %v", err)
+		}
+		if n.MessagesWaiting || n.NewMessages != 0 || n.OldMessages > 1 {
+			t.Fatalf("MWI %v %d/%d after listening, want no 0/1 then no 0/0", n.MessagesWaiting, n.NewMessages, n.OldMessages)
+		}
+	}
 	if err := call.Hangup(ctxFor(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
