@@ -145,7 +145,8 @@ func (s *Server) newEcho() *echo.Echo {
 			// Prompt uploads are WAV files: createPrompt has its own limit.
 			Skipper: func(c echo.Context) bool {
 				r := c.Request()
-				return !isAPIPath(r.URL.Path) || (r.Method == http.MethodPost && r.URL.Path == promptUploadPath)
+				return !isAPIPath(r.URL.Path) || (r.Method == http.MethodPost && r.URL.Path == promptUploadPath) ||
+					isGreetingUpload(r)
 			},
 			Limit: bodyLimit,
 		}),
@@ -221,6 +222,9 @@ func (s *Server) routes(e *echo.Echo) {
 	e.PATCH(v1+"/voicemail/:ext/messages/:id", s.patchVoicemail, auth)
 	e.DELETE(v1+"/voicemail/:ext/messages/:id", s.deleteVoicemail, auth)
 	e.GET(v1+"/voicemail/:ext/messages/:id/audio", s.getVoicemailAudio, auth)
+	e.GET(v1+"/voicemail/:ext/greeting", s.getVoicemailGreeting, auth)
+	e.PUT(v1+"/voicemail/:ext/greeting", s.putVoicemailGreeting, auth)
+	e.DELETE(v1+"/voicemail/:ext/greeting", s.deleteVoicemailGreeting, auth)
 
 	e.GET(v1+"/dialplan", s.getDialplan, auth, admin)
 	e.PUT(v1+"/dialplan", s.putDialplan, auth, admin)

@@ -369,7 +369,7 @@ func (a *App) recordGreeting(call callapp.Call, box string) {
 	}
 	w, err := media.NewWAVWriter(f)
 	if err != nil {
-		f.Close()
+		a.Store.DiscardVoicemailFile(f)
 		return
 	}
 	rec := newRecorder(w)
@@ -385,7 +385,7 @@ func (a *App) recordGreeting(call callapp.Call, box string) {
 	call.Record(nil)
 	length := rec.close()
 	if ctx.Err() != nil || rec.err != nil || length < a.minMessage() {
-		f.Close()
+		a.Store.DiscardVoicemailFile(f)
 		return
 	}
 	if err := a.Store.CommitGreeting(context.WithoutCancel(ctx), f, box); err != nil {

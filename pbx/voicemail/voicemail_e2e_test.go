@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -226,4 +227,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// An uploaded greeting is what the box's callers hear before the beep;
+// deleting it brings back the built-in one.
+func TestUploadedGreeting(t *testing.T) {
+	p, caller, _ := boxPBX(t)
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	fw, _ := w.CreateFormFile("file", "greeting.wav")
+	fw.Write(pbxtest.ToneWAV(700, 2))
+	w.Close()
+	req, _ := http.NewRequest(http.MethodPut, p.URL+"/api/v1/voicemail/102/greeting", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+p.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT greeting: %v %v", res, err)
+	}
+	res.Body.Close()
+	call, err := caller.Dial(ctxFor(t, 10*time.Second), "102")
+	if err != nil || call.Status() != sip.StatusOK {
+		t.Fatalf("dial 102: %v", err)
+	}
+	if err := call.WaitTone(ctxFor(t, 5*time.Second), 700); err != nil {
+		t.Fatalf("the uploaded greeting is not played: %v", err)
+	}
+	if err := call.WaitTone(ctxFor(t, 5*time.Second), beepTone); err != nil {
+		t.Fatalf("no beep after the greeting: %v", err)
+	}
+	call.Hangup(ctxFor(t, 5*time.Second))
+	p.MustDo(http.StatusOK, http.MethodGet, "/api/v1/voicemail/102/greeting", nil)
+	p.MustDo(http.StatusNoContent, http.MethodDelete, "/api/v1/voicemail/102/greeting", nil)
+	p.MustDo(http.StatusNotFound, http.MethodGet, "/api/v1/voicemail/102/greeting", nil)
 }
