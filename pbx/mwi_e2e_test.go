@@ -55,7 +55,7 @@ func TestMWISubscribe(t *testing.T) {
 	for _, tp := range []string{"udp", "tcp"} {
 		t.Run(tp, func(t *testing.T) {
 			p := pbxtest.Start(t)
-			b := phone(t, p, p.CreateExtension("102", nil), pbxtest.WithTransport(tp))
+			b := phone(t, p, p.CreateExtension("102", withBox), pbxtest.WithTransport(tp))
 			sub := subscribe(t, b, "102", "message-summary", 600)
 			if h := sub.Response.GetHeader("Expires"); h == nil || h.Value() != "600" {
 				t.Errorf("200 to SUBSCRIBE: Expires %v, want 600", h)
@@ -82,7 +82,7 @@ func TestMWISubscribe(t *testing.T) {
 			wantMWI(t, w.next(), "102", false, 0, 0)
 
 			// A message for another box is not this phone's business.
-			p.CreateExtension("103", nil)
+			p.CreateExtension("103", withBox)
 			leaveMessage(t, p, "103", "101")
 			m = leaveMessage(t, p, "102", "103")
 			wantMWI(t, w.next(), "102", true, 1, 0)
@@ -118,7 +118,7 @@ func TestMWISubscribe(t *testing.T) {
 // sends nothing on registration.
 func TestMWIUnsolicited(t *testing.T) {
 	p := pbxtest.Start(t)
-	ext := p.CreateExtension("101", nil)
+	ext := p.CreateExtension("101", withBox)
 	a := phone(t, p, ext)
 	next := func(ua *pbxtest.UA) pbxtest.Notify {
 		t.Helper()
@@ -191,7 +191,7 @@ func TestMWISubscribeOtherBox(t *testing.T) {
 // REST API light and clear the lamp of a subscribed phone.
 func TestMWIThroughAPI(t *testing.T) {
 	p := pbxtest.Start(t)
-	b := phone(t, p, p.CreateExtension("102", nil))
+	b := phone(t, p, p.CreateExtension("102", withBox))
 	w := watch(t, subscribe(t, b, "102", "message-summary", 600))
 	wantMWI(t, w.next(), "102", false, 0, 0)
 	m := leaveMessage(t, p, "102", "101")
@@ -206,3 +206,6 @@ func TestMWIThroughAPI(t *testing.T) {
 	}
 	wantMWI(t, w.next(), "102", false, 0, 0)
 }
+
+// withBox turns the extension's voicemail box on (the test kit's are off).
+var withBox = map[string]any{"voicemail": map[string]any{"enabled": true}}
