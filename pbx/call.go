@@ -61,6 +61,9 @@ type call struct {
 	// that is not an extension (setForwardTo, forwardTo).
 	forwardDest *dialplan.Destination
 
+	// appDone is closed when the applications that had the call are done.
+	appDone chan struct{}
+
 	// keys queues the caller's key presses for an application.
 	keys media.DigitBuffer
 }

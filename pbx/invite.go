@@ -16,6 +16,10 @@ import (
 // byeTimeout bounds the wait for a phone's answer to BYE.
 const byeTimeout = 5 * time.Second
 
+// appFinishTimeout bounds the wait for an application to finish its work
+// once its call ended.
+const appFinishTimeout = 15 * time.Second
+
 // onInvite handles an INVITE. A new call runs on this goroutine from the
 // first INVITE to the end of the call (sipgo ends the transaction when the
 // handler returns), which is why INVITE is never run on the worker pool.
@@ -155,9 +159,14 @@ func (c *call) answerForApp(dest dialplan.Destination, offer mediaOffer) (failur
 		legA.ep.Close()
 		return fail, false
 	}
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.appDone = done
+	c.mu.Unlock()
 	c.e.calls.wg.Add(1) // the call's own count is held: answered
 	go func() {
 		defer c.e.calls.wg.Done()
+		defer close(done)
 		c.runApps(dest)
 	}()
 	return failure{}, true
@@ -301,6 +310,18 @@ func (c *call) answerCaller(offer mediaOffer) (failure, bool) {
 // still on it that did not hang up itself, and writes the CDR.
 func (c *call) talk() {
 	<-c.done
+	// An application finishes its work on the call first (a voicemail
+	// message is committed), so the call is over only when that is.
+	c.mu.Lock()
+	appDone := c.appDone
+	c.mu.Unlock()
+	if appDone != nil {
+		select {
+		case <-appDone:
+		case <-time.After(appFinishTimeout):
+			c.log.Warn("application still running after the call ended")
+		}
+	}
 	cause := c.stopCause()
 	c.setState(CallEnding)
 	m := legMedia{c}
