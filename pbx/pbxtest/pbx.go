@@ -223,3 +223,14 @@ func (l *LogBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// Attach drives a PBX running in another process (a built binary) at
+// sipAddr (UDP and TCP) and httpURL, logged in as admin with
+// adminPassword: its UAs and API helpers work as with Start, but App is
+// nil (nothing in-process to inspect).
+func Attach(t testing.TB, sipAddr, httpURL, adminPassword string) *PBX {
+	t.Helper()
+	p := &PBX{t: t, SIPAddr: sipAddr, URL: httpURL, Logs: &LogBuffer{}}
+	p.Token = p.Login("admin", adminPassword)
+	return p
+}

@@ -64,7 +64,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	s := &Store{w: w, promptDir: filepath.Join(filepath.Dir(path), promptDirName),
-		voicemailDir: filepath.Join(filepath.Dir(path), voicemailDirName)}
+		voicemailDir: filepath.Join(filepath.Dir(path), voicemailDirName), commitHook: crashpoint}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
