@@ -132,16 +132,7 @@ func (s *Server) listPrompts(c echo.Context) error {
 // upload replaces the built-in prompt.
 func (s *Server) createPrompt(c echo.Context) error {
 	req := c.Request()
-	mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || mt != echo.MIMEMultipartForm || params["boundary"] == "" {
-		return newError(http.StatusUnsupportedMediaType,
-			"Content-Type must be multipart/form-data with the fields name and file (a WAV file)")
-	}
-	if req.ContentLength > maxPromptUpload {
-		return errUploadTooLarge
-	}
-	body := http.MaxBytesReader(c.Response(), req.Body, maxPromptUpload)
-	name, audio, err := readPromptUpload(multipart.NewReader(body, params["boundary"]))
+	name, audio, err := readAudioUpload(c, "the fields name and file (a WAV file)")
 	if err != nil {
 		return err
 	}
@@ -181,6 +172,22 @@ func (s *Server) createPrompt(c echo.Context) error {
 
 var errUploadTooLarge = &apiError{Status: http.StatusRequestEntityTooLarge,
 	Message: "upload too large (limit 20 MiB)", Fields: map[string]string{"file": "larger than 20 MiB"}}
+
+// readAudioUpload checks that the request is a multipart upload within
+// the upload limit and reads it (readPromptUpload); fields says what the
+// body should hold, for the 415.
+func readAudioUpload(c echo.Context, fields string) (*string, *media.Audio, error) {
+	req := c.Request()
+	mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEMultipartForm || params["boundary"] == "" {
+		return nil, nil, newError(http.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data with %s", fields)
+	}
+	if req.ContentLength > maxPromptUpload {
+		return nil, nil, errUploadTooLarge
+	}
+	body := http.MaxBytesReader(c.Response(), req.Body, maxPromptUpload)
+	return readPromptUpload(multipart.NewReader(body, params["boundary"]))
+}
 
 // readPromptUpload reads the parts of a prompt upload: name (nil when
 // absent) and file, decoded as it streams in (nil when absent). Errors

@@ -3,8 +3,6 @@ package admin
 import (
 	"bytes"
 	"errors"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"strings"
 
@@ -33,15 +31,7 @@ func (s *Server) putVoicemailGreeting(c echo.Context) error {
 		return err
 	}
 	req := c.Request()
-	mt, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || mt != echo.MIMEMultipartForm || params["boundary"] == "" {
-		return newError(http.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data with the field file (a WAV file)")
-	}
-	if req.ContentLength > maxPromptUpload {
-		return errUploadTooLarge
-	}
-	body := http.MaxBytesReader(c.Response(), req.Body, maxPromptUpload)
-	name, audio, err := readPromptUpload(multipart.NewReader(body, params["boundary"]))
+	name, audio, err := readAudioUpload(c, "the field file (a WAV file)")
 	if err != nil {
 		return err
 	}

@@ -198,13 +198,7 @@ func expect(t *testing.T, want int) func(*sip.Response, error) *sip.Response {
 // event, it does not time one.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	pbxtest.WaitFor(t, what, cond)
 }
 
 func TestRegistrationsSurviveRestartAndExpire(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -157,7 +156,7 @@ func TestVoicemailSurvivesSIGKILL(t *testing.T) {
 				if err != nil || len(a.Samples) < 8000 {
 					t.Fatalf("message %d: %v, %d samples", id, err, len(a.Samples))
 				}
-				if pw := tonePower(a.Samples, 440); pw < 1e5 {
+				if pw := pbxtest.TonePower(a.Samples, 440); pw < 1e5 {
 					t.Errorf("message %d does not hold the caller's tone (%.0f)", id, pw)
 				}
 			}
@@ -213,17 +212,6 @@ func listMessages(t *testing.T, p *pbxtest.PBX) []int64 {
 		ids = append(ids, m.ID)
 	}
 	return ids
-}
-
-// tonePower is the Goertzel power of freq in pcm, per sample.
-func tonePower(pcm []int16, freq float64) float64 {
-	coeff := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2 float64
-	for _, x := range pcm {
-		s0 := float64(x) + coeff*s1 - s2
-		s2, s1 = s1, s0
-	}
-	return (s1*s1 + s2*s2 - coeff*s1*s2) / float64(len(pcm)) / float64(len(pcm))
 }
 
 func ctxIn(t *testing.T, d time.Duration) context.Context {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -98,5 +100,32 @@ func (c *Call) WaitTone(ctx context.Context, freq float64) error {
 			return fmt.Errorf("waiting for a %v Hz tone (%.0f, around it %.0f and %.0f): %w", freq, at, below, above, ctx.Err())
 		case <-tick.C:
 		}
+	}
+}
+
+// TonePower is the Goertzel power of freq in 8 kHz pcm, per sample: how
+// much of a tone a recording holds.
+func TonePower(pcm []int16, freq float64) float64 {
+	coeff := 2 * math.Cos(2*math.Pi*freq/sampleRate)
+	var s1, s2 float64
+	for _, x := range pcm {
+		s0 := float64(x) + coeff*s1 - s2
+		s2, s1 = s1, s0
+	}
+	n := float64(len(pcm))
+	return (s1*s1 + s2*s2 - coeff*s1*s2) / n / n
+}
+
+// WaitFor polls cond until it holds, failing the test after 15 s: for a
+// state visible only by asking (an API listing), not for events a test
+// can await.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -103,14 +103,10 @@ func (a *App) mainMenu(call callapp.Call, ext store.Extension) {
 		if _, err := a.say(call, true, countPrompts(counts)...); err != nil {
 			return
 		}
-		if _, err := a.say(call, true, "main-menu"); err != nil {
-			return
-		}
-		key, err := call.Collect(ctx, media.CollectOptions{Max: 1, FirstDigit: 6 * time.Second})
+		key, err := a.menuKey(call, 6*time.Second, "main-menu")
 		if err != nil {
 			return
 		}
-		call.FlushDigits()
 		switch key {
 		case "1":
 			idle = 0
@@ -126,6 +122,17 @@ func (a *App) mainMenu(call callapp.Call, ext store.Extension) {
 			a.say(call, false, "invalid-option")
 		}
 	}
+}
+
+// menuKey plays a menu's prompts (a key stops them) and returns the key
+// pressed within wait after them ("" for none); keys beyond it are dropped.
+func (a *App) menuKey(call callapp.Call, wait time.Duration, names ...string) (string, error) {
+	if _, err := a.say(call, true, names...); err != nil {
+		return "", err
+	}
+	key, err := call.Collect(call.Context(), media.CollectOptions{Max: 1, FirstDigit: wait})
+	call.FlushDigits()
+	return key, err
 }
 
 // countPrompts says "you have N new messages and M old messages".
@@ -235,10 +242,7 @@ func (a *App) playMessage(call callapp.Call, m store.VoicemailMessage) bool {
 			m.Read = true
 		}
 		for tries := 0; tries < 2; tries++ {
-			if _, err := a.say(call, true, "message-options"); err != nil {
-				return false
-			}
-			key, err := call.Collect(ctx, media.CollectOptions{Max: 1, FirstDigit: 5 * time.Second})
+			key, err := a.menuKey(call, 5*time.Second, "message-options")
 			if err != nil {
 				return false
 			}
@@ -334,14 +338,10 @@ func itoa(n int) string {
 // the PIN, 3 removes the recorded greeting; anything else goes back.
 func (a *App) options(call callapp.Call, ext store.Extension) {
 	ctx := call.Context()
-	if _, err := a.say(call, true, "mailbox-options"); err != nil {
-		return
-	}
-	key, err := call.Collect(ctx, media.CollectOptions{Max: 1, FirstDigit: 6 * time.Second})
+	key, err := a.menuKey(call, 6*time.Second, "mailbox-options")
 	if err != nil {
 		return
 	}
-	call.FlushDigits()
 	switch key {
 	case "1":
 		a.recordGreeting(call, ext.Number)

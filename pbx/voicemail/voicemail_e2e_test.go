@@ -65,17 +65,6 @@ func messages(t testing.TB, p *pbxtest.PBX, box string) []message {
 	return out.Items
 }
 
-// power is the Goertzel power of freq in pcm, per sample.
-func power(pcm []int16, freq float64) float64 {
-	coeff := 2 * math.Cos(2*math.Pi*freq/8000)
-	var s1, s2 float64
-	for _, x := range pcm {
-		s0 := float64(x) + coeff*s1 - s2
-		s2, s1 = s1, s0
-	}
-	return (s1*s1 + s2*s2 - coeff*s1*s2) / float64(len(pcm)) / float64(len(pcm))
-}
-
 // audio fetches a message's audio through the API.
 func audio(t testing.TB, p *pbxtest.PBX, box string, id int64) []int16 {
 	t.Helper()
@@ -131,7 +120,7 @@ func TestLeaveAndListen(t *testing.T) {
 	if d := float64(len(pcm)) / 8000; math.Abs(d-msgs[0].DurationS) > 0.05 {
 		t.Errorf("the API says %.2f s, the audio is %.2f s", msgs[0].DurationS, d)
 	}
-	tone, other := power(pcm, callerTone), power(pcm, 1300)
+	tone, other := pbxtest.TonePower(pcm, callerTone), pbxtest.TonePower(pcm, 1300)
 	t.Logf("message: %d samples, power at 440 Hz %.0f, at 1300 Hz %.0f", len(pcm), tone, other)
 	if tone < 1e5 || tone < 100*other {
 		t.Errorf("the message does not hold the caller's 440 Hz tone (%.0f, %.0f at 1300 Hz)", tone, other)
@@ -161,7 +150,7 @@ func TestLeaveAndListen(t *testing.T) {
 	if err := call.SendDTMF(ctxFor(t, 5*time.Second), "7"); err != nil { // delete
 		t.Fatal(err)
 	}
-	waitFor(t, "the message to be deleted", func() bool { return len(messages(t, p, "102")) == 0 })
+	pbxtest.WaitFor(t, "the message to be deleted", func() bool { return len(messages(t, p, "102")) == 0 })
 	// The lamp follows: heard (0 new, 1 old; a newer count may replace it
 	// before it is sent), then deleted (0/0).
 	for n := (pbxtest.Notify{NewMessages: -1}); n.NewMessages != 0 || n.OldMessages != 0; {
@@ -215,17 +204,6 @@ func TestWrongPINs(t *testing.T) {
 	}
 	if n := strings.Count(p.Logs.String(), "voicemail: wrong PIN"); n != 3 {
 		t.Errorf("%d wrong PINs logged, want 3", n)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
