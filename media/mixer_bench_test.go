@@ -3,6 +3,8 @@ package media
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/netip"
 	"testing"
 )
 
@@ -68,4 +70,65 @@ func benchMixer(b *testing.B, rooms, size int, encoded bool) {
 	perParticipant := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(n)
 	b.ReportMetric(perParticipant, "ns/participant")
 	b.ReportMetric(float64(DefaultMixPeriod.Nanoseconds())/perParticipant, "participants/core")
+}
+
+// BenchmarkMixerTickEndpoints is BenchmarkMixerTick with real Endpoints as
+// outputs: each tick also sends every participant's packet over loopback
+// UDP (shared encodes, the endpoint's sequencer, one sendto each), to a
+// socket nobody reads. That send, not the mix, is most of a conference's
+// cost.
+func BenchmarkMixerTickEndpoints(b *testing.B) {
+	for _, c := range []struct{ rooms, size int }{{50, 10}, {1, 200}} {
+		b.Run(fmt.Sprintf("rooms=%dx%d", c.rooms, c.size), func(b *testing.B) {
+			alloc := newAllocator(b)
+			sink, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sink.Close()
+			dst := sink.LocalAddr().(*net.UDPAddr).AddrPort()
+			m := NewMixer(MixerOptions{})
+			talk := sine(440, 6000, 0, FrameSamples)
+			quiet := make([]int16, FrameSamples)
+			var ps []*Participant
+			var speaking []bool
+			for range c.rooms {
+				r := m.NewRoom()
+				for i := range c.size {
+					pp, err := alloc.Allocate()
+					if err != nil {
+						b.Fatal(err)
+					}
+					ep, err := NewEndpoint(EndpointConfig{Leg: LegConfig{Ports: pp, Remote: dst, PayloadType: []uint8{PayloadPCMU, PayloadPCMA}[i%2]}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer ep.Close()
+					ps = append(ps, r.Join(ep, JoinOptions{}))
+					speaking = append(speaking, i < 3)
+				}
+			}
+			step := func() {
+				for i, p := range ps {
+					if speaking[i] {
+						p.WriteAudio(talk)
+					} else {
+						p.WriteAudio(quiet)
+					}
+				}
+				m.tick()
+			}
+			for range 5 {
+				step()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				step()
+			}
+			perParticipant := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(len(ps))
+			b.ReportMetric(perParticipant, "ns/participant")
+			b.ReportMetric(float64(DefaultMixPeriod.Nanoseconds())/perParticipant, "participants/core")
+		})
+	}
 }

@@ -458,3 +458,21 @@ type nopEncoded struct{ pt uint8 }
 func (nopEncoded) WriteAudio([]int16)    {}
 func (o nopEncoded) PayloadType() uint8  { return o.pt }
 func (nopEncoded) WriteEncoded(p []byte) {}
+
+// slowOutput overruns the tick, as a stuck output would.
+type slowOutput struct{ d time.Duration }
+
+func (o slowOutput) WriteAudio([]int16) { time.Sleep(o.d) }
+
+func TestMixerCountsLateTicks(t *testing.T) {
+	m := NewMixer(MixerOptions{Period: 2 * time.Millisecond})
+	r := m.NewRoom()
+	r.Join(slowOutput{5 * time.Millisecond}, JoinOptions{})
+	m.Start(context.Background())
+	waitFor(t, "late ticks", func() bool { return m.Stats().LateTicks >= 3 })
+	m.Stop()
+	m.Stop() // idempotent
+	if s := m.Stats(); s.LateTicks > s.Ticks || s.LastTickDuration < 5*time.Millisecond {
+		t.Fatalf("stats %+v", s)
+	}
+}
