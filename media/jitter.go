@@ -100,9 +100,7 @@ func (j *jitterBuffer) pop(dst *[FrameSamples]int16) bool {
 func (j *jitterBuffer) conceal(dst *[FrameSamples]int16) bool {
 	gains := concealGains()
 	if !j.hasLast || j.miss >= len(gains) {
-		if j.miss <= len(gains) {
-			*dst = [FrameSamples]int16{}
-		} // else dst is still zero from the tick before
+		*dst = [FrameSamples]int16{}
 		j.miss = min(j.miss+1, len(gains)+1)
 		return false
 	}

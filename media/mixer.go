@@ -227,7 +227,12 @@ func (m *Mixer) TickHistogram() []TickBucket {
 
 // NewRoom opens an empty room on the mixer.
 func (m *Mixer) NewRoom() *Room {
-	r := &Room{m: m, talkers: make([]*Participant, 0, m.loudest)}
+	r := &Room{
+		m:       m,
+		talkers: make([]*Participant, 0, m.loudest),
+		prev:    make([]*Participant, 0, m.loudest),
+		mixing:  make([]*Participant, 0, 2*m.loudest),
+	}
 	m.mu.Lock()
 	r.index = len(m.rooms)
 	m.rooms = append(m.rooms, r)

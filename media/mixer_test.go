@@ -88,16 +88,15 @@ func TestMixerSumsAndMixMinus(t *testing.T) {
 	b, ob := join(t, r)
 	c, oc := join(t, r)
 	_ = c
-	sa, sb := sine(440, 6000, 0, FrameSamples), sine(1000, 6000, 0, FrameSamples)
-	a.WriteAudio(sa)
-	b.WriteAudio(sb)
-	m.tick()
+	// The first frame fades the talkers in; the second is the plain sum.
+	run(m, []tone{{a, 440, 6000}, {b, 1000, 6000}}, 2)
+	sa, sb := sine(440, 6000, FrameSamples, FrameSamples), sine(1000, 6000, FrameSamples, FrameSamples)
 	for i := range FrameSamples {
-		if got, want := oc.pcm[i], sa[i]+sb[i]; got != want {
+		if got, want := oc.lastFrame()[i], sa[i]+sb[i]; got != want {
 			t.Fatalf("listener sample %d = %d, want the sum %d", i, got, want)
 		}
-		if oa.pcm[i] != sb[i] || ob.pcm[i] != sa[i] {
-			t.Fatalf("sample %d: A heard %d (want B's %d), B heard %d (want A's %d)", i, oa.pcm[i], sb[i], ob.pcm[i], sa[i])
+		if oa.lastFrame()[i] != sb[i] || ob.lastFrame()[i] != sa[i] {
+			t.Fatalf("sample %d: A heard %d (want B's %d), B heard %d (want A's %d)", i, oa.lastFrame()[i], sb[i], ob.lastFrame()[i], sa[i])
 		}
 	}
 }
@@ -132,8 +131,8 @@ func TestMixerMutedNotHeard(t *testing.T) {
 	_, oc := join(t, r)
 	a.SetMuted(true)
 	run(m, []tone{{a, 440, 8000}, {b, 1000, 8000}}, 10)
-	if p := Goertzel(oc.pcm, 440); p > 1 {
-		t.Errorf("the muted tone is heard (power %g)", p)
+	if d := db(Goertzel(oc.pcm, 1000) / Goertzel(oc.pcm, 440)); d < 50 {
+		t.Errorf("the muted tone is heard, %.0f dB under the other", d)
 	}
 	if Goertzel(oc.pcm, 1000) < 1e6 || Goertzel(oa.pcm, 1000) < 1e6 {
 		t.Error("the unmuted talker is not heard, or the muted party does not hear")
@@ -146,6 +145,41 @@ func TestMixerMutedNotHeard(t *testing.T) {
 	run(m, []tone{{a, 440, 8000}, {b, 1000, 8000}}, 10)
 	if Goertzel(oc.pcm, 440) < 1e6 {
 		t.Error("unmuted talker not heard")
+	}
+}
+
+// A talker enters the mix fading in and leaves it (muted here) fading
+// out, so neither makes a click; then it is gone.
+func TestMixerFadesTalkersInAndOut(t *testing.T) {
+	m, r := testRoom(t, 3)
+	a, _ := join(t, r)
+	_, o := join(t, r)
+	flat := slices.Repeat([]int16{8000}, FrameSamples)
+	for i := range 4 {
+		if i == 2 {
+			a.SetMuted(true)
+		}
+		a.WriteAudio(flat)
+		m.tick()
+		f := o.lastFrame()
+		switch i {
+		case 0: // in: rising from near 0 to the full level
+			if f[0] > 100 || f[FrameSamples-1] != 8000 || !slices.IsSorted(f) {
+				t.Fatalf("fade in: %d … %d", f[0], f[FrameSamples-1])
+			}
+		case 1:
+			if f[0] != 8000 || f[FrameSamples-1] != 8000 {
+				t.Fatal("not the talker's level")
+			}
+		case 2: // out: falling from the full level to 0
+			if f[0] < 7900 || f[FrameSamples-1] != 0 {
+				t.Fatalf("fade out: %d … %d", f[0], f[FrameSamples-1])
+			}
+		case 3:
+			if slices.Max(f) != 0 {
+				t.Fatal("the muted talker is still heard")
+			}
+		}
 	}
 }
 

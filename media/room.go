@@ -15,6 +15,8 @@ type Room struct {
 
 	// The tick's work, under mu.
 	talkers []*Participant // the loudest talkers this tick, at most m.loudest
+	prev    []*Participant // last tick's talkers
+	mixing  []*Participant // talkers and those fading out: in the sum
 	sum     [FrameSamples]int32
 	full    [FrameSamples]int16 // the full mix: what everyone else hears
 	silent  bool                // full is all zero
@@ -44,16 +46,19 @@ type Participant struct {
 	jb      jitterBuffer
 
 	// The tick's state, under room.mu.
-	index    int // in room.parts
-	left     bool
-	frame    [FrameSamples]int16
-	power    int64 // mean square of frame
-	level    int64 // power, falling slowly: the ranking of talkers
-	hang     int   // frames of talking left
-	key      int64 // level, with a bonus for a talker already mixed
-	selected bool  // mixed this tick
-	own      [FrameSamples]int16
-	ownEnc   [FrameSamples]byte
+	index       int // in room.parts
+	left        bool
+	frame       [FrameSamples]int16
+	power       int64               // mean square of frame
+	level       int64               // power, falling slowly: the ranking of talkers
+	hang        int                 // frames of talking left
+	key         int64               // level, with a bonus for a talker already mixed
+	selected    bool                // among the loudest talkers this tick
+	wasSelected bool                // and the tick before
+	mixed       bool                // in this tick's sum (a talker, or fading out)
+	contrib     [FrameSamples]int16 // what it adds to the sum: frame, faded in or out
+	own         [FrameSamples]int16
+	ownEnc      [FrameSamples]byte
 }
 
 // Join adds a participant who hears through out. Joining a closed room
@@ -165,11 +170,12 @@ func (r *Room) mix() {
 		// 0.6 dB a frame, so a talker's pauses between syllables do not
 		// hand their place to a quieter one.
 		p.level = max(p.power, p.level-p.level/8)
+		p.wasSelected = p.selected
+		p.selected, p.mixed = false, false
 		p.key = p.level
-		if p.selected {
-			p.key += p.level // +3 dB for a talker already in the mix
+		if p.wasSelected {
+			p.key += p.level // +3 dB for a talker already mixed
 		}
-		p.selected = false
 		if p.hang > 0 && !p.muted.Load() {
 			r.rank(p)
 		}
@@ -177,26 +183,48 @@ func (r *Room) mix() {
 	for i := range r.encDone {
 		r.encDone[i] = false
 	}
-	if len(r.talkers) == 0 {
+	// What is summed: the talkers, a new one fading in over its first
+	// frame, and last tick's talkers that are out now (displaced, muted,
+	// silent) fading out over this one, so nobody enters or leaves the mix
+	// with a click.
+	r.mixing = r.mixing[:0]
+	for _, t := range r.talkers {
+		t.selected = true
+	}
+	for _, t := range r.talkers {
+		if t.wasSelected {
+			t.contrib = t.frame
+		} else {
+			fadeIn(&t.contrib, &t.frame)
+		}
+		r.mixing = append(r.mixing, t)
+	}
+	for _, p := range r.prev {
+		if !p.selected && !p.left {
+			fadeOut(&p.contrib, &p.frame)
+			r.mixing = append(r.mixing, p)
+		}
+	}
+	r.prev = append(r.prev[:0], r.talkers...)
+	if len(r.mixing) == 0 {
 		if !r.silent {
 			r.full = [FrameSamples]int16{}
 			r.silent = true
 		}
 	} else {
 		r.silent = false
-		t0 := r.talkers[0]
-		for i, s := range t0.frame {
+		for i, s := range r.mixing[0].contrib {
 			r.sum[i] = int32(s)
 		}
-		for _, t := range r.talkers[1:] {
-			for i, s := range t.frame {
+		for _, t := range r.mixing[1:] {
+			for i, s := range t.contrib {
 				r.sum[i] += int32(s)
 			}
 		}
 		limitFrame(&r.full, &r.sum)
-		for _, t := range r.talkers {
-			t.selected = true
-			limitFrameMinus(&t.own, &r.sum, &t.frame)
+		for _, t := range r.mixing {
+			t.mixed = true
+			limitFrameMinus(&t.own, &r.sum, &t.contrib)
 		}
 	}
 	for _, p := range r.parts {
@@ -225,11 +253,11 @@ func (r *Room) rank(p *Participant) {
 	r.talkers[i] = p
 }
 
-// deliver hands p this tick's frame: its own mix-minus if it was mixed,
+// deliver hands p this tick's frame: its own mix-minus if it is in the sum,
 // else the room's shared full mix; encoded once per codec for outputs
 // that take encoded frames.
 func (r *Room) deliver(p *Participant) {
-	if p.selected {
+	if p.mixed {
 		if p.enc != nil {
 			pt := p.enc.PayloadType()
 			if n := EncodePCM(p.ownEnc[:], p.own[:], pt); n > 0 {
@@ -263,6 +291,20 @@ func codecIndex(pt uint8) int {
 		return 1
 	}
 	return -1
+}
+
+// fadeIn writes src rising linearly from silence over the frame.
+func fadeIn(dst, src *[FrameSamples]int16) {
+	for i, s := range src {
+		dst[i] = int16(int32(s) * int32(i+1) / FrameSamples)
+	}
+}
+
+// fadeOut writes src falling linearly to silence over the frame.
+func fadeOut(dst, src *[FrameSamples]int16) {
+	for i, s := range src {
+		dst[i] = int16(int32(s) * int32(FrameSamples-1-i) / FrameSamples)
+	}
 }
 
 // framePower is a frame's mean square.
