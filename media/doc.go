@@ -34,6 +34,11 @@
 //     of calls.
 //   - NewPCMSource, Silence, Concat and Loop: sources over decoded audio,
 //     prompt sequences and repetition.
+//   - Mixer, Room and Participant: the conference mixer. One clock for all
+//     rooms; per participant a jitter buffer with concealment; the N
+//     loudest talkers mixed, each hearing all but themself, through a soft
+//     limiter; one shared buffer and one encode per codec for everyone
+//     else (Endpoint.WriteEncoded). A tick allocates nothing.
 //   - ReadWAV: WAV files of any common encoding, rate and channel count
 //     converted to 8 kHz mono; Resample, the windowed-sinc resampler it
 //     uses; WAVWriter, a recording AudioSink; WriteWAV, audio in memory
@@ -43,7 +48,7 @@
 //
 // Still to come (see DESIGN.md): SDP offer/answer helpers, media sessions
 // that play sources into a leg and feed its audio to sinks, the jitter
-// buffer and the conference mixer.
+// buffer for RTP (reordering packets before decoding).
 //
 // A typical call: allocate a PortPair per leg, advertise each pair's
 // LocalRTP in that leg's SDP, and when both answers are known start a

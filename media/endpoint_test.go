@@ -2,6 +2,7 @@ package media
 
 import (
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -238,5 +239,31 @@ func TestQuietEndpointDoesNotTimeOut(t *testing.T) {
 	case <-fired:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no timeout after receiving resumed")
+	}
+}
+
+// WriteEncoded sends a payload as it is, continuing WriteAudio's stream;
+// an Endpoint is a mixer output that takes shared encodes.
+func TestWriteEncoded(t *testing.T) {
+	var _ EncodedOutput = (*Endpoint)(nil)
+	var _ ParticipantOutput = (*Endpoint)(nil)
+	a, b := newPhone(t, 1), newPhone(t, 2)
+	r := relayFor(t, newAllocator(t), a, b, nil)
+	ep := r.Endpoint(SideB)
+	ep.Unbridge()
+	ep.WriteAudio(sine(500, 8000, 0, 160))
+	first, _ := b.recv()
+	payload := encodeUlaw(sine(500, 8000, 160, 160))
+	ep.WriteEncoded(payload)
+	p, _ := b.recv()
+	if p.SSRC != first.SSRC || p.SequenceNumber != first.SequenceNumber+1 || p.Timestamp != first.Timestamp+160 || p.Marker {
+		t.Fatalf("not the same stream: %+v after %+v", p.Header, first.Header)
+	}
+	if p.PayloadType != PayloadPCMU || !slices.Equal(p.Payload, payload) {
+		t.Fatal("payload changed")
+	}
+	ep.WriteAudio(sine(500, 8000, 320, 160))
+	if q, _ := b.recv(); q.Timestamp != p.Timestamp+160 || q.SequenceNumber != p.SequenceNumber+1 {
+		t.Fatalf("WriteAudio after WriteEncoded: %+v", q.Header)
 	}
 }

@@ -224,15 +224,38 @@ func (d *digitGen) sendEvent(e *Endpoint, s *genState, pt uint8, end bool, dur u
 func (e *Endpoint) WriteAudio(pcm []int16) {
 	e.mixMu.Lock()
 	defer e.mixMu.Unlock()
-	if !e.mix.started {
-		e.mix = newGenState()
-		e.mix.started = true
-	}
+	e.startMixStream()
 	for len(pcm) > 0 {
 		n := min(len(pcm), FrameSamples)
 		e.sendPCM(&e.mix, e.mixBuf[:], pcm[:n])
 		e.mix.ts += uint32(n)
 		pcm = pcm[n:]
+	}
+}
+
+// WriteEncoded sends one frame already encoded in the phone's codec (the
+// payload type PayloadType returns) at once, as the next packet of
+// WriteAudio's stream: for a mixer that encodes a mix once for all the
+// phones that hear it. payload is copied; at most one packet's worth is
+// sent.
+func (e *Endpoint) WriteEncoded(payload []byte) {
+	e.mixMu.Lock()
+	defer e.mixMu.Unlock()
+	e.startMixStream()
+	payload = payload[:min(len(payload), maxPacket-rtpHeaderSize)]
+	s := &e.mix
+	e.send(generated{src: s.src, seq: s.seq, ts: s.ts, pt: e.PayloadType(), marker: s.first, payload: payload})
+	s.seq++
+	s.first = false
+	s.ts += uint32(len(payload)) // G.711: one byte a sample
+}
+
+// startMixStream numbers the mixer's stream on its first frame; the
+// caller holds mixMu.
+func (e *Endpoint) startMixStream() {
+	if !e.mix.started {
+		e.mix = newGenState()
+		e.mix.started = true
 	}
 }
 
