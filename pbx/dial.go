@@ -54,7 +54,7 @@ func (c *call) dial(q []attempt, offer *mediaOffer) (fail failure, ok bool, app 
 		case e.cfg.Apps[d.Kind] != nil:
 			return failure{}, false, &d
 		case d.Kind == dialplan.KindExtension:
-			tgt, err := e.route(e.ctx, c.caller, d.Number, time.Now())
+			tgt, err := e.route(e.ctx, d.Number, time.Now())
 			if err == nil && tgt.redirect != nil {
 				c.log.Info("forwarding", "from", tgt.ext.Number, "to", tgt.redirect.String())
 				q = append([]attempt{{dest: *tgt.redirect}}, q...)

@@ -96,7 +96,7 @@ func (c *call) setup() (failure, bool) {
 	if h := c.in.req.GetHeader("Replaces"); h != nil {
 		return c.replaceDialog(h.Value(), offer)
 	}
-	r, err := e.resolve(e.ctx, c.caller, c.caller.Name, c.dialed, e.now())
+	r, err := e.resolve(e.ctx, c.caller, c.dialed, e.now())
 	if err != nil {
 		if !routine(err) {
 			c.log.Error("routing failed", "error", err)
@@ -199,7 +199,7 @@ func (c *call) ringFollowing(tgt target, err error, side media.Side, from party,
 			return ringResult{}, fail, false
 		}
 		c.log.Info("forwarding", "from", tgt.ext.Number, "to", next, "cause", fail.cause)
-		tgt, err = c.e.route(c.e.ctx, c.caller, next, time.Now())
+		tgt, err = c.e.route(c.e.ctx, next, time.Now())
 		if err != nil && !errors.Is(err, errNotRegistered) {
 			return ringResult{}, failureFor(err), false
 		}

@@ -100,8 +100,8 @@ func (e *Engine) now() time.Time {
 // internal context: the numbering plan first (feature codes, pickup,
 // extensions, ring groups, IVR menus, conference rooms: reachable with no
 // dial-plan entry), then the dial plan's rules.
-func (e *Engine) resolve(ctx context.Context, caller store.Extension, callerName, dialed string, at time.Time) (resolution, error) {
-	r := resolution{callerNumber: caller.Number, callerName: callerName, context: ContextInternal, number: dialed}
+func (e *Engine) resolve(ctx context.Context, caller store.Extension, dialed string, at time.Time) (resolution, error) {
+	r := resolution{callerNumber: caller.Number, callerName: caller.Name, context: ContextInternal, number: dialed}
 	step := func(text string) { r.steps = append(r.steps, TraceStep{Text: text}) }
 	if e.cfg.FeatureCode != nil {
 		if app, ok := e.cfg.FeatureCode(dialed); ok {
@@ -133,7 +133,7 @@ func (e *Engine) resolve(ctx context.Context, caller store.Extension, callerName
 		}
 	}
 	return e.routePlan(r, dialplan.Call{Context: ContextInternal, Number: dialed, CallerNumber: caller.Number,
-		CallerName: callerName, Class: caller.Outbound, Time: at})
+		CallerName: caller.Name, Class: caller.Outbound, Time: at})
 }
 
 // routePlan runs the dial plan's interpreter for a call.
@@ -175,7 +175,7 @@ func (e *Engine) expand(ctx context.Context, caller store.Extension, a attempt, 
 	if depth >= maxNumberHops {
 		return nil, fmt.Errorf("%w: %s (too many number: hops)", errUnknownNumber, a.dest.Number)
 	}
-	r, err := e.resolve(ctx, caller, caller.Name, a.dest.Number, e.now())
+	r, err := e.resolve(ctx, caller, a.dest.Number, e.now())
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func (e *Engine) Trace(ctx context.Context, req TraceRequest) (TraceResult, erro
 	var r resolution
 	var err error
 	if req.Context == ContextInternal {
-		r, err = e.resolve(ctx, caller, caller.Name, req.Number, req.At)
+		r, err = e.resolve(ctx, caller, req.Number, req.At)
 	} else {
 		p := e.plan.p.Load()
 		if p == nil || !p.HasContext(req.Context) {

@@ -40,8 +40,7 @@ type ringPhone struct {
 // route finds the phones of extension dialed, following forward-always
 // and do-not-disturb (to the busy forward) from extension to extension.
 // Errors wrap errUnknownNumber, errNotRegistered, errDND or errBusy.
-func (e *Engine) route(ctx context.Context, caller store.Extension, dialed string, now time.Time) (target, error) {
-	_ = caller
+func (e *Engine) route(ctx context.Context, dialed string, now time.Time) (target, error) {
 	// Follow forward-always and do-not-disturb (to the busy forward) from
 	// extension to extension, a few hops at most and never in a loop.
 	seen := map[string]bool{}

@@ -168,7 +168,7 @@ func (c *call) blindTransfer(r *referral, number string) {
 
 // transferTo carries out a blind transfer to number once accepted.
 func (c *call) transferTo(r *referral, number string) {
-	tgt, err := c.e.route(c.e.ctx, c.caller, number, time.Now())
+	tgt, err := c.e.route(c.e.ctx, number, time.Now())
 	ok, fail := c.replaceByCall(r.side, r.from, tgt, err, func() { r.report(sip.StatusRinging, "Ringing", false) })
 	if ok {
 		r.report(sip.StatusOK, "OK", true)
@@ -186,7 +186,7 @@ func (c *call) transferTo(r *referral, number string) {
 		c.rehold()
 	default:
 		c.log.Info("transfer failed; calling the transferor back", "code", fail.code)
-		tgt, err := c.e.route(c.e.ctx, c.caller, r.from.who.number, time.Now())
+		tgt, err := c.e.route(c.e.ctx, r.from.who.number, time.Now())
 		if ok, fail := c.replaceByCall(r.side, r.from, tgt, err, nil); !ok {
 			c.log.Info("transfer recall failed", "code", fail.code, "cause", fail.cause)
 			c.stop(causeTransferFailed)
