@@ -510,3 +510,54 @@ func TestMixerCountsLateTicks(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// A played source is heard by everyone in the room for as long as it
+// lasts, then its Done closes and it adds nothing.
+func TestRoomPlay(t *testing.T) {
+	m, r := testRoom(t, 3)
+	_, oa := join(t, r)
+	_, ob := join(t, r)
+	src := NewPCMSource(sine(1000, 8000, 0, 5*FrameSamples+40)) // a partial last frame
+	fp := r.Play(src)
+	for range 6 {
+		m.tick()
+	}
+	select {
+	case <-fp.Done():
+	default:
+		t.Fatal("Done not closed after the source ended")
+	}
+	for i, o := range []*mixOut{oa, ob} {
+		if p := Goertzel(o.pcm[FrameSamples:5*FrameSamples], 1000); p < 1e6 {
+			t.Errorf("participant %d did not hear the played tone: %g", i, p)
+		}
+	}
+	fp.Leave()
+	m.tick()
+	if p := Goertzel(oa.lastFrame(), 1000); p > 1 {
+		t.Errorf("tone still heard after it ended: %g", p)
+	}
+	if got := len(r.Participants()); got != 2 {
+		t.Errorf("%d participants after the player left, want 2", got)
+	}
+}
+
+// A paused output hears nothing, while its party is still heard.
+func TestParticipantPauseOutput(t *testing.T) {
+	m, r := testRoom(t, 3)
+	a, oa := join(t, r)
+	b, ob := join(t, r)
+	a.PauseOutput(true)
+	run(m, []tone{{a, 440, 8000}, {b, 1000, 8000}}, 3)
+	if oa.frames != 0 {
+		t.Errorf("paused participant got %d frames", oa.frames)
+	}
+	if p := Goertzel(ob.pcm, 440); p < 1e6 {
+		t.Errorf("a paused participant is no longer heard: %g", p)
+	}
+	a.PauseOutput(false)
+	run(m, []tone{{b, 1000, 8000}}, 2)
+	if oa.frames != 2 || Goertzel(oa.pcm, 1000) < 1e6 {
+		t.Errorf("after resume: %d frames, 1000 Hz %g", oa.frames, Goertzel(oa.pcm, 1000))
+	}
+}

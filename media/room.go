@@ -43,7 +43,14 @@ type Participant struct {
 
 	muted   atomic.Bool
 	talking atomic.Bool
+	paused  atomic.Bool // hears nothing from the room for now
 	jb      jitterBuffer
+
+	// feed, for a participant Play made, is read each tick instead of the
+	// jitter buffer; done is closed when it ends.
+	feed     Source
+	done     chan struct{}
+	feedDone bool
 
 	// The tick's state, under room.mu.
 	index       int // in room.parts
@@ -79,6 +86,24 @@ func (r *Room) Join(out ParticipantOutput, opts JoinOptions) *Participant {
 	r.m.nParted.Add(1)
 	return p
 }
+
+// Play joins a participant whose audio is src, read one frame each tick
+// on the mixer's clock, and who hears nothing: tones and announcements
+// for everyone in the room, music for a lone participant. Its Done channel
+// closes when src ends; Leave removes it (at once, or once done).
+func (r *Room) Play(src Source) *Participant {
+	p := r.Join(discardOutput{}, JoinOptions{})
+	p.feed, p.done = src, make(chan struct{})
+	return p
+}
+
+type discardOutput struct{}
+
+func (discardOutput) WriteAudio([]int16) {}
+
+// Done is closed when the source of a participant Play made has ended; it
+// is nil for a participant that joined.
+func (p *Participant) Done() <-chan struct{} { return p.done }
 
 // Participants returns the room's participants now, in no set order.
 func (r *Room) Participants() []*Participant {
@@ -136,6 +161,11 @@ func (p *Participant) Leave() {
 // size. It copies into the jitter buffer and never waits for the mix.
 func (p *Participant) WriteAudio(pcm []int16) { p.jb.write(pcm) }
 
+// PauseOutput stops (on) or resumes sending the room to the participant's
+// output, while they stay in the room and are still heard: for playing
+// them something of their own (a prompt) in between.
+func (p *Participant) PauseOutput(on bool) { p.paused.Store(on) }
+
 // SetMuted mutes or unmutes the participant: a muted party is heard by no
 // one but still hears the room.
 func (p *Participant) SetMuted(on bool) { p.muted.Store(on) }
@@ -155,7 +185,11 @@ func (r *Room) mix() {
 	threshold := r.m.threshold
 	for _, p := range r.parts {
 		p.power = 0
-		if p.jb.pop(&p.frame) {
+		if p.feed != nil {
+			if p.readFeed() {
+				p.power = framePower(&p.frame)
+			}
+		} else if p.jb.pop(&p.frame) {
 			p.power = framePower(&p.frame)
 		}
 		if p.power > threshold {
@@ -232,6 +266,26 @@ func (r *Room) mix() {
 	}
 }
 
+// readFeed reads the next frame of a played source into p.frame; false
+// once it has ended (the frame is then silence).
+func (p *Participant) readFeed() bool {
+	if p.feedDone {
+		return false
+	}
+	n := 0
+	for n < FrameSamples {
+		m, err := p.feed.Read(p.frame[n:])
+		n += m
+		if err != nil || m == 0 {
+			clear(p.frame[n:])
+			p.feedDone = true
+			close(p.done)
+			return n > 0
+		}
+	}
+	return true
+}
+
 // rank inserts p among the room's loudest talkers if it is loud enough.
 // A talker already in the mix ranks 3 dB louder, so two talkers of about
 // the same level do not swap places every frame.
@@ -257,6 +311,9 @@ func (r *Room) rank(p *Participant) {
 // else the room's shared full mix; encoded once per codec for outputs
 // that take encoded frames.
 func (r *Room) deliver(p *Participant) {
+	if p.paused.Load() {
+		return
+	}
 	if p.mixed {
 		if p.enc != nil {
 			pt := p.enc.PayloadType()

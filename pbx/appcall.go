@@ -104,6 +104,13 @@ func (a *appCall) Record(sink media.AudioSink) {
 	}
 }
 
+func (a *appCall) AudioOut() media.ParticipantOutput {
+	if ep := a.endpoint(); ep != nil {
+		return ep
+	}
+	return nil
+}
+
 func (a *appCall) Hangup(cause string) { a.c.stop(cause) }
 
 // Connect hands the call on: another application's destination is run

@@ -57,6 +57,11 @@ type Call interface {
 	Echo()
 	// Record gives the caller's decoded audio to sink (nil stops).
 	Record(sink media.AudioSink)
+	// AudioOut is where a mixer writes what the caller hears, one frame
+	// at a time on its own clock: the caller's media endpoint, which also
+	// takes frames already encoded in its codec (media.EncodedOutput). nil
+	// once the caller has hung up. Play nothing while a mixer writes.
+	AudioOut() media.ParticipantOutput
 
 	// Connect hands the call to a destination ("extension:101",
 	// "ringgroup:600", "ivr:501", "number:9555..."), as the routing of a
