@@ -32,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RATES=${RATES:-"1000 2000 4000 5000"}
-CALL_RATES=${CALL_RATES:-"200 400 600"}
+CALL_RATES=${CALL_RATES-"200 400 600"} # empty: skip anchor 2
 STEP=${SECONDS_PER_STEP:-10}
 USERS=${USERS:-1000}
 CALLEES=${CALLEES:-200}
