@@ -165,7 +165,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		Events:        eng,
 		CallEvents:    liveCalls{eng},
 		Router:        router{eng},
-		Metrics:       []admin.MetricsSource{eng, a.Mailer, a.Voicemail},
+		Metrics:       []admin.MetricsSource{eng, eng.Trunks(), a.Mailer, a.Voicemail},
 		Mail:          a.Mailer,
 		UI:            webui.FS(),
 		Log:           a.log.With("component", "http"),
