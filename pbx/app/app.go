@@ -166,6 +166,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		CallEvents:    liveCalls{eng},
 		Router:        router{eng},
 		Metrics:       []admin.MetricsSource{eng, eng.Trunks(), a.Mailer, a.Voicemail},
+		Trunks:        eng.Trunks(),
 		Mail:          a.Mailer,
 		UI:            webui.FS(),
 		Log:           a.log.With("component", "http"),
