@@ -1,7 +1,6 @@
 package pbx_test
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"strings"
@@ -11,11 +10,11 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/officepbx/pbx/pbx/pbxtest"
-	"github.com/officepbx/pbx/pbx/store"
 )
 
-// TestTrunkRegistersThroughPBX: a registering trunk saved in the store is
-// registered by the running PBX (digest answered) and /metrics shows it;
+// TestTrunkRegistersThroughPBX: a registering trunk created through the API is
+// registered by the running PBX (digest answered), the API's status and
+// /metrics show it;
 // deleting it unregisters (expires 0).
 func TestTrunkRegistersThroughPBX(t *testing.T) {
 	p := pbxtest.Start(t)
@@ -41,12 +40,9 @@ func TestTrunkRegistersThroughPBX(t *testing.T) {
 	}
 	t.Cleanup(func() { conn.Close() })
 	go srv.ServeUDP(conn)
-	ctx := context.Background()
-	tr := store.Trunk{Name: "pstn", Host: "127.0.0.1", Port: conn.LocalAddr().(*net.UDPAddr).Port,
-		Username: "acme", Secret: "s3cret", Register: true, ExpiresSeconds: 60, Context: "from-pstn"}
-	if err := p.App.Store.CreateTrunk(ctx, &tr); err != nil {
-		t.Fatal(err)
-	}
+	p.MustDo(http.StatusCreated, http.MethodPost, "/api/v1/trunks", map[string]any{"name": "pstn", "host": "127.0.0.1",
+		"port": conn.LocalAddr().(*net.UDPAddr).Port, "username": "acme", "secret": "s3cret", "register": true,
+		"expires": 60, "context": "from-pstn"})
 	req := <-regs
 	if h := req.GetHeader("Authorization"); h == nil || !strings.Contains(h.Value(), `username="acme"`) {
 		t.Fatalf("REGISTER without the trunk's credentials: %v", h)
@@ -58,9 +54,11 @@ func TestTrunkRegistersThroughPBX(t *testing.T) {
 		_, body := p.Do(http.MethodGet, "/metrics", nil)
 		return strings.Contains(string(body), `pbx_trunk_registered{trunk="pstn"} 1`)
 	})
-	if err := p.App.Store.DeleteTrunk(ctx, "pstn"); err != nil {
-		t.Fatal(err)
-	}
+	pbxtest.WaitFor(t, "API status registered", func() bool {
+		_, body := p.Do(http.MethodGet, "/api/v1/trunks/pstn", nil)
+		return strings.Contains(string(body), `"state":"registered"`)
+	})
+	p.MustDo(http.StatusNoContent, http.MethodDelete, "/api/v1/trunks/pstn", nil)
 	for r := range regs {
 		if r.GetHeader("Expires").Value() == "0" {
 			break
