@@ -49,6 +49,9 @@ type Config struct {
 	// CallEvents signals call changes to the event stream; nil sends the
 	// calls at connect only.
 	CallEvents CallWatcher
+	// Trunks is the trunks' live registration status; nil reports every
+	// trunk unregistered.
+	Trunks TrunkStatuses
 	// Mail sends test e-mails (POST /settings/smtp/test); nil answers 503.
 	Mail MailTester
 	// Metrics are extra metric writers (the SIP engine's) appended to /metrics.
@@ -195,6 +198,13 @@ func (s *Server) routes(e *echo.Echo) {
 	e.PUT(v1+"/ivrs/:number", s.putIVR, auth, admin)
 	e.PATCH(v1+"/ivrs/:number", s.patchIVR, auth, admin)
 	e.DELETE(v1+"/ivrs/:number", s.deleteIVR, auth, admin)
+
+	e.GET(v1+"/trunks", s.listTrunks, auth, admin)
+	e.POST(v1+"/trunks", s.createTrunk, auth, admin)
+	e.GET(v1+"/trunks/:name", s.getTrunk, auth, admin)
+	e.PUT(v1+"/trunks/:name", s.putTrunk, auth, admin)
+	e.PATCH(v1+"/trunks/:name", s.patchTrunk, auth, admin)
+	e.DELETE(v1+"/trunks/:name", s.deleteTrunk, auth, admin)
 
 	e.GET(v1+"/ringgroups", s.listRingGroups, auth, admin)
 	e.POST(v1+"/ringgroups", s.createRingGroup, auth, admin)

@@ -23,6 +23,7 @@ import (
 	"github.com/officepbx/pbx/media"
 	"github.com/officepbx/pbx/pbx/callapp"
 	"github.com/officepbx/pbx/pbx/store"
+	"github.com/officepbx/pbx/pbx/trunk"
 )
 
 // Config configures the SIP engine. Zero values take the defaults noted.
@@ -156,6 +157,7 @@ type Engine struct {
 	msgs      *messenger
 	subs      *subscriptions // BLF, presence and MWI (SUBSCRIBE/NOTIFY)
 	plan      planHolder     // the dial plan in force
+	trunks    *trunk.Manager // trunk registrations (trunks.go)
 	// listenPorts are the SIP ports by transport ("udp", "tcp", "tls"),
 	// for the Contact of our dialogs. Set by Serve before any request.
 	listenPorts map[string]int
@@ -228,6 +230,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.loc.onChange = e.regWatch.notify
 	e.calls = newCallTable(&e.callWatch)
 	e.subs = newSubscriptions(e, cfg.Subscriptions)
+	e.trunks = e.newTrunkManager()
 	cfg.Store.Subscribe(func(ch store.Change) {
 		if ch.Kind == "extension" && ch.Deleted {
 			// A deleted extension loses its phones at once; the database rows
@@ -281,6 +284,7 @@ func (e *Engine) Serve(udp net.PacketConn, tcp, tlsLn net.Listener) {
 		e.cdrs.run(e.ctx)
 	}()
 	e.subs.start(e.ctx, &e.wg)
+	e.runTrunks()
 	if udp != nil {
 		e.listenPorts["udp"] = addrPort(udp.LocalAddr())
 	}
@@ -325,6 +329,7 @@ func (e *Engine) Close() error {
 	// their CDRs are queued before the writer's final flush below.
 	e.calls.shutdown(e.cfg.ShutdownGrace)
 	e.subs.shutdown() // phones subscribe again after the restart
+	e.trunks.Close()  // unregisters while SIP still runs
 	// sipgo does not close listeners it was handed; closing them makes the
 	// Serve goroutines return.
 	for _, c := range e.closers {

@@ -55,7 +55,7 @@ func (p problems) err() error {
 // that exists. self is the destination of the thing being configured
 // ("ivr:500"), which counts as existing even before it is created, so a
 // menu can repeat itself. hangup and number: (routed through the dial plan)
-// are always accepted; trunk: is refused, as no trunks are configurable yet.
+// are always accepted; trunk:NAME:NUMBER needs the trunk NAME.
 // It returns what is wrong ("" if nothing); the error is only for a failing
 // store.
 func (s *Store) DestinationProblem(ctx context.Context, dest, self string) (string, error) {
@@ -71,7 +71,11 @@ func destinationProblem(ctx context.Context, q querier, d dialplan.Destination, 
 	case dialplan.KindHangup, dialplan.KindNumber:
 		return "", nil
 	case dialplan.KindTrunk:
-		return "no trunk " + d.Trunk, nil // trunks are not configurable yet
+		ok, err := trunkExists(ctx, q, d.Trunk)
+		if err != nil || ok {
+			return "", err
+		}
+		return "no trunk " + d.Trunk, nil
 	}
 	if self != "" && d.String() == self {
 		return "", nil

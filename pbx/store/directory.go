@@ -14,6 +14,7 @@ import (
 // database is read once.
 type directory struct {
 	numbers map[string]string // number -> kind (extension, ringgroup, ivr, conference)
+	trunks  map[string]bool   // trunk names
 }
 
 // Directory reads the current numbering into a snapshot that answers
@@ -25,7 +26,10 @@ func (s *Store) Directory(ctx context.Context) (dialplan.Directory, error) {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
 	defer rows.Close()
-	d := &directory{numbers: map[string]string{}}
+	d := &directory{numbers: map[string]string{}, trunks: map[string]bool{}}
+	if err := d.loadTrunks(ctx, s); err != nil {
+		return nil, err
+	}
 	for rows.Next() {
 		var number, kind string
 		if err := rows.Scan(&number, &kind); err != nil {
@@ -42,14 +46,14 @@ func (s *Store) Directory(ctx context.Context) (dialplan.Directory, error) {
 // Exists reports whether dest names something that exists: an extension,
 // a voicemail box (every extension has one), a ring group, IVR menu or
 // conference room of that number. hangup and number:N always exist (a
-// number is routed when dialled); trunks never do, as none can be
-// configured yet.
+// number is routed when dialled); a trunk when one of that name is
+// configured.
 func (d *directory) Exists(dest dialplan.Destination) bool {
 	switch dest.Kind {
 	case dialplan.KindHangup, dialplan.KindNumber:
 		return true
 	case dialplan.KindTrunk:
-		return false
+		return d.trunks[dest.Trunk]
 	case dialplan.KindVoicemail:
 		return d.numbers[dest.Number] == dialplan.KindExtension
 	case dialplan.KindExtension, dialplan.KindRingGroup, dialplan.KindIVR, dialplan.KindConference:
@@ -107,4 +111,21 @@ func usesDestination(r dialplan.Reference, dest dialplan.Destination) bool {
 	}
 	return r.Dest.Kind == dest.Kind ||
 		(dest.Kind == dialplan.KindExtension && r.Dest.Kind == dialplan.KindVoicemail)
+}
+
+// loadTrunks reads the trunk names into the snapshot.
+func (d *directory) loadTrunks(ctx context.Context, s *Store) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT name FROM trunks`)
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("directory: %w", err)
+		}
+		d.trunks[name] = true
+	}
+	return rows.Err()
 }

@@ -11,6 +11,7 @@ import { promptsPage } from './prompts.js';
 import { dialplanPage } from './dialplan.js';
 import { ivrsPage, ivrPage } from './ivrs.js';
 import { ringGroupsPage, ringGroupPage } from './ringgroups.js';
+import { trunksPage, trunkPage } from './trunks.js';
 import { voicemailPage } from './voicemail.js';
 import { emailPage } from './email.js';
 
@@ -23,7 +24,7 @@ function isAdmin() { return session.me && session.me.role === 'admin'; }
 function renderNav() {
   const links = isAdmin()
     ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/ringgroups', 'Ring groups'],
-      ['#/ivrs', 'IVR menus'], ['#/voicemail', 'Voicemail'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan'],
+      ['#/ivrs', 'IVR menus'], ['#/voicemail', 'Voicemail'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan'], ['#/trunks', 'Trunks'],
       ['#/email', 'E-mail']]
     : [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/me', 'My extension']];
   const cur = location.hash.split('/').slice(0, 2).join('/');
@@ -58,6 +59,10 @@ async function route() {
       case 'ivrs':
         if (parts[1]) await ivrPage(parts[1] === 'new' ? null : parts[1]);
         else await ivrsPage();
+        break;
+      case 'trunks':
+        if (parts[1]) await trunkPage(parts[1] === 'new' ? null : parts[1]);
+        else await trunksPage();
         break;
       case 'voicemail': await voicemailPage(parts[1] || ''); break;
       case 'prompts': await promptsPage(); break;
