@@ -5,6 +5,8 @@
 //	pbx version                print version and build info
 //	pbx admin password USER    reset a web/API user's password (read from stdin)
 //	pbx dialplan check FILE    validate a dial plan (- reads stdin)
+//	pbx backup OUT.tar.gz      back up the data directory (online)
+//	pbx restore IN.tar.gz      restore a backup into an empty data directory
 package main
 
 import (
@@ -60,6 +62,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return fmt.Errorf("%w: pbx dialplan check FILE", errUsage)
 		}
 		return dialplanCheck(ctx, args[1:], stdin, stdout, stderr, getenv)
+	case "backup":
+		return backupCmd(ctx, args, stdout, stderr, getenv)
+	case "restore":
+		return restoreCmd(ctx, args, stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return nil
@@ -78,6 +84,10 @@ Commands:
   pbx dialplan check FILE    validate a dial plan: errors as FILE:LINE:COL: message, exit 1
                              on any; - reads stdin. Destinations are checked against the
                              database in --data (PBX_DATA) if there is one, else syntax only
+  pbx backup OUT.tar.gz      write a backup of --data (database, prompts, voicemail, TLS
+                             material); safe while the PBX runs
+  pbx restore IN.tar.gz      check a backup whole, then restore it into --data, which must be
+                             empty or new and not in use by a running PBX
 
 Run 'pbx serve -h' for the flags; each flag has an environment variable.
 `

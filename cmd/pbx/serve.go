@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"time"
 
+	"github.com/officepbx/pbx/backup"
 	"github.com/officepbx/pbx/pbx/app"
 )
 
@@ -44,6 +46,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		// time spent in GC at a few MB of memory.
 		debug.SetGCPercent(400)
 	}
+	// One process serves a data directory; restore checks the same lock.
+	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	unlock, err := backup.LockDataDir(s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	a, err := app.Start(ctx, s.cfg)
 	if err != nil {
 		return err
