@@ -46,6 +46,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		// time spent in GC at a few MB of memory.
 		debug.SetGCPercent(400)
 	}
+	// A refused configuration leaves no data directory behind.
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
 	// One process serves a data directory; restore checks the same lock.
 	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)

@@ -153,3 +153,10 @@ func rtpBindIP(external net.IP) string {
 	}
 	return "::"
 }
+
+// Validate reports what is wrong with c, as Start would, without touching
+// the data directory.
+func (c *Config) Validate() error {
+	_, _, err := c.validate()
+	return err
+}
