@@ -21,15 +21,18 @@ type directory struct {
 // whether a dial plan destination exists (see directory.Exists). Later
 // changes are not seen: take a new one per check.
 func (s *Store) Directory(ctx context.Context) (dialplan.Directory, error) {
+	d := &directory{numbers: map[string]string{}, trunks: map[string]bool{}}
+	// One query at a time: a second opened while the first's rows are
+	// still read would hold two of the read pool's connections, and
+	// enough concurrent checks would wait on each other for ever.
+	if err := d.loadTrunks(ctx, s); err != nil {
+		return nil, err
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT number, kind FROM numbers`)
 	if err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
 	defer rows.Close()
-	d := &directory{numbers: map[string]string{}, trunks: map[string]bool{}}
-	if err := d.loadTrunks(ctx, s); err != nil {
-		return nil, err
-	}
 	for rows.Next() {
 		var number, kind string
 		if err := rows.Scan(&number, &kind); err != nil {
