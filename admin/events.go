@@ -37,6 +37,7 @@ const (
 	eventRetryMillis  = 3000 // what EventSource waits before reconnecting
 	eventRegistration = "registrations"
 	eventCalls        = "calls"
+	eventConferences  = "conferences"
 )
 
 // eventKind is one kind of event on a stream: where its changes are
@@ -50,8 +51,10 @@ type eventKind struct {
 }
 
 // events is GET /api/v1/events: a Server-Sent Events stream of live state.
-// It sends a "registrations" event with every binding the caller may see
-// and a "calls" event with every call the caller may see at once, then each
+// It sends a "registrations" event with every binding the caller may see,
+// a "calls" event with every call the caller may see and, to an
+// administrator, a "conferences" event with every live room and its
+// participants at once, then each
 // again after it changes, and ends when the client goes away or the server
 // shuts down.
 func (s *Server) events(c echo.Context) error {
@@ -72,6 +75,16 @@ func (s *Server) events(c echo.Context) error {
 		ch, stop := s.cfg.CallEvents.WatchCalls()
 		defer stop()
 		kinds[1].changes = ch
+	}
+	// Conference rooms are an administrator's view.
+	if p.isAdmin() {
+		k := &eventKind{name: eventConferences, data: func() any { return page[liveConferenceJSON]{Items: s.liveConferences()} }}
+		if s.cfg.Conferences != nil {
+			ch, stop := s.cfg.Conferences.WatchConferences()
+			defer stop()
+			k.changes = ch
+		}
+		kinds = append(kinds, k)
 	}
 
 	res := c.Response()
@@ -104,6 +117,10 @@ func (s *Server) events(c echo.Context) error {
 			return nil
 		}
 	}
+	var conferenceChanges <-chan struct{} // nil: never
+	if len(kinds) > 2 {
+		conferenceChanges = kinds[2].changes
+	}
 	keepAlive := time.NewTicker(eventKeepAlive)
 	defer keepAlive.Stop()
 	// pace fires when a due event's interval has passed. Since Go 1.23 a
@@ -126,6 +143,8 @@ func (s *Server) events(c echo.Context) error {
 			kinds[0].due = true
 		case <-kinds[1].changes:
 			kinds[1].due = true
+		case <-conferenceChanges:
+			kinds[2].due = true
 		case <-pace.C:
 		}
 		// Send what is due and whose interval has passed; wait out the rest.

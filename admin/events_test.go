@@ -307,6 +307,10 @@ func TestEventsCalls(t *testing.T) {
 	if got := strings.Join(callSummaries(t, nextEvent(t, events)), "|"); got != "a 101>102 answered PCMU,PCMA|b 103>104 ringing " {
 		t.Errorf("initial calls %q", got)
 	}
+	// Then, to an administrator, the live conference rooms (none here).
+	if ev := nextEvent(t, events); ev.name != eventConferences || ev.data != `{"items":[],"next_cursor":""}` {
+		t.Fatalf("third event %q %s, want no conference rooms", ev.name, ev.data)
+	}
 	regSignal, callSignal := <-live.watches, <-calls.watches
 
 	// A user sees the calls of their own extension only, as in GET /calls.

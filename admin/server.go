@@ -52,6 +52,9 @@ type Config struct {
 	// Trunks is the trunks' live registration status; nil reports every
 	// trunk unregistered.
 	Trunks TrunkStatuses
+	// Conferences is the conference rooms' live state and control; nil
+	// shows every room empty.
+	Conferences LiveConferences
 	// Mail sends test e-mails (POST /settings/smtp/test); nil answers 503.
 	Mail MailTester
 	// Metrics are extra metric writers (the SIP engine's) appended to /metrics.
@@ -205,6 +208,16 @@ func (s *Server) routes(e *echo.Echo) {
 	e.PUT(v1+"/trunks/:name", s.putTrunk, auth, admin)
 	e.PATCH(v1+"/trunks/:name", s.patchTrunk, auth, admin)
 	e.DELETE(v1+"/trunks/:name", s.deleteTrunk, auth, admin)
+
+	e.GET(v1+"/conferences", s.listConferences, auth, admin)
+	e.POST(v1+"/conferences", s.createConference, auth, admin)
+	e.GET(v1+"/conferences/:number", s.getConference, auth, admin)
+	e.PUT(v1+"/conferences/:number", s.putConference, auth, admin)
+	e.PATCH(v1+"/conferences/:number", s.patchConference, auth, admin)
+	e.DELETE(v1+"/conferences/:number", s.deleteConference, auth, admin)
+	e.GET(v1+"/conferences/:number/participants", s.listParticipants, auth, admin)
+	e.PATCH(v1+"/conferences/:number/participants/:id", s.patchParticipant, auth, admin)
+	e.DELETE(v1+"/conferences/:number/participants/:id", s.kickParticipant, auth, admin)
 
 	e.GET(v1+"/ringgroups", s.listRingGroups, auth, admin)
 	e.POST(v1+"/ringgroups", s.createRingGroup, auth, admin)

@@ -23,6 +23,8 @@ var wantPrompts = strings.Fields(`
 	not-available conference-pin only-participant record-greeting
 	extension first-message next-message no-more-messages greeting-saved mailbox-full
 	transferring invalid-extension joined-conference am pm
+	conference-locked conference-full muted unmuted conference-now-locked conference-now-unlocked
+	others-muted others-unmuted
 	today yesterday day-0 day-1 day-2 day-3 day-4 day-5 day-6 month-1 month-2 month-3 month-4 month-5 month-6
 	month-7 month-8 month-9 month-10 month-11 month-12 oclock and record-message mailbox-options`)
 

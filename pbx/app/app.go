@@ -19,6 +19,7 @@ import (
 	"github.com/officepbx/pbx/dialplan"
 	"github.com/officepbx/pbx/pbx"
 	"github.com/officepbx/pbx/pbx/callapp"
+	"github.com/officepbx/pbx/pbx/conference"
 	"github.com/officepbx/pbx/pbx/features"
 	"github.com/officepbx/pbx/pbx/ivr"
 	"github.com/officepbx/pbx/pbx/mailer"
@@ -32,6 +33,7 @@ type App struct {
 	Store      *store.Store
 	Engine     *pbx.Engine
 	Voicemail  *voicemail.App
+	Conference *conference.App
 	Mailer     *mailer.Mailer
 	RTPPorts   PortRange
 	ExternalIP net.IP
@@ -105,6 +107,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	if cfg.TuneVoicemail != nil {
 		cfg.TuneVoicemail(a.Voicemail)
 	}
+	a.Conference = conference.New(a.Store, a.log.With("component", "conference"))
 	sipCfg := pbx.Config{
 		Store:         a.Store,
 		Log:           a.log,
@@ -118,9 +121,10 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		RTPPortMax:    a.RTPPorts.Hi,
 		// The call applications: each its own package on the callapp seam.
 		Apps: map[string]callapp.App{
-			"feature":              features.App{Store: a.Store, Log: a.log.With("component", "features")},
-			dialplan.KindIVR:       ivr.App{Store: a.Store, Log: a.log.With("component", "ivr")},
-			dialplan.KindVoicemail: a.Voicemail,
+			"feature":               features.App{Store: a.Store, Log: a.log.With("component", "features")},
+			dialplan.KindIVR:        ivr.App{Store: a.Store, Log: a.log.With("component", "ivr")},
+			dialplan.KindVoicemail:  a.Voicemail,
+			dialplan.KindConference: a.Conference,
 		},
 		FeatureCode: featureCode,
 		Now:         cfg.Now,
@@ -165,7 +169,8 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		Events:        eng,
 		CallEvents:    liveCalls{eng},
 		Router:        router{eng},
-		Metrics:       []admin.MetricsSource{eng, eng.Trunks(), a.Mailer, a.Voicemail},
+		Metrics:       []admin.MetricsSource{eng, eng.Trunks(), a.Mailer, a.Voicemail, a.Conference},
+		Conferences:   liveConferences{a.Conference},
 		Trunks:        eng.Trunks(),
 		Mail:          a.Mailer,
 		UI:            webui.FS(),
@@ -356,6 +361,9 @@ func (a *App) close() error {
 	}
 	if a.Engine != nil {
 		errs = append(errs, a.Engine.Close())
+		if a.Conference != nil {
+			a.Conference.Close() // after the calls have ended
+		}
 	} else {
 		if a.sipUDP != nil {
 			a.sipUDP.Close()

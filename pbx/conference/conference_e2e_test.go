@@ -1,0 +1,236 @@
+package conference_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/officepbx/pbx/pbx/pbxtest"
+)
+
+// Each phone sends its own tone, away from the DTMF frequencies and from
+// each other's intermodulation products (G.711 and the limiter are not
+// linear), so what a phone hears tells whom it hears.
+var tones = map[string]float64{"101": 450, "102": 1050, "103": 2150}
+
+const intruderTone = 2900
+
+// A phone's tone reaches the others at about 1.6e7 (Goertzel power of the
+// pbxtest window); G.711's quantisation noise leaves a few hundred at any
+// frequency.
+const (
+	heard    = 1e6 // a tone at least this strong is heard
+	notHeard = 1e4 // and below this (-32 dB) it is not
+)
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return c
+}
+
+type participant struct {
+	ID        string `json:"id"`
+	Caller    string `json:"caller"`
+	Muted     bool   `json:"muted"`
+	Moderator bool   `json:"moderator"`
+}
+
+func participants(t *testing.T, p *pbxtest.PBX, room string) []participant {
+	t.Helper()
+	var page struct {
+		Items []participant `json:"items"`
+	}
+	body := p.MustDo(http.StatusOK, http.MethodGet, "/api/v1/conferences/"+room+"/participants", nil)
+	if err := json.Unmarshal(body, &page); err != nil {
+		t.Fatal(err)
+	}
+	return page.Items
+}
+
+func participantOf(t *testing.T, p *pbxtest.PBX, room, caller string) participant {
+	t.Helper()
+	for _, x := range participants(t, p, room) {
+		if x.Caller == caller {
+			return x
+		}
+	}
+	t.Fatalf("%s is not in room %s", caller, room)
+	return participant{}
+}
+
+// enter dials the room and keys pin (with #) once the PIN prompt plays.
+func enter(t *testing.T, ua *pbxtest.UA, room, pin string) *pbxtest.Call {
+	t.Helper()
+	call, err := ua.Dial(ctxFor(t, 10*time.Second), room)
+	if err != nil || call.Status() != sip.StatusOK {
+		t.Fatalf("dial %s: %v (status %d), want the room to answer", room, err, call.Status())
+	}
+	if pin != "" {
+		if err := call.WaitAudio(ctxFor(t, 5*time.Second), 5); err != nil {
+			t.Fatalf("no PIN prompt: %v", err)
+		}
+		if err := call.SendDTMF(ctxFor(t, 5*time.Second), pin+"#"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return call
+}
+
+// listen lets a call hear the room for a fresh window (0.6 s).
+func listen(t *testing.T, c *pbxtest.Call) {
+	t.Helper()
+	if err := c.Listen(ctxFor(t, 5*time.Second), 30); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantHears checks what one phone hears of each of the others' tones.
+func wantHears(t *testing.T, who string, c *pbxtest.Call, hears, notHears []string) {
+	t.Helper()
+	for _, n := range hears {
+		if err := c.WaitHeard(ctxFor(t, 5*time.Second), tones[n], heard); err != nil {
+			t.Errorf("%s does not hear %s: %v", who, n, err)
+		}
+	}
+	if len(notHears) == 0 {
+		return
+	}
+	listen(t, c)
+	for _, n := range notHears {
+		if got := c.Heard(tones[n]); got > notHeard {
+			t.Errorf("%s hears %s (%.0f), want silence from it (others: %v)", who, n, got, levels(c))
+		}
+	}
+}
+
+func levels(c *pbxtest.Call) map[float64]int {
+	m := map[float64]int{}
+	for _, f := range tones {
+		m[f] = int(c.Heard(f))
+	}
+	return m
+}
+
+// Three phones join a room with a PIN, each sending its own tone: each
+// hears the other two and not itself; a participant muted through the
+// API is no longer heard while still hearing the others; *6 mutes oneself;
+// a kicked participant's call ends; a wrong PIN three times is hung up.
+func TestConferenceThreePartiesMuteKickPIN(t *testing.T) {
+	p := pbxtest.Start(t)
+	phones := map[string]*pbxtest.UA{}
+	for n, f := range tones {
+		phones[n] = p.Phone(n, pbxtest.WithTone(f))
+	}
+	intruder := p.Phone("104", pbxtest.WithTone(intruderTone))
+	p.MustDo(http.StatusCreated, http.MethodPost, "/api/v1/conferences", map[string]any{
+		"number": "800", "name": "Weekly", "pin": "1234", "max_participants": 5, "announce": false})
+
+	calls := map[string]*pbxtest.Call{}
+	for _, n := range []string{"101", "102", "103"} {
+		calls[n] = enter(t, phones[n], "800", "1234")
+		pbxtest.WaitFor(t, n+" in the room", func() bool { return len(participants(t, p, "800")) == len(calls) })
+	}
+	for n, c := range calls {
+		var others []string
+		for o := range calls {
+			if o != n {
+				others = append(others, o)
+			}
+		}
+		wantHears(t, n, c, others, []string{n})
+	}
+
+	// A wrong PIN, three times: the caller hears goodbye and is hung up,
+	// never having been in the room.
+	bad, err := intruder.Dial(ctxFor(t, 10*time.Second), "800")
+	if err != nil || bad.Status() != sip.StatusOK {
+		t.Fatalf("dial: %v %d", err, bad.Status())
+	}
+	for range 3 {
+		if err := bad.SendDTMF(ctxFor(t, 5*time.Second), "9999#"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // the keys of one try, then the next prompt
+	}
+	if err := bad.WaitEnded(ctxFor(t, 30*time.Second)); err != nil {
+		t.Fatalf("wrong PINs: the call was not hung up: %v", err)
+	}
+	if n := len(participants(t, p, "800")); n != 3 {
+		t.Errorf("%d participants after the intruder, want 3", n)
+	}
+	listen(t, calls["101"])
+	if got := calls["101"].Heard(intruderTone); got > notHeard {
+		t.Errorf("the room heard the intruder (%.0f)", got)
+	}
+
+	// The administrator mutes 103: 101 and 102 stop hearing it, 103
+	// still hears them.
+	id103 := participantOf(t, p, "800", "103").ID
+	p.MustDo(http.StatusOK, http.MethodPatch, "/api/v1/conferences/800/participants/"+id103, map[string]any{"muted": true})
+	if !participantOf(t, p, "800", "103").Muted {
+		t.Error("103 not shown muted")
+	}
+	wantHears(t, "101", calls["101"], []string{"102"}, []string{"103"})
+	wantHears(t, "102", calls["102"], []string{"101"}, []string{"103"})
+	wantHears(t, "103", calls["103"], []string{"101", "102"}, nil)
+	p.MustDo(http.StatusOK, http.MethodPatch, "/api/v1/conferences/800/participants/"+id103, map[string]any{"muted": false})
+	wantHears(t, "101", calls["101"], []string{"102", "103"}, nil)
+
+	// 101 presses *6: muted, and told so; 102 stops hearing it.
+	if err := calls["101"].SendDTMF(ctxFor(t, 5*time.Second), "*6"); err != nil {
+		t.Fatal(err)
+	}
+	pbxtest.WaitFor(t, "101 muted by *6", func() bool { return participantOf(t, p, "800", "101").Muted })
+	wantHears(t, "102", calls["102"], []string{"103"}, []string{"101"})
+	if err := calls["101"].SendDTMF(ctxFor(t, 5*time.Second), "*6"); err != nil {
+		t.Fatal(err)
+	}
+	pbxtest.WaitFor(t, "101 unmuted by *6", func() bool { return !participantOf(t, p, "800", "101").Muted })
+	wantHears(t, "102", calls["102"], []string{"101", "103"}, nil)
+
+	// Kick 102: its call ends, the others stay and hear each other only
+	// (103, as 101 may still hear its "unmuted" prompt).
+	id102 := participantOf(t, p, "800", "102").ID
+	p.MustDo(http.StatusNoContent, http.MethodDelete, "/api/v1/conferences/800/participants/"+id102, nil)
+	if err := calls["102"].WaitEnded(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatalf("kicked 102's call did not end: %v", err)
+	}
+	pbxtest.WaitFor(t, "two left", func() bool { return len(participants(t, p, "800")) == 2 })
+	wantHears(t, "103", calls["103"], []string{"101"}, []string{"102"})
+	p.MustDo(http.StatusNotFound, http.MethodDelete, "/api/v1/conferences/800/participants/"+id102, nil)
+
+	// The room's list shows its live count; metrics show the room.
+	body := p.MustDo(http.StatusOK, http.MethodGet, "/api/v1/conferences/800", nil)
+	if !strings.Contains(string(body), `"participants":2`) {
+		t.Errorf("room: %s", body)
+	}
+	_, metrics := p.Do(http.MethodGet, "/metrics", nil)
+	for _, want := range []string{"pbx_conference_rooms 1", "pbx_conference_participants 2", "pbx_mixer_tick_seconds_bucket"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+
+	for _, n := range []string{"101", "103"} {
+		if err := calls[n].Hangup(ctxFor(t, 5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pbxtest.WaitFor(t, "room empty", func() bool { return len(participants(t, p, "800")) == 0 })
+	if err := p.WaitIdle(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	causes := map[string]string{}
+	for _, c := range p.CDRs(ctxFor(t, 5*time.Second)) {
+		causes[c.Caller] = c.HangupCause
+	}
+	if causes["102"] != "removed from conference" || causes["104"] != "wrong conference PIN" {
+		t.Errorf("CDR causes %v", causes)
+	}
+}
