@@ -31,7 +31,9 @@ func (f *fakeRooms) SetParticipantMuted(number, id string, muted bool) (Conferen
 
 func (f *fakeRooms) KickParticipant(number, id string) bool { return number == "800" && id == "c1" }
 
-func (f *fakeRooms) WatchConferences() (<-chan struct{}, func()) { return make(chan struct{}), func() {} }
+func (f *fakeRooms) WatchConferences() (<-chan struct{}, func()) {
+	return make(chan struct{}), func() {}
+}
 
 func TestConferenceRooms(t *testing.T) {
 	rooms := &fakeRooms{muted: map[string]bool{}}
