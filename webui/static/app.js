@@ -12,6 +12,7 @@ import { dialplanPage } from './dialplan.js';
 import { ivrsPage, ivrPage } from './ivrs.js';
 import { ringGroupsPage, ringGroupPage } from './ringgroups.js';
 import { trunksPage, trunkPage } from './trunks.js';
+import { conferencesPage, conferencePage } from './conferences.js';
 import { voicemailPage } from './voicemail.js';
 import { emailPage } from './email.js';
 
@@ -24,7 +25,7 @@ function isAdmin() { return session.me && session.me.role === 'admin'; }
 function renderNav() {
   const links = isAdmin()
     ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/ringgroups', 'Ring groups'],
-      ['#/ivrs', 'IVR menus'], ['#/voicemail', 'Voicemail'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan'], ['#/trunks', 'Trunks'],
+      ['#/ivrs', 'IVR menus'], ['#/conferences', 'Conferences'], ['#/voicemail', 'Voicemail'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan'], ['#/trunks', 'Trunks'],
       ['#/email', 'E-mail']]
     : [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/me', 'My extension']];
   const cur = location.hash.split('/').slice(0, 2).join('/');
@@ -59,6 +60,10 @@ async function route() {
       case 'ivrs':
         if (parts[1]) await ivrPage(parts[1] === 'new' ? null : parts[1]);
         else await ivrsPage();
+        break;
+      case 'conferences':
+        if (parts[1]) cleanup = await conferencePage(parts[1] === 'new' ? null : parts[1]);
+        else await conferencesPage();
         break;
       case 'trunks':
         if (parts[1]) await trunkPage(parts[1] === 'new' ? null : parts[1]);

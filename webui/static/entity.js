@@ -44,10 +44,11 @@ export async function listPage({ title, intro, newHref, newLabel, resultsId, pat
  * formPage shows an entity's form and saves it: a new one by POST (then
  * its own page, #/ROUTE/NUMBER), an existing one by PUT (a notice in
  * status); the API's errors go beside their fields. body() builds the
- * request from the form. An existing entity gets a delete section too.
+ * request from the form. extra, if given, goes below the form (a live
+ * view). An existing entity gets a delete section too.
  * noun names it in notices ("IVR menu"), what in the delete section.
  */
-export function formPage({ form, status, isNew, number, path, route, noun, what, newTitle, body }) {
+export function formPage({ form, status, isNew, number, path, route, noun, what, newTitle, body, extra }) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(form);
@@ -65,6 +66,7 @@ export function formPage({ form, status, isNew, number, path, route, noun, what,
     }
   });
   const content = [status, form];
+  if (extra) content.push(extra);
   if (!isNew) {
     content.push(deleteSection({
       what,
