@@ -75,16 +75,22 @@ func (r *Room) Join(out ParticipantOutput, opts JoinOptions) *Participant {
 	p.enc, _ = out.(EncodedOutput)
 	p.muted.Store(opts.Muted)
 	p.jb.init(opts.JitterFrames)
+	r.add(p)
+	return p
+}
+
+// add puts p in the room, which the mixer's next tick reads: p must be
+// complete before.
+func (r *Room) add(p *Participant) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		p.left = true
-		return p
+		return
 	}
 	p.index = len(r.parts)
 	r.parts = append(r.parts, p)
 	r.m.nParted.Add(1)
-	return p
 }
 
 // Play joins a participant whose audio is src, read one frame each tick
@@ -92,8 +98,9 @@ func (r *Room) Join(out ParticipantOutput, opts JoinOptions) *Participant {
 // for everyone in the room, music for a lone participant. Its Done channel
 // closes when src ends; Leave removes it (at once, or once done).
 func (r *Room) Play(src Source) *Participant {
-	p := r.Join(discardOutput{}, JoinOptions{})
-	p.feed, p.done = src, make(chan struct{})
+	p := &Participant{room: r, out: discardOutput{}, feed: src, done: make(chan struct{})}
+	p.jb.init(0)
+	r.add(p)
 	return p
 }
 

@@ -33,8 +33,14 @@ var _ callapp.Call = (*appCall)(nil)
 
 func (a *appCall) ID() string { return a.c.id }
 
-// Caller is the extension that placed the call, as it authenticated.
+// Caller is the extension that placed the call, as it authenticated, or
+// the party transferred into the application.
 func (a *appCall) Caller() callapp.Party {
+	a.c.mu.Lock()
+	defer a.c.mu.Unlock()
+	if p := a.c.appCaller; p != nil {
+		return *p
+	}
 	return callapp.Party{Number: a.c.caller.Number, Name: a.c.caller.Name}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/officepbx/pbx/dialplan"
 	"github.com/officepbx/pbx/media"
+	"github.com/officepbx/pbx/pbx/callapp"
 	"github.com/officepbx/pbx/pbx/store"
 )
 
@@ -63,6 +64,9 @@ type call struct {
 
 	// appDone is closed when the applications that had the call are done.
 	appDone chan struct{}
+	// appCaller, when set, is who an application has on side A instead of
+	// the caller: the transferee of a transfer into an application.
+	appCaller *callapp.Party
 
 	// keys queues the caller's key presses for an application.
 	keys media.DigitBuffer

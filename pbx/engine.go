@@ -81,10 +81,12 @@ type Config struct {
 	// feature codes FeatureCode recognises. A destination without an app
 	// is unavailable.
 	Apps map[string]callapp.App
-	// FeatureCode reports whether a dialed number is a feature code, and
-	// which of Apps answers it ("feature" for *43 and the settings codes,
-	// "voicemail" for *97/*98); nil: none.
-	FeatureCode func(dialed string) (app string, ok bool)
+	// FeatureCode reports whether a number caller dialed is a feature
+	// code, which of Apps answers it ("feature" for *43 and the settings
+	// codes, "voicemail" for *97/*98, "conference" for the three-way code)
+	// and the target the application is run with (the code itself, or what
+	// it stands for from this caller); nil: none.
+	FeatureCode func(dialed, caller string) (app, target string, ok bool)
 	// Now is the clock of the dial plan's time conditions; nil: time.Now.
 	Now func() time.Time
 }

@@ -51,7 +51,11 @@ func parseReferTo(v string) (referTarget, error) {
 	if uri.Scheme != "sip" && uri.Scheme != "sips" {
 		return referTarget{}, fmt.Errorf("%w: Refer-To must be a SIP URI", errBadRefer)
 	}
-	rt := referTarget{number: uri.User}
+	user := uri.User
+	if u, err := url.PathUnescape(user); err == nil {
+		user = u // a phone may escape '*' as %2A
+	}
+	rt := referTarget{number: user}
 	for _, h := range strings.Split(headers, "&") {
 		name, val, _ := strings.Cut(h, "=")
 		if !strings.EqualFold(name, "Replaces") {
@@ -67,7 +71,7 @@ func parseReferTo(v string) (referTarget, error) {
 		}
 		rt.replaces = &id
 	}
-	if rt.replaces == nil && !dialplan.IsNumber(rt.number) {
+	if rt.replaces == nil && !isTransferTarget(rt.number) {
 		return referTarget{}, fmt.Errorf("%w: Refer-To %q names no number", errBadRefer, uri.User)
 	}
 	return rt, nil
@@ -103,4 +107,10 @@ func (e *Engine) replacedDialog(id replacesID) (dialogRef, bool) {
 		return ref, true
 	}
 	return e.calls.dialog(dialogKey{callID: id.callID, localTag: id.fromTag})
+}
+
+// isTransferTarget reports whether a blind transfer's target is a number
+// or a star code (the three-way code *3).
+func isTransferTarget(s string) bool {
+	return dialplan.IsNumber(s) || (strings.HasPrefix(s, "*") && dialplan.IsNumber(s[1:]))
 }

@@ -47,7 +47,7 @@ func TestParseReferTo(t *testing.T) {
 // errBadRefer, never a panic; what is read names a number or a dialog.
 func FuzzParseReferTo(f *testing.F) {
 	for _, s := range []string{"<sip:103@10.0.0.1>", "sip:103@h;x=y", "<sip:1@h?Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2>",
-		"<sip:@>", "<<sip:1@h>>", "sip:1@h?Replaces=;;;", "\"x\" <sips:9@[::1]:5061>"} {
+		"<sip:*3@h>", "<sip:%2A3@h>", "<sip:@>", "<<sip:1@h>>", "sip:1@h?Replaces=;;;", "\"x\" <sips:9@[::1]:5061>"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {

@@ -249,7 +249,10 @@ func ended(p *media.Playback) bool {
 func (c *call) indicate(side media.Side) {
 	c.mu.Lock()
 	l := c.legs[side]
-	if l == nil || l.dlg == nil || l.st.outPending || l.st.inPending || c.legs[1-side] == nil || c.state != CallAnswered {
+	// Alone on the call, a phone is told only by an application's call
+	// (a transferee brought into a room is told it is no longer held).
+	alone := c.legs[1-side] == nil && c.appDone == nil
+	if l == nil || l.dlg == nil || l.st.outPending || l.st.inPending || alone || c.state != CallAnswered {
 		c.mu.Unlock()
 		return
 	}

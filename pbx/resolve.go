@@ -104,9 +104,9 @@ func (e *Engine) resolve(ctx context.Context, caller store.Extension, dialed str
 	r := resolution{callerNumber: caller.Number, callerName: caller.Name, context: ContextInternal, number: dialed}
 	step := func(text string) { r.steps = append(r.steps, TraceStep{Text: text}) }
 	if e.cfg.FeatureCode != nil {
-		if app, ok := e.cfg.FeatureCode(dialed); ok {
+		if app, target, ok := e.cfg.FeatureCode(dialed, caller.Number); ok {
 			step("numbering plan: " + dialed + " is a feature code")
-			r.attempts = []attempt{{dest: dialplan.Destination{Kind: app, Number: dialed}, feature: true}}
+			r.attempts = []attempt{{dest: dialplan.Destination{Kind: app, Number: target}, feature: true}}
 			return r, nil
 		}
 	}

@@ -9,7 +9,10 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/officepbx/pbx/dialplan"
 	"github.com/officepbx/pbx/media"
+	"github.com/officepbx/pbx/pbx/callapp"
+	"github.com/officepbx/pbx/pbx/store"
 )
 
 // referNotifyTimeout bounds the wait for a transferor's answer to a
@@ -168,6 +171,15 @@ func (c *call) blindTransfer(r *referral, number string) {
 
 // transferTo carries out a blind transfer to number once accepted.
 func (c *call) transferTo(r *referral, number string) {
+	if dest, ok := c.appDestination(r, number); ok {
+		if c.transferToApp(r, dest) {
+			r.report(sip.StatusOK, "OK", true)
+			r.hangUpTransferor()
+		} else {
+			r.report(sip.StatusRequestTerminated, "Request Terminated", true)
+		}
+		return
+	}
 	tgt, err := c.e.route(c.e.ctx, number, time.Now())
 	ok, fail := c.replaceByCall(r.side, r.from, tgt, err, func() { r.report(sip.StatusRinging, "Ringing", false) })
 	if ok {
@@ -325,4 +337,95 @@ func (c *call) detachOther(side media.Side, dlg legDialog) (*leg, error) {
 	o.owner.Store(nil)
 	l.ep.Unbridge()
 	return o, nil
+}
+
+// appDestination reports whether number, as the transferor dials it,
+// reaches an application that answers by itself (an IVR menu, a voicemail
+// box, a conference room, the transferor's three-way room) rather than
+// phones.
+func (c *call) appDestination(r *referral, number string) (dialplan.Destination, bool) {
+	e := c.e
+	who, err := e.exts.get(e.ctx, r.from.who.number)
+	if err != nil {
+		who = store.Extension{Number: r.from.who.number, Name: r.from.who.name}
+	}
+	atts, err := e.expand(e.ctx, who, attempt{dest: dialplan.Destination{Kind: dialplan.KindNumber, Number: number}}, 0)
+	if err != nil || len(atts) == 0 {
+		return dialplan.Destination{}, false
+	}
+	a := atts[0]
+	switch {
+	case e.cfg.Apps[a.dest.Kind] == nil:
+		return dialplan.Destination{}, false
+	case a.dest.Kind == dialplan.KindConference, a.dest.Kind == dialplan.KindIVR:
+	case a.dest.Kind == dialplan.KindVoicemail && !a.feature: // a box, not *97/*98
+	default:
+		return dialplan.Destination{}, false
+	}
+	return a.dest, true
+}
+
+// transferToApp hands the transferee (the phone on the other side from
+// the transferor) to an application destination, as a call the PBX
+// answered: the call's record so far ends "transferred", a new one starts
+// from the transferee, who moves to side A if need be, hears no more music
+// on hold (and is told it is not held), and the application runs on its
+// own goroutine. It reports false, changing nothing, if the call ended or
+// changed meanwhile.
+func (c *call) transferToApp(r *referral, dest dialplan.Destination) bool {
+	e := c.e
+	c.mu.Lock()
+	stay := c.legs[1-r.side]
+	if c.state != CallAnswered || c.legs[r.side] != r.from || stay == nil || stay.dlg == nil {
+		c.mu.Unlock()
+		return false
+	}
+	who := stay.who
+	c.mu.Unlock()
+	caller := callapp.Party{Number: who.number, Name: who.name}
+	if ext, err := e.exts.get(e.ctx, who.number); err == nil {
+		caller = callapp.Party{Number: ext.Number, Name: ext.Name}
+	}
+
+	now := time.Now()
+	c.mu.Lock()
+	if c.state != CallAnswered || c.legs[r.side] != r.from || c.legs[1-r.side] != stay {
+		c.mu.Unlock()
+		return false
+	}
+	stats := c.statsLocked()
+	rec := c.cdrLocked(store.DispositionAnswered, causeTransferred, &stats)
+	r.from.owner.Store(nil)
+	c.legs[media.SideA], c.legs[media.SideB] = stay, nil
+	stay.owner.Store(&legOwner{c: c, side: media.SideA})
+	c.retired = media.Stats{}
+	stay.base = stay.ep.Stats()
+	if stay.st.moh != nil {
+		stay.st.moh.Stop()
+		stay.st.moh = nil
+	}
+	c.appCaller = &caller
+	c.from, c.to, c.callerSide = who, party{number: dest.Number}, media.SideA
+	c.startedAt, c.answeredAt = now, now
+	done := make(chan struct{})
+	c.appDone = done
+	// Under c.mu while the call is answered: its own count on the wait
+	// group is held, so this Add cannot race with shutdown's Wait.
+	e.calls.wg.Add(1)
+	c.mu.Unlock()
+
+	e.cdrs.add(rec)
+	e.calls.addDialog(stay.dlg.key(), refFor(c, media.SideA, stay.dlg))
+	stay.ep.Unbridge()
+	r.from.ep.Close()
+	c.keys.Flush()
+	c.log.Info("transferred to an application", "who", who.number, "destination", dest.String())
+	e.callWatch.notify()
+	c.indicate(media.SideA) // no longer held, if it was told so
+	go func() {
+		defer e.calls.wg.Done()
+		defer close(done)
+		c.runApps(dest)
+	}()
+	return true
 }

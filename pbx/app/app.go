@@ -383,12 +383,14 @@ func (a *App) close() error {
 }
 
 // featureCode names the application that answers a feature code.
-func featureCode(dialed string) (string, bool) {
+func featureCode(dialed, caller string) (string, string, bool) {
 	switch {
 	case features.IsCode(dialed):
-		return "feature", true
+		return "feature", dialed, true
 	case voicemail.IsCode(dialed):
-		return dialplan.KindVoicemail, true
+		return dialplan.KindVoicemail, dialed, true
+	case dialed == conference.AdHocCode && caller != "":
+		return dialplan.KindConference, conference.AdHocRoom(caller), true
 	}
-	return "", false
+	return "", "", false
 }

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,21 @@ const (
 	talkingPollPeriod  = 200 * time.Millisecond
 	defaultJitterFrame = 2
 )
+
+// Three-way calls: AdHocCode dialed by an extension reaches that
+// extension's own temporary room, made when the first caller joins and gone
+// when the last leaves. A phone in "network conference" mode calls it and
+// then transfers (REFER) both of its other calls' parties to the same code,
+// which from that phone means the same room.
+const (
+	AdHocCode          = "*3"
+	adHocPrefix        = "adhoc-"
+	adHocParticipants  = 10
+	adHocNameFormatter = "Three-way call of %s"
+)
+
+// AdHocRoom is the target of owner's temporary room.
+func AdHocRoom(owner string) string { return adHocPrefix + owner }
 
 // In-call key commands.
 const (
@@ -167,7 +183,7 @@ func (a *App) Close() {
 func (a *App) Run(call callapp.Call, number string) {
 	log := a.log().With("call", call.ID(), "conference", number)
 	ctx := call.Context()
-	conf, err := a.Store.GetConference(ctx, number)
+	conf, err := a.room(ctx, number)
 	if err != nil {
 		log.Error("conference room", "error", err)
 		call.Hangup(CauseNoRoom)
@@ -196,7 +212,8 @@ func (a *App) Run(call callapp.Call, number string) {
 	mctx, kick := context.WithCancel(ctx)
 	m.kick = kick
 	defer a.leave(r, m)
-	if conf.Announce && a.alone(r, m) {
+	adHoc := strings.HasPrefix(number, adHocPrefix)
+	if conf.Announce && !adHoc && a.alone(r, m) {
 		a.say(call, promptOnly)
 	} else if conf.PIN != "" || conf.ModeratorPIN != "" {
 		a.say(call, promptJoined)
@@ -220,6 +237,16 @@ func (a *App) Run(call callapp.Call, number string) {
 	if a.wasKicked(m) && ctx.Err() == nil {
 		call.Hangup(CauseKicked)
 	}
+}
+
+// room is the settings of room number: stored, or those of a temporary
+// three-way room.
+func (a *App) room(ctx context.Context, number string) (store.Conference, error) {
+	if owner, ok := strings.CutPrefix(number, adHocPrefix); ok && owner != "" {
+		return store.Conference{Number: number, Name: fmt.Sprintf(adHocNameFormatter, owner),
+			MaxParticipants: adHocParticipants, Announce: true}, nil
+	}
+	return a.Store.GetConference(ctx, number)
 }
 
 // authenticate asks for the PIN when the room has one (or a moderator

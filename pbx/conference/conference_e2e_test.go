@@ -234,3 +234,102 @@ func TestConferenceThreePartiesMuteKickPIN(t *testing.T) {
 		t.Errorf("CDR causes %v", causes)
 	}
 }
+
+// A three-way call as a phone in "network conference" mode makes it: 101
+// talks to 102 and to 103, calls the three-way code *3 (its own temporary
+// room), then transfers (REFER) both calls' parties to *3. All three are
+// then in one room, each hearing the other two; 101's first two calls
+// end, and the room is gone when everyone has hung up.
+func TestConferenceThreeWayByRefer(t *testing.T) {
+	p := pbxtest.Start(t)
+	phones := map[string]*pbxtest.UA{}
+	for n, f := range tones {
+		phones[n] = p.Phone(n, pbxtest.WithTone(f))
+	}
+	a := phones["101"]
+	talk := func(callee string) (*pbxtest.Call, *pbxtest.Call) {
+		out, err := a.Dial(ctxFor(t, 10*time.Second), callee)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := phones[callee].NextCall(ctxFor(t, 10*time.Second))
+		if err != nil || out.Status() != sip.StatusOK {
+			t.Fatalf("call %s: %v %d", callee, err, out.Status())
+		}
+		if err := in.WaitHeard(ctxFor(t, 5*time.Second), tones["101"], heard); err != nil {
+			t.Fatalf("%s does not hear 101: %v", callee, err)
+		}
+		return out, in
+	}
+	toB, atB := talk("102")
+	toC, atC := talk("103")
+
+	room, err := a.Dial(ctxFor(t, 10*time.Second), "*3")
+	if err != nil || room.Status() != sip.StatusOK {
+		t.Fatalf("dial *3: %v %d", err, room.Status())
+	}
+	for _, c := range []*pbxtest.Call{toB, toC} {
+		res, err := c.Refer(ctxFor(t, 5*time.Second), "*3")
+		if err != nil || res.StatusCode != sip.StatusAccepted {
+			t.Fatalf("REFER to *3: %v %v", err, res)
+		}
+		if err := c.WaitEnded(ctxFor(t, 10*time.Second)); err != nil {
+			t.Fatalf("the transferor's call was not ended after the transfer: %v", err)
+		}
+	}
+	wantHears(t, "101", room, []string{"102", "103"}, []string{"101"})
+	wantHears(t, "102", atB, []string{"101", "103"}, []string{"102"})
+	wantHears(t, "103", atC, []string{"101", "102"}, []string{"103"})
+
+	// The room shows on the event stream's source: three in adhoc-101.
+	if got := len(p.App.Conference.Participants("adhoc-101")); got != 3 {
+		t.Errorf("%d participants in 101's three-way room, want 3", got)
+	}
+	// 101 leaves: 102 and 103 go on talking.
+	if err := room.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	wantHears(t, "102", atB, []string{"103"}, []string{"101"})
+	for _, c := range []*pbxtest.Call{atB, atC} {
+		if err := c.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.WaitIdle(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if rooms := p.App.Conference.Rooms(); len(rooms) != 0 {
+		t.Errorf("rooms left: %v", rooms)
+	}
+}
+
+// A blind transfer to a conference room's number puts the transferee in
+// the room, where it hears who is there.
+func TestConferenceBlindTransferIntoRoom(t *testing.T) {
+	p := pbxtest.Start(t)
+	phones := map[string]*pbxtest.UA{}
+	for n, f := range tones {
+		phones[n] = p.Phone(n, pbxtest.WithTone(f))
+	}
+	p.MustDo(http.StatusCreated, http.MethodPost, "/api/v1/conferences", map[string]any{"number": "800", "announce": false})
+	inRoom := enter(t, phones["103"], "800", "")
+	pbxtest.WaitFor(t, "103 in the room", func() bool { return len(participants(t, p, "800")) == 1 })
+	// 102 calls 101; 101 transfers 102 into the room.
+	out, err := phones["102"].Dial(ctxFor(t, 10*time.Second), "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := phones["101"].NextCall(ctxFor(t, 10*time.Second))
+	if err != nil || out.Status() != sip.StatusOK {
+		t.Fatalf("call: %v %d", err, out.Status())
+	}
+	res, err := in.Refer(ctxFor(t, 5*time.Second), "800")
+	if err != nil || res.StatusCode != sip.StatusAccepted {
+		t.Fatalf("REFER: %v %v", err, res)
+	}
+	wantHears(t, "102", out, []string{"103"}, []string{"101"})
+	wantHears(t, "103", inRoom, []string{"102"}, nil)
+	if ps := participants(t, p, "800"); len(ps) != 2 || ps[1].Caller != "102" {
+		t.Errorf("participants %+v, want 103 then 102", ps)
+	}
+}
