@@ -262,6 +262,14 @@ func TestConferenceThreeWayByRefer(t *testing.T) {
 		return out, in
 	}
 	toB, atB := talk("102")
+	// 101 holds 102 (music on hold, and 102 is told a=sendonly), then
+	// calls 103.
+	if res, err := toB.Hold(ctxFor(t, 5*time.Second)); err != nil || res.StatusCode != sip.StatusOK {
+		t.Fatalf("hold: %v %v", err, res)
+	}
+	if dir, err := atB.WaitOffered(ctxFor(t, 5*time.Second), 1); err != nil || dir != pbxtest.SendOnly {
+		t.Fatalf("102 told %q %v, want sendonly", dir, err)
+	}
 	toC, atC := talk("103")
 
 	room, err := a.Dial(ctxFor(t, 10*time.Second), "*3")
@@ -276,6 +284,10 @@ func TestConferenceThreeWayByRefer(t *testing.T) {
 		if err := c.WaitEnded(ctxFor(t, 10*time.Second)); err != nil {
 			t.Fatalf("the transferor's call was not ended after the transfer: %v", err)
 		}
+	}
+	// 102, held until it left for the room, is told it no longer is.
+	if dir, err := atB.WaitOffered(ctxFor(t, 5*time.Second), 2); err != nil || dir != pbxtest.SendRecv {
+		t.Errorf("102 told %q %v after the transfer, want sendrecv", dir, err)
 	}
 	wantHears(t, "101", room, []string{"102", "103"}, []string{"101"})
 	wantHears(t, "102", atB, []string{"101", "103"}, []string{"102"})
