@@ -80,6 +80,7 @@ const (
 	CauseLocked   = "conference locked"
 	CauseFull     = "conference full"
 	CauseKicked   = "removed from conference"
+	CauseClosed   = "conferences shut down"
 )
 
 // Errors of the live-room methods.
@@ -173,9 +174,11 @@ func (a *App) Close() {
 	a.mu.Lock()
 	a.closed = true
 	a.mu.Unlock()
-	a.start() // so stop is set
-	a.stop()
-	a.mixer.Stop()
+	a.startOnce.Do(func() {}) // no mixer starts from now on
+	if a.mixer != nil {
+		a.stop()
+		a.mixer.Stop()
+	}
 }
 
 // Run puts the call in room number until the caller hangs up or is
@@ -200,12 +203,14 @@ func (a *App) Run(call callapp.Call, number string) {
 	a.start()
 	m, r, refused := a.admit(call, conf, moderator)
 	if refused != "" {
-		prompt, cause := promptLocked, CauseLocked
+		prompt, cause := promptLocked, refused
 		if refused == CauseFull {
-			prompt, cause = promptFull, CauseFull
+			prompt = promptFull
 		}
 		log.Info("conference refused the caller", "cause", cause)
-		a.say(call, prompt, promptGoodbye)
+		if refused != CauseClosed {
+			a.say(call, prompt, promptGoodbye)
+		}
 		call.Hangup(cause)
 		return
 	}
@@ -289,6 +294,9 @@ func (a *App) authenticate(call callapp.Call, conf store.Conference, log *slog.L
 func (a *App) admit(call callapp.Call, conf store.Conference, moderator bool) (*member, *room, string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.closed || a.mixer == nil {
+		return nil, nil, CauseClosed
+	}
 	if a.rooms == nil {
 		a.rooms = map[string]*room{}
 	}

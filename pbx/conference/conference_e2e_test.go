@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +157,6 @@ func TestConferenceThreePartiesMuteKickPIN(t *testing.T) {
 		if err := bad.SendDTMF(ctxFor(t, 5*time.Second), "9999#"); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond) // the keys of one try, then the next prompt
 	}
 	if err := bad.WaitEnded(ctxFor(t, 30*time.Second)); err != nil {
 		t.Fatalf("wrong PINs: the call was not hung up: %v", err)
@@ -343,5 +343,94 @@ func TestConferenceBlindTransferIntoRoom(t *testing.T) {
 	wantHears(t, "103", inRoom, []string{"102"}, nil)
 	if ps := participants(t, p, "800"); len(ps) != 2 || ps[1].Caller != "102" {
 		t.Errorf("participants %+v, want 103 then 102", ps)
+	}
+}
+
+// A room with only a moderator PIN: the moderator hears music while alone
+// (after "you are the only participant"), others join with # alone; the
+// moderator's *8 mutes everyone else (and those who join later), *7 locks
+// the room against newcomers; a full room refuses the next caller.
+func TestConferenceModeratorLockFullMusic(t *testing.T) {
+	p := pbxtest.Start(t)
+	phones := map[string]*pbxtest.UA{}
+	for n, f := range map[string]float64{"101": 450, "102": 1050, "103": 2150, "104": 2900} {
+		phones[n] = p.Phone(n, pbxtest.WithTone(f))
+	}
+	p.MustDo(http.StatusCreated, http.MethodPost, "/api/v1/conferences", map[string]any{
+		"number": "801", "moderator_pin": "99", "max_participants": 3, "announce": true, "music_when_alone": true})
+
+	mod := enter(t, phones["101"], "801", "99")
+	pbxtest.WaitFor(t, "moderator in", func() bool { return len(participants(t, p, "801")) == 1 })
+	if !participantOf(t, p, "801", "101").Moderator {
+		t.Error("101 is not shown as moderator")
+	}
+	// Alone: music, well above silence (the prompt is over by then).
+	pbxtest.WaitFor(t, "music for the lone moderator", func() bool { return mod.Energy() > 1e5 })
+
+	b := enter(t, phones["102"], "801", "")
+	pbxtest.WaitFor(t, "102 in", func() bool { return len(participants(t, p, "801")) == 2 })
+	wantHears(t, "101", mod, []string{"102"}, nil)
+
+	// *8: everyone else muted; 103 joins muted.
+	if err := mod.SendDTMF(ctxFor(t, 5*time.Second), "*8"); err != nil {
+		t.Fatal(err)
+	}
+	pbxtest.WaitFor(t, "102 muted by *8", func() bool { return participantOf(t, p, "801", "102").Muted })
+	enter(t, phones["103"], "801", "")
+	pbxtest.WaitFor(t, "103 in", func() bool { return len(participants(t, p, "801")) == 3 })
+	if !participantOf(t, p, "801", "103").Muted {
+		t.Error("103 joined unmuted while everyone else is muted")
+	}
+	if participantOf(t, p, "801", "101").Muted {
+		t.Error("*8 muted the moderator too")
+	}
+	listen(t, b)
+	wantHears(t, "102", b, []string{"101"}, []string{"103"})
+
+	// The room is full: 104 is told so and hung up.
+	full, err := phones["104"].Dial(ctxFor(t, 10*time.Second), "801")
+	if err != nil || full.Status() != sip.StatusOK {
+		t.Fatalf("dial: %v %d", err, full.Status())
+	}
+	if err := full.SendDTMF(ctxFor(t, 5*time.Second), "#"); err != nil {
+		t.Fatal(err)
+	}
+	if err := full.WaitEnded(ctxFor(t, 20*time.Second)); err != nil {
+		t.Fatalf("a full room did not hang up: %v", err)
+	}
+
+	// *7 locks: with a place free, a newcomer is still refused.
+	if err := b.Hangup(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := mod.SendDTMF(ctxFor(t, 5*time.Second), "*7"); err != nil {
+		t.Fatal(err)
+	}
+	pbxtest.WaitFor(t, "room locked", func() bool {
+		_, body := p.Do(http.MethodGet, "/api/v1/conferences/801", nil)
+		return strings.Contains(string(body), `"locked":true`)
+	})
+	locked, err := phones["104"].Dial(ctxFor(t, 10*time.Second), "801")
+	if err != nil || locked.Status() != sip.StatusOK {
+		t.Fatalf("dial: %v %d", err, locked.Status())
+	}
+	if err := locked.SendDTMF(ctxFor(t, 5*time.Second), "#"); err != nil {
+		t.Fatal(err)
+	}
+	if err := locked.WaitEnded(ctxFor(t, 20*time.Second)); err != nil {
+		t.Fatalf("a locked room did not hang up: %v", err)
+	}
+	if n := len(participants(t, p, "801")); n != 2 {
+		t.Errorf("%d in the room, want 2", n)
+	}
+	var causes []string
+	for _, c := range p.CDRs(ctxFor(t, 5*time.Second)) {
+		if c.Caller == "104" {
+			causes = append(causes, c.HangupCause)
+		}
+	}
+	slices.Sort(causes)
+	if strings.Join(causes, ",") != "conference full,conference locked" {
+		t.Errorf("104's CDR causes %v", causes)
 	}
 }
