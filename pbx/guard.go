@@ -93,7 +93,7 @@ func (g *guard) set(s store.SIPSecurity) {
 		c.burst = c.rate
 	}
 	for _, a := range s.Allow {
-		if p, err := ParseAllowCIDR(a.CIDR); err == nil {
+		if p, err := store.ParseAllowCIDR(a.CIDR); err == nil {
 			c.allow = append(c.allow, p)
 		}
 	}
@@ -106,27 +106,6 @@ func (g *guard) set(s store.SIPSecurity) {
 	g.mu.Lock()
 	clear(g.buckets) // a new rate starts every source afresh
 	g.mu.Unlock()
-}
-
-// ParseAllowCIDR parses an allow-list entry: a prefix ("10.0.0.0/8") or
-// one address ("192.0.2.7", as /32 or /128), normalised to its network.
-func ParseAllowCIDR(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return p, err
-		}
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap().WithZone("")
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // allowed reports whether a is on the allow-list.

@@ -42,13 +42,13 @@ func TestParseAllowCIDR(t *testing.T) {
 		{"::ffff:10.0.0.1", "10.0.0.1/32"},
 		{"2001:db8::/32", "2001:db8::/32"},
 	} {
-		p, err := ParseAllowCIDR(tc.in)
+		p, err := store.ParseAllowCIDR(tc.in)
 		if err != nil || p.String() != tc.want {
 			t.Errorf("ParseAllowCIDR(%q) = %v, %v; want %s", tc.in, p, err, tc.want)
 		}
 	}
 	for _, bad := range []string{"", "10.0.0.0/33", "example.com", "10.0.0.0/8/8", "1.2.3"} {
-		if _, err := ParseAllowCIDR(bad); err == nil {
+		if _, err := store.ParseAllowCIDR(bad); err == nil {
 			t.Errorf("ParseAllowCIDR(%q) accepted", bad)
 		}
 	}

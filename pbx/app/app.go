@@ -167,6 +167,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		Router:        router{eng},
 		Metrics:       []admin.MetricsSource{eng, eng.Trunks(), a.Mailer, a.Voicemail},
 		Trunks:        eng.Trunks(),
+		Guard:         eng,
 		Mail:          a.Mailer,
 		UI:            webui.FS(),
 		Log:           a.log.With("component", "http"),

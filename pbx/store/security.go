@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -104,4 +106,25 @@ type BlockedSource struct {
 	Source string    // IP address
 	Reason string    // "auth_failures" or "scanner"
 	Until  time.Time // when the block ends
+}
+
+// ParseAllowCIDR parses an allow-list entry: a prefix ("10.0.0.0/8") or
+// one address ("192.0.2.7", as /32 or /128), normalised to its network.
+func ParseAllowCIDR(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, err
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap().WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
