@@ -22,12 +22,12 @@ type SIPGuard interface {
 
 // Limits of the SIP security settings.
 const (
-	maxAllowEntries   = 1000
-	maxAllowNote      = 200
-	maxScannerAgents  = 200
-	maxScannerAgent   = 100
-	maxRatePerSecond  = 100000
-	maxRateBurst      = 1000000
+	maxAllowEntries  = 1000
+	maxAllowNote     = 200
+	maxScannerAgents = 200
+	maxScannerAgent  = 100
+	maxRatePerSecond = 100000
+	maxRateBurst     = 1000000
 )
 
 type blockedJSON struct {
