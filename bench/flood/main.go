@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,14 +24,26 @@ func main() {
 	target := flag.String("target", "127.0.0.1:5060", "the PBX's SIP address (UDP; loopback only)")
 	n := flag.Int("n", 10000, "packets to send")
 	sources := flag.String("sources", "127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5", "comma-separated source addresses")
+	kinds := flag.String("kinds", "random,truncated,options,register", "packet kinds, taken in turn: random, truncated, options (scanner), register (scanner)")
 	flag.Parse()
-	if err := run(*target, *n, strings.Split(*sources, ",")); err != nil {
+	var ks []int
+	for _, k := range strings.Split(*kinds, ",") {
+		i := slices.Index(kindNames[:], strings.TrimSpace(k))
+		if i < 0 {
+			fmt.Fprintf(os.Stderr, "flood: unknown kind %q\n", k)
+			os.Exit(2)
+		}
+		ks = append(ks, i)
+	}
+	if err := run(*target, *n, strings.Split(*sources, ","), ks); err != nil {
 		fmt.Fprintln(os.Stderr, "flood:", err)
 		os.Exit(1)
 	}
 }
 
-func run(target string, n int, sources []string) error {
+var kindNames = [4]string{"random", "truncated", "options", "register"}
+
+func run(target string, n int, sources []string, use []int) error {
 	dst, err := net.ResolveUDPAddr("udp", target)
 	if err != nil {
 		return err
@@ -58,7 +71,7 @@ func run(target string, n int, sources []string) error {
 	for i := 0; i < n; i++ {
 		c := conns[i%len(conns)]
 		var pkt []byte
-		kind := (i / len(conns)) % 4
+		kind := use[(i/len(conns))%len(use)]
 		switch kind {
 		case 0: // random bytes
 			m := 20 + rng.IntN(len(junk)-20)
