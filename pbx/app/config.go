@@ -26,7 +26,7 @@ type Config struct {
 	HTTPAddr   string // REST API and web UI
 	// HTTPTLS serves HTTPAddr over HTTPS with the certificate in DATA/tls
 	// (the one SIP TLS uses; self-signed when there is none).
-	HTTPTLS bool
+	HTTPTLS    bool
 	RTPPorts   string // "LO-HI"
 	ExternalIP string // address put in Contact/Via/SDP; detected when empty
 
