@@ -2,9 +2,11 @@ package pbx_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -279,5 +281,36 @@ func TestOverRateDropped(t *testing.T) {
 	ua := p.NewUA("101", "x")
 	for i := 0; i < 10; i++ {
 		expect(t, sip.StatusOK)(ua.Options(ctx(t)))
+	}
+}
+
+// Over TCP a refused source's connection is closed without a byte: a
+// stream cannot lose a message and stay in sync.
+func TestScannerOverTCPClosedUnanswered(t *testing.T) {
+	p := pbxtest.Start(t)
+	setSIPSecurity(t, p, onlyLocalhost)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.6")}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", p.SIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	la := c.LocalAddr().String()
+	msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bK-tcp-scan\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:100@%s>;tag=1\r\nTo: <sip:100@%s>\r\nCall-ID: tcp-scan@test\r\nCSeq: 1 OPTIONS\r\n"+
+		"User-Agent: friendly-scanner\r\nContent-Length: 0\r\n\r\n", p.SIPAddr, la, la, p.SIPAddr)
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := c.Read(make([]byte, 4096))
+	if n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read %d bytes, %v; want the connection closed with nothing sent", n, err)
+	}
+	if bl := p.App.Engine.BlockedSources(); len(bl) != 1 || bl[0].Source != "127.0.0.6" {
+		t.Fatalf("blocked %+v", bl)
+	}
+	if metricValue(t, p, dropped+`{reason="scanner"}`) != 1 {
+		t.Fatal("the scanner drop was not counted")
 	}
 }
