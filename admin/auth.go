@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -47,10 +48,15 @@ var errBadToken = &apiError{Status: http.StatusUnauthorized, Message: "invalid o
 // token) or the session cookie, and records the caller for the handlers.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token, err := requestToken(c)
+		token, fromCookie, err := requestToken(c)
 		if err != nil {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="pbx"`)
 			return err
+		}
+		if fromCookie && unsafeMethod(c.Request().Method) {
+			if err := checkCSRF(c.Request(), true); err != nil {
+				return err
+			}
 		}
 		p, err := s.lookupToken(c, token)
 		if err != nil {
@@ -64,18 +70,49 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 
 // requestToken finds the caller's token; an Authorization header wins over
 // the cookie so scripts are never confused by a stale browser session.
-func requestToken(c echo.Context) (string, error) {
+// fromCookie tells which it was: only a cookie rides along on a forged
+// cross-site request.
+func requestToken(c echo.Context) (token string, fromCookie bool, err error) {
 	if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			return "", &apiError{Status: http.StatusUnauthorized, Message: "Authorization header must be \"Bearer TOKEN\""}
+			return "", false, &apiError{Status: http.StatusUnauthorized, Message: "Authorization header must be \"Bearer TOKEN\""}
 		}
-		return strings.TrimSpace(token), nil
+		return strings.TrimSpace(token), false, nil
 	}
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		return ck.Value, nil
+		return ck.Value, true, nil
 	}
-	return "", errUnauthenticated
+	return "", false, errUnauthenticated
+}
+
+// csrfHeader must accompany every change made with the session cookie.
+// A page on another site cannot add a custom header to a cross-origin
+// request without a CORS preflight, which this server never grants, so
+// its presence proves the request came from the console's own scripts
+// (defence in depth beside the SameSite=Strict cookie).
+const csrfHeader = "X-Requested-With"
+
+var errCSRF = forbidden("cross-site request refused: changes made with the session cookie need the " + csrfHeader + " header and a same-origin Origin")
+
+// checkCSRF refuses a request whose Origin (or, without one, Referer) names
+// another site, and, when needHeader, one without csrfHeader.
+func checkCSRF(r *http.Request, needHeader bool) error {
+	if needHeader && r.Header.Get(csrfHeader) == "" {
+		return errCSRF
+	}
+	src := r.Header.Get("Origin")
+	if src == "" {
+		src = r.Header.Get("Referer")
+	}
+	if src == "" {
+		return nil
+	}
+	u, err := url.Parse(src)
+	if err != nil || !strings.EqualFold(u.Host, r.Host) {
+		return errCSRF
+	}
+	return nil
 }
 
 func (s *Server) lookupToken(c echo.Context, token string) (*principal, error) {
@@ -143,10 +180,15 @@ func (s *Server) login(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(secs))
 		return newError(http.StatusTooManyRequests, "too many failed login attempts; try again in %d seconds", secs)
 	}
+	// A script logging in sends no Origin; a browser on another site does.
+	if err := checkCSRF(c.Request(), false); err != nil {
+		return err
+	}
 	var req loginRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	c.Set(auditUserKey, req.Username)
 	fe := fieldErrors{}
 	if req.Username == "" {
 		fe.add("username", "required")

@@ -55,6 +55,8 @@ type Config struct {
 	// Conferences is the conference rooms' live state and control; nil
 	// shows every room empty.
 	Conferences LiveConferences
+	// Guard is the SIP engine's block list; nil lists none.
+	Guard SIPGuard
 	// Mail sends test e-mails (POST /settings/smtp/test); nil answers 503.
 	Mail MailTester
 	// Metrics are extra metric writers (the SIP engine's) appended to /metrics.
@@ -148,14 +150,15 @@ func (s *Server) newEcho() *echo.Echo {
 		middleware.Recover(),
 		securityHeaders,
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
-			// Prompt uploads are WAV files: createPrompt has its own limit.
+			// Every route, API or not. Prompt and greeting uploads are WAV
+			// files: their handlers set their own, larger limit.
 			Skipper: func(c echo.Context) bool {
 				r := c.Request()
-				return !isAPIPath(r.URL.Path) || (r.Method == http.MethodPost && r.URL.Path == promptUploadPath) ||
-					isGreetingUpload(r)
+				return (r.Method == http.MethodPost && r.URL.Path == promptUploadPath) || isGreetingUpload(r)
 			},
 			Limit: bodyLimit,
 		}),
+		s.audit,
 	)
 	s.routes(e)
 	return e
@@ -260,6 +263,14 @@ func (s *Server) routes(e *echo.Echo) {
 	e.PUT(v1+"/settings/smtp", s.putSMTP, auth, admin)
 	e.POST(v1+"/settings/smtp/test", s.testSMTP, auth, admin)
 
+	e.GET(v1+"/security/blocked", s.listBlocked, auth, admin)
+	e.DELETE(v1+"/security/blocked/:source", s.unblock, auth, admin)
+	e.GET(v1+"/security/allowlist", s.getAllowList, auth, admin)
+	e.PUT(v1+"/security/allowlist", s.putAllowList, auth, admin)
+	e.GET(v1+"/security/settings", s.getSecuritySettings, auth, admin)
+	e.PUT(v1+"/security/settings", s.putSecuritySettings, auth, admin)
+	e.GET(v1+"/audit", s.listAudit, auth, admin)
+
 	if s.cfg.UI != nil {
 		e.GET("/*", s.serveUI)
 	}
@@ -307,9 +318,19 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
+		// The console is modules and a stylesheet from this origin: no inline
+		// script or style, nothing from elsewhere (webui tests check that no
+		// page trips it).
 		h.Set("Content-Security-Policy",
-			"default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+			"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "+
+				"connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		if c.IsTLS() {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		if isAPIPath(c.Request().URL.Path) {
 			h.Set("Cache-Control", "no-store") // answers carry secrets and live state
 		}

@@ -147,6 +147,7 @@ type Engine struct {
 	loc      *location
 	exts     *extensionCache
 	block    *blocker
+	guard    *guard // drops blocked, scanner and over-rate traffic unread (guard.go)
 	work     *workers
 	regWatch watchers
 	metrics  metrics
@@ -178,10 +179,14 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, errors.New("pbx: Config.Store is required")
 	}
 	cfg.defaults()
-	sipLog := slog.New(newRateLimitedHandler(cfg.Log.Handler(), 20)).With("component", "sip")
+	sipLog := slog.New(quietDrops{newRateLimitedHandler(cfg.Log.Handler(), 20)}).With("component", "sip")
+	block := newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock)
+	guard := newGuard(block, cfg.Log.With("component", "guard"))
+	guard.load(ctx, cfg.Store)
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(guard.filter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
 	)
 	if err != nil {
@@ -225,7 +230,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		auth:        newDigestAuth(cfg.Realm, cfg.NonceTTL),
 		loc:         newLocation(cfg.Store, cfg.Log.With("component", "location"), cfg.MaxContacts, cfg.FlushInterval),
 		exts:        newExtensionCache(cfg.Store),
-		block:       newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock),
+		block:       block,
+		guard:       guard,
 		work:        newWorkers(),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -238,6 +244,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			// A deleted extension loses its phones at once; the database rows
 			// went with it (ON DELETE CASCADE).
 			e.loc.dropExtension(ch.Key)
+		}
+		if ch == store.SIPSecurityChange {
+			guard.load(e.ctx, cfg.Store)
 		}
 		if ch.Kind == "dialplan" {
 			// Parsed here, on the writer's goroutine (a millisecond or
@@ -398,9 +407,9 @@ func (e *Engine) handle(h func(*sip.Request, sip.ServerTransaction)) sipgo.Reque
 		if req.IsAck() {
 			return // ACKs get no response
 		}
-		if e.block.blocked(sourceIP(req), time.Now()) {
-			e.metrics.blocked.Add(1)
-			e.respond(tx, req, sip.StatusForbidden, "Blocked", nil)
+		if ip := sourceIP(req); e.block.blocked(ip, time.Now()) && !e.block.exempt(ip) {
+			// Read before the block began: dropped as the guard would have.
+			e.guard.dropped[dropBlocked].Add(1)
 			return
 		}
 		if unsupported := unsupportedRequire(req); unsupported != "" {

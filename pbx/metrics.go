@@ -18,7 +18,6 @@ var countedMethods = [...]sip.RequestMethod{sip.REGISTER, sip.INVITE, sip.ACK, s
 type metrics struct {
 	requests     [len(countedMethods) + 1]atomic.Uint64
 	authFailures atomic.Uint64
-	blocked      atomic.Uint64
 	registers    atomic.Uint64 // successful REGISTERs
 
 	callsAnswered atomic.Uint64 // calls that ended after being answered
@@ -58,7 +57,11 @@ func (e *Engine) WriteMetrics(w io.Writer) {
 	}
 	fmt.Fprintf(w, "pbx_sip_requests_total{method=\"other\"} %d\n", m.requests[len(countedMethods)].Load())
 	fmt.Fprintf(w, "# HELP pbx_sip_auth_failures_total SIP digest authentications that failed (wrong password, unknown user, replay).\n# TYPE pbx_sip_auth_failures_total counter\npbx_sip_auth_failures_total %d\n", m.authFailures.Load())
-	fmt.Fprintf(w, "# HELP pbx_sip_blocked_total SIP requests refused because their source was blocked after repeated auth failures.\n# TYPE pbx_sip_blocked_total counter\npbx_sip_blocked_total %d\n", m.blocked.Load())
+	fmt.Fprintf(w, "# HELP pbx_sip_blocked_total SIP packets dropped because their source was blocked (auth failures, scanner); the same as pbx_sip_dropped_total{reason=\"blocked\"}.\n# TYPE pbx_sip_blocked_total counter\npbx_sip_blocked_total %d\n", e.guard.dropped[dropBlocked].Load())
+	fmt.Fprintf(w, "# HELP pbx_sip_dropped_total SIP packets dropped unanswered, by reason: blocked source, scanner user agent, over the per-source rate.\n# TYPE pbx_sip_dropped_total counter\n")
+	for i, name := range dropReasonNames {
+		fmt.Fprintf(w, "pbx_sip_dropped_total{reason=%q} %d\n", name, e.guard.dropped[i].Load())
+	}
 	fmt.Fprintf(w, "# HELP pbx_calls_active Calls in progress (set-up, ringing or answered).\n# TYPE pbx_calls_active gauge\npbx_calls_active %d\n", e.calls.count())
 	fmt.Fprintf(w, "# HELP pbx_calls_total Calls ended, by whether they were answered.\n# TYPE pbx_calls_total counter\n")
 	fmt.Fprintf(w, "pbx_calls_total{answered=\"true\"} %d\npbx_calls_total{answered=\"false\"} %d\n", m.callsAnswered.Load(), m.callsFailed.Load())

@@ -44,6 +44,12 @@ func newFlagSet(name string, stderr io.Writer, getenv func(string) string) (*fla
 	fs.StringVar(&s.cfg.SIPAddr, "sip", env("PBX_SIP", "0.0.0.0:5060"), "SIP listen address, UDP and TCP (env PBX_SIP)")
 	fs.StringVar(&s.cfg.SIPTLSAddr, "sip-tls", env("PBX_SIP_TLS", ""), "SIP over TLS listen address, e.g. 0.0.0.0:5061; off when empty; a self-signed certificate is made in DATA/tls if none is there (env PBX_SIP_TLS)")
 	fs.StringVar(&s.cfg.HTTPAddr, "http", env("PBX_HTTP", "0.0.0.0:8080"), "HTTP listen address for the REST API and web UI (env PBX_HTTP)")
+	httpTLS, err := strconv.ParseBool(env("PBX_HTTP_TLS", "false"))
+	if err != nil {
+		s.envErrs = append(s.envErrs, envErr{"http-tls",
+			fmt.Errorf("PBX_HTTP_TLS %q: want true or false", getenv("PBX_HTTP_TLS"))})
+	}
+	fs.BoolVar(&s.cfg.HTTPTLS, "http-tls", httpTLS, "serve the REST API and web UI over HTTPS on --http, with DATA/tls/cert.pem and key.pem (the SIP TLS certificate; self-signed if none) (env PBX_HTTP_TLS)")
 	fs.StringVar(&s.cfg.RTPPorts, "rtp-ports", env("PBX_RTP_PORTS", "10000-20000"), "UDP port range for RTP media (env PBX_RTP_PORTS)")
 	fs.StringVar(&s.cfg.ExternalIP, "external-ip", env("PBX_EXTERNAL_IP", ""), "address used in Contact/Via/SDP; default: the primary interface's (env PBX_EXTERNAL_IP)")
 	fs.StringVar(&s.logLevel, "log-level", env("PBX_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PBX_LOG_LEVEL)")

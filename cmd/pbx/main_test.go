@@ -113,6 +113,9 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{name: "bad auth fail limit from env",
 			env:       map[string]string{"PBX_AUTH_FAIL_LIMIT": "ten"},
 			wantUsage: true, want: []string{`PBX_AUTH_FAIL_LIMIT "ten"`}},
+		{name: "bad HTTPS switch from env",
+			env:       map[string]string{"PBX_HTTP_TLS": "yes please"},
+			wantUsage: true, want: []string{`PBX_HTTP_TLS "yes please"`}},
 		{name: "bad auth block from env",
 			env:       map[string]string{"PBX_AUTH_BLOCK": "soon"},
 			wantUsage: true, want: []string{`PBX_AUTH_BLOCK "soon"`}},
@@ -158,7 +161,7 @@ func TestServeHelp(t *testing.T) {
 	}
 	// Every flag is documented together with its environment variable.
 	for _, s := range []string{"-data", "PBX_DATA", "-sip", "PBX_SIP", "-http", "PBX_HTTP", "-rtp-ports", "PBX_RTP_PORTS",
-		"-log-level", "PBX_LOG_LEVEL", "-auth-fail-limit", "PBX_AUTH_FAIL_LIMIT"} {
+		"-log-level", "PBX_LOG_LEVEL", "-auth-fail-limit", "PBX_AUTH_FAIL_LIMIT", "-http-tls", "PBX_HTTP_TLS"} {
 		if !strings.Contains(stderr.String(), s) {
 			t.Errorf("serve -h output lacks %q", s)
 		}

@@ -38,14 +38,16 @@ type App struct {
 	RTPPorts   PortRange
 	ExternalIP net.IP
 
-	log      *slog.Logger
-	sipUDP   net.PacketConn
-	sipTCP   net.Listener
-	sipTLS   net.Listener // nil unless --sip-tls
-	httpLn   net.Listener
-	httpSrv  *http.Server
-	httpErr  chan error
-	stopOnce sync.Once
+	log    *slog.Logger
+	sipUDP net.PacketConn
+	sipTCP net.Listener
+	sipTLS net.Listener // nil unless --sip-tls
+	httpLn net.Listener
+	// httpScheme is "https" with HTTPTLS, else "http".
+	httpScheme string
+	httpSrv    *http.Server
+	httpErr    chan error
+	stopOnce   sync.Once
 
 	stopExpiry context.CancelFunc // ends the voicemail expiry loop
 	expiryDone chan struct{}      // closed when it has ended
@@ -78,7 +80,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	log.Info("PBX started", "version", cfg.Version, "data", cfg.DataDir, "sip_udp", a.SIPUDPAddr(),
-		"sip_tcp", a.SIPTCPAddr(), "sip_tls", a.SIPTLSAddr(), "http", a.HTTPAddr(), "external_ip", ip.String(), "rtp_ports", cfg.RTPPorts)
+		"sip_tcp", a.SIPTCPAddr(), "sip_tls", a.SIPTLSAddr(), "http", a.HTTPURL(), "external_ip", ip.String(), "rtp_ports", cfg.RTPPorts)
 	return a, nil
 }
 
@@ -140,11 +142,13 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	if a.sipUDP, a.sipTCP, err = listenSIP(cfg.SIPAddr); err != nil {
 		return err
 	}
-	if cfg.SIPTLSAddr != "" {
-		cert, err := loadOrCreateCert(cfg.DataDir, a.ExternalIP)
-		if err != nil {
+	var cert tls.Certificate
+	if cfg.SIPTLSAddr != "" || cfg.HTTPTLS {
+		if cert, err = loadOrCreateCert(cfg.DataDir, a.ExternalIP); err != nil {
 			return err
 		}
+	}
+	if cfg.SIPTLSAddr != "" {
 		a.sipTLS, err = tls.Listen("tcp", cfg.SIPTLSAddr, &tls.Config{
 			Certificates: []tls.Certificate{cert},
 			MinVersion:   tls.VersionTLS12,
@@ -156,6 +160,10 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	if cfg.HTTPTLS {
+		a.httpLn = tls.NewListener(a.httpLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		a.httpScheme = "https"
 	}
 	// Voicemail to e-mail: picks up what a previous run left queued.
 	a.Mailer = mailer.New(a.Store, mailer.WithLogger(a.log.With("component", "mailer")))
@@ -172,6 +180,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		Metrics:       []admin.MetricsSource{eng, eng.Trunks(), a.Mailer, a.Voicemail, a.Conference},
 		Conferences:   liveConferences{a.Conference},
 		Trunks:        eng.Trunks(),
+		Guard:         eng,
 		Mail:          a.Mailer,
 		UI:            webui.FS(),
 		Log:           a.log.With("component", "http"),
@@ -300,6 +309,16 @@ func (a *App) SIPTLSAddr() string {
 
 // HTTPAddr is the address of the REST API and web UI.
 func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// HTTPURL is the base URL of the REST API and web UI: http://HOST:PORT, or
+// https:// with HTTPTLS.
+func (a *App) HTTPURL() string {
+	scheme := a.httpScheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	return scheme + "://" + a.HTTPAddr()
+}
 
 // Err reports a fatal HTTP server error; it never yields when all is well.
 func (a *App) Err() <-chan error { return a.httpErr }

@@ -24,6 +24,9 @@ type Config struct {
 	SIPAddr    string // UDP and TCP listen address
 	SIPTLSAddr string // TLS listen address; off when empty
 	HTTPAddr   string // REST API and web UI
+	// HTTPTLS serves HTTPAddr over HTTPS with the certificate in DATA/tls
+	// (the one SIP TLS uses; self-signed when there is none).
+	HTTPTLS    bool
 	RTPPorts   string // "LO-HI"
 	ExternalIP string // address put in Contact/Via/SDP; detected when empty
 

@@ -423,12 +423,17 @@ func TestConferenceModeratorLockFullMusic(t *testing.T) {
 	if n := len(participants(t, p, "801")); n != 2 {
 		t.Errorf("%d in the room, want 2", n)
 	}
+	// The refused calls' records: written once each call has ended.
 	var causes []string
-	for _, c := range p.CDRs(ctxFor(t, 5*time.Second)) {
-		if c.Caller == "104" {
-			causes = append(causes, c.HangupCause)
+	pbxtest.WaitFor(t, "104's two CDRs", func() bool {
+		causes = causes[:0]
+		for _, c := range p.CDRs(ctxFor(t, 5*time.Second)) {
+			if c.Caller == "104" {
+				causes = append(causes, c.HangupCause)
+			}
 		}
-	}
+		return len(causes) == 2
+	})
 	slices.Sort(causes)
 	if strings.Join(causes, ",") != "conference full,conference locked" {
 		t.Errorf("104's CDR causes %v", causes)

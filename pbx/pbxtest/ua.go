@@ -37,6 +37,9 @@ type UA struct {
 	// telephone-event/8000 (RFC 4733). Default 101; 0 offers none (a
 	// phone sending DTMF in-band or by SIP INFO).
 	EventPT uint8
+	// LocalIP is the loopback address the UA's SIP socket binds to.
+	// Default 127.0.0.1; another (127.0.0.2) makes it a different source.
+	LocalIP string
 
 	pbxHost string
 	pbxPort int
@@ -79,6 +82,10 @@ func WithTone(freq float64) UAOption { return func(u *UA) { u.Tone = freq } }
 // WithCodecs sets the codecs (PCMU, PCMA) the UA offers and accepts.
 func WithCodecs(pts ...uint8) UAOption { return func(u *UA) { u.Codecs = pts } }
 
+// WithLocalIP binds the UA's SIP socket to another loopback address, so
+// the PBX sees it as a different source.
+func WithLocalIP(ip string) UAOption { return func(u *UA) { u.LocalIP = ip } }
+
 // WithEventPT sets the payload type the UA uses for telephone-event.
 func WithEventPT(pt uint8) UAOption { return func(u *UA) { u.EventPT = pt } }
 
@@ -88,7 +95,8 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	p.t.Helper()
 	u := &UA{t: p.t, User: user, Secret: secret, Transport: "udp", Algorithms: []string{"MD5"},
 		callID: sip.GenerateTagN(24), cseq: 1, fromTag: sip.GenerateTagN(12),
-		Tone: 440, Codecs: []uint8{PCMU, PCMA}, EventPT: defaultEventPT, calls: map[string]*Call{}, incoming: make(chan *Call, 32)}
+		Tone: 440, Codecs: []uint8{PCMU, PCMA}, EventPT: defaultEventPT, LocalIP: "127.0.0.1",
+		calls: map[string]*Call{}, incoming: make(chan *Call, 32)}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(u)
@@ -129,7 +137,7 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 	u.srv.OnNotify(u.onNotify)
 	switch u.Transport {
 	case "udp":
-		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+		conn, err := net.ListenPacket("udp", net.JoinHostPort(u.LocalIP, "0"))
 		if err != nil {
 			p.t.Fatalf("ua listen: %v", err)
 		}
@@ -149,7 +157,7 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 		}
 		u.client, err = sipgo.NewClient(u.ua, sipgo.WithClientConnectionAddr(u.laddr), sipgo.WithClientNAT())
 	case "tcp", "tls":
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := net.Listen("tcp", net.JoinHostPort(u.LocalIP, "0"))
 		if err != nil {
 			p.t.Fatalf("ua listen: %v", err)
 		}
@@ -158,7 +166,7 @@ func (p *PBX) NewUA(user, secret string, opts ...UAOption) *UA {
 		if u.Transport == "tcp" {
 			go u.srv.ServeTCP(ln)
 		}
-		u.client, err = sipgo.NewClient(u.ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientNAT())
+		u.client, err = sipgo.NewClient(u.ua, sipgo.WithClientHostname(u.LocalIP), sipgo.WithClientNAT())
 	default:
 		p.t.Fatalf("ua transport %q: want udp or tcp", u.Transport)
 	}

@@ -1,5 +1,9 @@
 // api.js: the console's only way to the server, the public REST API.
-// The session travels in the HttpOnly cookie set by POST /auth/login.
+// The session travels in the HttpOnly cookie set by POST /auth/login;
+// every request carries X-Requested-With, which the server demands of
+// cookie-authenticated changes (CSRF protection).
+
+const CSRF = { 'X-Requested-With': 'pbx-console' };
 
 /** ApiError is a failed API call: HTTP status, the server's message,
  *  per-field messages ({"number": "already in use"}) and, for a refused
@@ -15,7 +19,7 @@ export class ApiError extends Error {
 
 /** api calls /api/v1 + path and returns the decoded JSON (null for 204). */
 export async function api(method, path, body) {
-  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...CSRF } };
   if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
@@ -39,13 +43,13 @@ export async function getText(path) {
 /** putText PUTs text as text/plain and returns the decoded JSON answer. */
 export async function putText(path, text) {
   return send(path, { method: 'PUT', credentials: 'same-origin',
-    headers: { Accept: 'application/json', 'Content-Type': 'text/plain; charset=utf-8' }, body: text });
+    headers: { Accept: 'application/json', 'Content-Type': 'text/plain; charset=utf-8', ...CSRF }, body: text });
 }
 
 /** upload POSTs a FormData (multipart/form-data: files) to /api/v1 + path
  *  and returns the decoded JSON, failing as api does. */
 export async function upload(path, form) {
-  return send(path, { method: 'POST', credentials: 'same-origin', headers: { Accept: 'application/json' }, body: form });
+  return send(path, { method: 'POST', credentials: 'same-origin', headers: { Accept: 'application/json', ...CSRF }, body: form });
 }
 
 async function send(path, opts) {

@@ -15,6 +15,7 @@ import { trunksPage, trunkPage } from './trunks.js';
 import { conferencesPage, conferencePage } from './conferences.js';
 import { voicemailPage } from './voicemail.js';
 import { emailPage } from './email.js';
+import { securityPage, auditPage } from './security.js';
 
 const session = { me: null };
 let cleanup = null; // the current page's teardown (closes live streams)
@@ -26,7 +27,7 @@ function renderNav() {
   const links = isAdmin()
     ? [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/extensions', 'Extensions'], ['#/ringgroups', 'Ring groups'],
       ['#/ivrs', 'IVR menus'], ['#/conferences', 'Conferences'], ['#/voicemail', 'Voicemail'], ['#/users', 'Users'], ['#/prompts', 'Prompts'], ['#/dialplan', 'Dial plan'], ['#/trunks', 'Trunks'],
-      ['#/email', 'E-mail']]
+      ['#/email', 'E-mail'], ['#/security', 'Security'], ['#/audit', 'Audit log']]
     : [['#/dashboard', 'Dashboard'], ['#/history', 'Call history'], ['#/me', 'My extension']];
   const cur = location.hash.split('/').slice(0, 2).join('/');
   document.getElementById('nav').replaceChildren(...links.map(([href, text]) =>
@@ -73,6 +74,8 @@ async function route() {
       case 'prompts': await promptsPage(); break;
       case 'dialplan': await dialplanPage(); break;
       case 'email': await emailPage(); break;
+      case 'security': await securityPage(); break;
+      case 'audit': await auditPage(); break;
       case 'me': await mePage(session.me); break;
       default: page('Not found', notice('There is no page here.', 'bad'), h('p', {}, h('a', { href: '#/dashboard' }, 'Go to the dashboard')));
     }
