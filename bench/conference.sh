@@ -70,6 +70,7 @@ if [ "$window" -ge 3 ]; then
   before=$(ticks "$PBX_PID"); t0=$(date +%s.%N)
   sleep "$window"
   t1=$(date +%s.%N); after=$(ticks "$PBX_PID")
+  rss=$(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$PBX_PID/status")
   late1=$(metric pbx_mixer_late_ticks_total); tick1=$(metric pbx_mixer_ticks_total); sum1=$(metric pbx_mixer_tick_seconds_sum)
 fi
 wait "$UAC_PID" || true
@@ -87,6 +88,6 @@ echo "PBX CPU over the run: $(cores "$r0" "$r1" "$run0" "$run1") cores"
 if [ -n "${t0:-}" ]; then
   echo "with $inroom callers in: PBX CPU $(cores "$t0" "$t1" "$before" "$after") cores;" \
     "mixer $((tick1 - tick0)) ticks, $((late1 - late0)) late," \
-    "$(echo "($sum1 - $sum0) * 1000000 / ($tick1 - $tick0)" | bc -l | xargs printf '%.0f') µs work per tick"
+    "$(echo "($sum1 - $sum0) * 1000000 / ($tick1 - $tick0)" | bc -l | xargs printf '%.0f') µs work per tick; PBX RSS $rss"
 fi
 [ "$bad" = 0 ] && [ "$ok" = "$CALLS" ]
