@@ -85,6 +85,9 @@ type Config struct {
 	// which of Apps answers it ("feature" for *43 and the settings codes,
 	// "voicemail" for *97/*98); nil: none.
 	FeatureCode func(dialed string) (app string, ok bool)
+	// EmergencyNumbers may be dialled through a trunk by every extension,
+	// whatever its outbound class. Default 112, 911, 999.
+	EmergencyNumbers []string
 	// Now is the clock of the dial plan's time conditions; nil: time.Now.
 	Now func() time.Time
 }
@@ -128,6 +131,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxContacts <= 0 {
 		c.MaxContacts = 10
+	}
+	if c.EmergencyNumbers == nil {
+		c.EmergencyNumbers = trunk.DefaultEmergencyNumbers
 	}
 	if c.AuthFailLimit == 0 {
 		c.AuthFailLimit = 10

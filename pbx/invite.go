@@ -28,6 +28,10 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.onTargetRefresh(req, tx) // a re-INVITE
 		return
 	}
+	if t, ok := e.trunkOf(req); ok {
+		e.onTrunkInvite(req, tx, t)
+		return
+	}
 	from := req.From()
 	if from == nil || !dialplan.IsNumber(from.Address.User) {
 		e.respond(tx, req, sip.StatusForbidden, "Forbidden (From must name an extension)", nil)
@@ -96,7 +100,12 @@ func (c *call) setup() (failure, bool) {
 	if h := c.in.req.GetHeader("Replaces"); h != nil {
 		return c.replaceDialog(h.Value(), offer)
 	}
-	r, err := e.resolve(e.ctx, c.caller, c.dialed, e.now())
+	var r resolution
+	if c.inTrunk != nil {
+		r, err = e.resolveInbound(c, e.now())
+	} else {
+		r, err = e.resolve(e.ctx, c.caller, c.dialed, e.now())
+	}
 	if err != nil {
 		if !routine(err) {
 			c.log.Error("routing failed", "error", err)
@@ -141,7 +150,8 @@ func (c *call) setup() (failure, bool) {
 // routine reports whether a routing error is an everyday outcome rather
 // than a fault worth an error log.
 func routine(err error) bool {
-	for _, x := range []error{errUnknownNumber, errNotRegistered, errDND, errBusy, errForbidden, errHangupDest} {
+	for _, x := range []error{errUnknownNumber, errNotRegistered, errDND, errBusy, errForbidden, errHangupDest,
+		errOutboundClass, errTrunkLoop, errTooManyCalls} {
 		if errors.Is(err, x) {
 			return true
 		}

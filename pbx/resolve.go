@@ -25,6 +25,9 @@ type attempt struct {
 	dest dialplan.Destination
 	ring time.Duration // 0: the destination's own ring time
 	line int           // the dial plan's dial statement; 0 for the numbering plan
+	// context is the dial-plan context of that statement ("" for the
+	// numbering plan and destinations configured elsewhere).
+	context string
 	// feature marks a feature code the PBX answers itself.
 	feature bool
 }
@@ -156,8 +159,14 @@ func (e *Engine) routePlan(r resolution, in dialplan.Call) (resolution, error) {
 	}
 	r.callerNumber, r.callerName = rt.CallerNumber, rt.CallerName
 	r.context, r.number = rt.Context, rt.Number
+	contextOf := map[int]string{} // a statement's line is in one context
+	for _, s := range rt.Steps {
+		if s.Line > 0 {
+			contextOf[s.Line] = s.Context
+		}
+	}
 	for _, a := range rt.Attempts {
-		r.attempts = append(r.attempts, attempt{dest: a.Dest, ring: a.Ring, line: a.Line})
+		r.attempts = append(r.attempts, attempt{dest: a.Dest, ring: a.Ring, line: a.Line, context: contextOf[a.Line]})
 	}
 	if len(r.attempts) == 0 {
 		return r, fmt.Errorf("%w: %s", errUnknownNumber, in.Number)

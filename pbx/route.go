@@ -35,6 +35,9 @@ type target struct {
 type ringPhone struct {
 	b   store.Registration
 	who party
+	// trunk, when set, makes this "phone" a provider: the INVITE carries
+	// the office's caller ID and answers the provider's challenge.
+	trunk *store.Trunk
 }
 
 // route finds the phones of extension dialed, following forward-always
