@@ -279,6 +279,49 @@ func TestTrunkInboundDIDReachesIVR(t *testing.T) {
 	}
 }
 
+// A registering trunk's calls are recognised by its host and port alone
+// (no match list); a provider that sends calls to the registered contact
+// user names the DID in To, which routing then uses.
+func TestTrunkInboundRegisteredByHost(t *testing.T) {
+	p := pbxtest.Start(t)
+	b := classPhone(t, p, "102", "internal")
+	prov := p.NewUA("reguser", "s3cret", pbxtest.WithTone(providerTone))
+	p.MustDo(http.StatusCreated, http.MethodPost, "/api/v1/trunks", map[string]any{"name": "reg", "host": "127.0.0.1",
+		"port": prov.Port(), "username": "reguser", "secret": "s3cret", "register": true, "context": "from-reg"})
+	if code, out := p.PutDialplan("context internal { }\ncontext from-reg {\n    rule 4930777777 {\n        dial extension:102\n    }\n}\n"); code != http.StatusOK {
+		t.Fatalf("PUT dial plan: %d %s", code, out)
+	}
+	pbxtest.WaitFor(t, "trunk known to the engine", func() bool {
+		_, ok := p.App.Engine.Trunks().Trunk("reg")
+		return ok
+	})
+	call, err := prov.Invite(ctxFor(t, 10*time.Second), "reguser", pbxtest.WithTo("4930777777"), outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := b.NextCall(ctxFor(t, 10*time.Second))
+	if err != nil {
+		t.Fatalf("the DID in To did not reach 102: %v", err)
+	}
+	if code, err := call.WaitFinal(ctxFor(t, 10*time.Second)); err != nil || code != sip.StatusOK {
+		t.Fatalf("inbound call: %d %v", code, err)
+	}
+	if err := in.WaitHeard(ctxFor(t, 5*time.Second), providerTone, 1000); err != nil {
+		t.Errorf("102 does not hear the caller: %v", err)
+	}
+	if err := call.WaitHeard(ctxFor(t, 5*time.Second), officeTone, 1000); err != nil {
+		t.Errorf("the caller does not hear 102: %v", err)
+	}
+	in.Hangup(ctxFor(t, 5*time.Second))
+	if err := call.WaitEnded(ctxFor(t, 5*time.Second)); err != nil {
+		t.Errorf("the provider got no BYE: %v", err)
+	}
+	cdr := p.LastCDR(ctxFor(t, 10*time.Second))
+	if cdr.Caller != "4930555000" || cdr.Callee != "4930777777" || cdr.Disposition != "answered" {
+		t.Errorf("CDR %+v", cdr)
+	}
+}
+
 // A call that came in on the trunk cannot leave on it through the
 // internal context (goto internal, 9 + number): 403, and the provider
 // gets no INVITE back. A rule of the trunk's own context that dials the

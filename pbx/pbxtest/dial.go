@@ -15,6 +15,7 @@ type dialConfig struct {
 	body    []byte
 	headers []sip.Header
 	from    string
+	to      string
 }
 
 // WithHeader adds a header to the INVITE (for instance the Record-Route a
@@ -30,6 +31,11 @@ func WithOffer(codecs ...uint8) DialOption { return func(d *dialConfig) { d.code
 // WithFrom puts user in the INVITE's From instead of the UA's User (a
 // provider's UA placing a call from an outside number).
 func WithFrom(user string) DialOption { return func(d *dialConfig) { d.from = user } }
+
+// WithTo puts user in the INVITE's To instead of the dialled number,
+// which stays in the Request-URI (a provider that calls the registered
+// contact and names the DID in To).
+func WithTo(user string) DialOption { return func(d *dialConfig) { d.to = user } }
 
 // WithBody sends body as the INVITE's SDP as it is (for malformed offers).
 func WithBody(body []byte) DialOption { return func(d *dialConfig) { d.body = body } }
@@ -50,7 +56,7 @@ func (u *UA) Dial(ctx context.Context, number string, opts ...DialOption) (*Call
 // Invite sends an INVITE to number and returns at once; the call follows
 // its responses (answering one digest challenge) in the background.
 func (u *UA) Invite(ctx context.Context, number string, opts ...DialOption) (*Call, error) {
-	cfg := dialConfig{codecs: u.Codecs, from: u.User}
+	cfg := dialConfig{codecs: u.Codecs, from: u.User, to: number}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -68,7 +74,7 @@ func (u *UA) Invite(ctx context.Context, number string, opts ...DialOption) (*Ca
 		from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: cfg.from, Host: u.pbxHost}, Params: sip.NewParams()}
 		from.Params.Add("tag", c.localTag)
 		req.AppendHeader(from)
-		req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: number, Host: u.pbxHost}, Params: sip.NewParams()})
+		req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: cfg.to, Host: u.pbxHost}, Params: sip.NewParams()})
 		cid := sip.CallIDHeader(callID)
 		req.AppendHeader(&cid)
 		req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.INVITE})
