@@ -318,7 +318,7 @@ func (c *call) ringGroup(number string, ring time.Duration, offer *mediaOffer) (
 		if err != nil {
 			continue
 		}
-		busy := !ext.CallWaiting && e.extensionOnCall(ext.Number)
+		busy := (!ext.CallWaiting && e.extensionOnCall(ext.Number)) || e.atCallLimit(ext)
 		if ext.DND || busy {
 			continue
 		}

@@ -1,6 +1,10 @@
 package pbx
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/officepbx/pbx/pbx/store"
+)
 
 // extState is what event subscribers see of one extension: whether it
 // exists, has a registered phone, is on do-not-disturb, its calls as
@@ -47,6 +51,25 @@ func (s extState) onCall() bool {
 // among the live calls (what call waiting asks).
 func (e *Engine) extensionOnCall(number string) bool {
 	return extState{dialogs: callDialogs(e.Calls())[number]}.onCall()
+}
+
+// extensionCalls counts the calls extension number is on among the live
+// calls: those it places and those it answered (not those that only ring
+// it), for its max_calls limit.
+func (e *Engine) extensionCalls(number string) int {
+	n := 0
+	for _, d := range callDialogs(e.Calls())[number] {
+		if d.state == dialogConfirmed || d.direction == dialogInitiator {
+			n++
+		}
+	}
+	return n
+}
+
+// atCallLimit reports whether ext is on as many calls as its max_calls
+// allows (never, without a limit).
+func (e *Engine) atCallLimit(ext store.Extension) bool {
+	return ext.MaxCalls > 0 && e.extensionCalls(ext.Number) >= ext.MaxCalls
 }
 
 // ringing reports whether a call rings the extension.

@@ -3,6 +3,7 @@ package pbx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -50,6 +51,16 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		in: newInbound(e, req, tx), pickups: make(chan *pickup), done: make(chan struct{}), state: CallSetup,
 		from: party{ext.Number, ext.Name}, to: party{number: req.Recipient.User}}
 	c.log = e.log.With("call", c.id, "caller", c.caller.Number, "dialed", c.dialed)
+	if e.atCallLimit(ext) {
+		// Counted before this call joins the table: the limit is the
+		// calls it may be on, this one included.
+		fail := failureFor(fmt.Errorf("%w: extension %s is on %d", errTooManyCalls, ext.Number, ext.MaxCalls))
+		c.log.Info("call refused: call limit", "max_calls", ext.MaxCalls)
+		e.respond(tx, req, fail.code, fail.reason, nil)
+		e.metrics.callEnded(nil)
+		e.cdrs.add(c.cdr(fail.disposition, fail.cause, nil))
+		return
+	}
 	if !e.calls.add(c) {
 		e.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
 		return

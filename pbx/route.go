@@ -59,7 +59,7 @@ func (e *Engine) route(ctx context.Context, dialed string, now time.Time) (targe
 		next := ext.Forward.Always
 		// Without call waiting, an extension on a call is busy, as with DND
 		// (a forward-always that is followed still wins).
-		busy := !ext.DND && !ext.CallWaiting && e.extensionOnCall(ext.Number)
+		busy := !ext.DND && ((!ext.CallWaiting && e.extensionOnCall(ext.Number)) || e.atCallLimit(ext))
 		if to, ok := forwardTarget(next); busy && ok && !seen[to] && hop < maxForwardHops {
 			busy = false
 		} else if _, ok := forwardRedirect(next); busy && ok {

@@ -203,17 +203,6 @@ func (e *Engine) resolveInbound(c *call, at time.Time) (resolution, error) {
 		CallerName: c.caller.Name, Trunk: t.Name, Class: "internal", Time: at})
 }
 
-// callsPlacedBy counts the live calls extension number placed.
-func (e *Engine) callsPlacedBy(number string) int {
-	n := 0
-	for _, c := range e.calls.list() {
-		if c.inTrunk == nil && c.caller.Number == number {
-			n++
-		}
-	}
-	return n
-}
-
 // challenged reports whether res is a digest challenge this fork can
 // answer: a provider's 401/407, with credentials configured.
 func (f *fork) challenged(res *sip.Response) bool {

@@ -279,6 +279,51 @@ func TestTrunkInboundDIDReachesIVR(t *testing.T) {
 	}
 }
 
+// An extension with max_calls 1 on a call through the trunk cannot place
+// a second call (503, CDR "too many calls") and is busy for a call to it
+// (486); once the first call ends it calls again.
+func TestExtensionCallLimit(t *testing.T) {
+	p, prov, b := trunkPBX(t, outboundPlan)
+	ext := p.CreateExtension("106", map[string]any{"outbound": "national", "max_calls": 1})
+	a := p.NewUA(ext.Number, ext.Secret, pbxtest.WithTone(officeTone))
+	if res, err := a.Register(ctxFor(t, 10*time.Second), 300); err != nil || res.StatusCode != sip.StatusOK {
+		t.Fatalf("register: %v %v", res, err)
+	}
+	first, err := a.Dial(ctxFor(t, 10*time.Second), "95551234")
+	if err != nil || first.Status() != sip.StatusOK {
+		t.Fatalf("first call: %v %d", err, first.Status())
+	}
+	if _, err := prov.NextCall(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	second, err := a.Dial(ctxFor(t, 10*time.Second), "102")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Status() != sip.StatusServiceUnavailable {
+		t.Errorf("second call at the limit: %d, want 503", second.Status())
+	}
+	if cdr := p.CDRs(ctxFor(t, 5*time.Second))[0]; cdr.Caller != "106" || cdr.HangupCause != "too many calls" {
+		t.Errorf("refused call's CDR: %+v", cdr)
+	}
+	toA, err := b.Dial(ctxFor(t, 10*time.Second), "106")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if toA.Status() != sip.StatusBusyHere {
+		t.Errorf("call to the extension at its limit: %d, want 486", toA.Status())
+	}
+	first.Hangup(ctxFor(t, 5*time.Second))
+	if err := p.WaitIdle(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	again, err := a.Dial(ctxFor(t, 10*time.Second), "102")
+	if err != nil || again.Status() != sip.StatusOK {
+		t.Fatalf("call after the first ended: %v %d", err, again.Status())
+	}
+	again.Hangup(ctxFor(t, 5*time.Second))
+}
+
 // A registering trunk's calls are recognised by its host and port alone
 // (no match list); a provider that sends calls to the registered contact
 // user names the DID in To, which routing then uses.
