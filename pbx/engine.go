@@ -85,6 +85,9 @@ type Config struct {
 	// which of Apps answers it ("feature" for *43 and the settings codes,
 	// "voicemail" for *97/*98); nil: none.
 	FeatureCode func(dialed string) (app string, ok bool)
+	// TrunkTimeout bounds one trunk REGISTER (challenge included) before
+	// the provider counts as not answering. Default 10 s.
+	TrunkTimeout time.Duration
 	// EmergencyNumbers may be dialled through a trunk by every extension,
 	// whatever its outbound class. Default 112, 911, 999.
 	EmergencyNumbers []string

@@ -11,6 +11,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/officepbx/pbx/pbx"
+	"github.com/officepbx/pbx/pbx/app"
 	"github.com/officepbx/pbx/pbx/pbxtest"
 )
 
@@ -409,11 +411,14 @@ func TestTrunkInboundCannotDialOut(t *testing.T) {
 	}
 }
 
-// A registering trunk whose provider starts refusing (403) shows
-// "failed" with the reason in GET /api/v1/trunks/NAME, and "registered"
-// again once the provider accepts.
+// A registering trunk whose provider starts refusing (403), and later
+// stops answering at all, shows "failed" with the reason in GET
+// /api/v1/trunks/NAME, and "registered" again each time the provider
+// accepts.
 func TestTrunkDownAndUpInAPI(t *testing.T) {
-	p := pbxtest.Start(t)
+	p := pbxtest.Start(t, pbxtest.WithConfig(func(c *app.Config) {
+		c.TuneSIP = func(sc *pbx.Config) { sc.TrunkTimeout = 2 * time.Second }
+	}))
 	prov := newRegistrar(t)
 	p.MustDo(http.StatusCreated, http.MethodPost, "/api/v1/trunks", map[string]any{"name": "pstn", "host": "127.0.0.1",
 		"port": prov.port, "username": "acme", "secret": "s3cret", "register": true, "expires": 5, "context": "from-pstn"})
@@ -429,14 +434,22 @@ func TestTrunkDownAndUpInAPI(t *testing.T) {
 	})
 	prov.refuse.Store(false)
 	pbxtest.WaitFor(t, "registered again", func() bool { return strings.Contains(state(), `"state":"registered"`) })
+	prov.silent.Store(true)
+	pbxtest.WaitFor(t, "failed: no answer", func() bool {
+		s := state()
+		return strings.Contains(s, `"state":"failed"`) && strings.Contains(s, "no answer")
+	})
+	prov.silent.Store(false)
+	pbxtest.WaitFor(t, "registered after the silence", func() bool { return strings.Contains(state(), `"state":"registered"`) })
 }
 
 // testRegistrar is a provider's registrar on loopback: it challenges
 // REGISTER once, accepts it, or refuses every REGISTER with 403 while
-// refuse is set.
+// refuse is set; while silent is set it answers nothing.
 type testRegistrar struct {
 	port   int
 	refuse atomic.Bool
+	silent atomic.Bool
 }
 
 func newRegistrar(t *testing.T) *testRegistrar {
@@ -453,6 +466,7 @@ func newRegistrar(t *testing.T) *testRegistrar {
 	}
 	srv.OnRegister(func(req *sip.Request, tx sip.ServerTransaction) {
 		switch {
+		case r.silent.Load():
 		case r.refuse.Load():
 			tx.Respond(sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
 		case req.GetHeader("Authorization") == nil:
