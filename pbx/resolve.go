@@ -288,11 +288,24 @@ func (e *Engine) Trace(ctx context.Context, req TraceRequest) (TraceResult, erro
 		return out, nil
 	}
 	out.Outcome = "route"
+	var inTrunk *store.Trunk
+	if req.Context != ContextInternal {
+		// A trace from another context is an inbound call's.
+		inTrunk = &store.Trunk{Name: req.Trunk, Context: req.Context}
+	}
 	for _, a := range r.attempts {
 		if a.feature {
 			out.Outcome = "feature"
 		}
 		out.Attempts = append(out.Attempts, TraceAttempt{Destination: a.dest.String(), Ring: a.ring, Line: a.line})
+		if a.dest.Kind == dialplan.KindTrunk {
+			// The trunk's own check at call time (docs/trunks.md).
+			text := "trunk " + a.dest.Trunk + ": allowed"
+			if err := trunkPermission(inTrunk, caller.Outbound, a, a.dest.Number, e.cfg.EmergencyNumbers); err != nil {
+				text = "trunk " + a.dest.Trunk + ": refused at call time, " + err.Error()
+			}
+			out.Steps = append(out.Steps, TraceStep{Line: a.line, Context: a.context, Text: text})
+		}
 	}
 	return out, nil
 }

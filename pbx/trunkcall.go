@@ -76,18 +76,25 @@ func (c *call) dialTrunk(a attempt, offer *mediaOffer) (failure, bool) {
 // inbound context; any other caller by its outbound class (emergency
 // numbers always).
 func (c *call) mayUseTrunk(a attempt, number string) error {
-	if c.inTrunk != nil {
-		if a.line > 0 && a.context == c.inTrunk.Context {
+	return trunkPermission(c.inTrunk, c.caller.Outbound, a, number, c.e.cfg.EmergencyNumbers)
+}
+
+// trunkPermission is the rule mayUseTrunk and the trace apply: inTrunk is
+// the trunk the call came in on (nil for a call from an extension), class
+// the caller's outbound class.
+func trunkPermission(inTrunk *store.Trunk, class string, a attempt, number string, emergency []string) error {
+	if inTrunk != nil {
+		if a.line > 0 && a.context == inTrunk.Context {
 			return nil
 		}
 		return fmt.Errorf("%w: the call came in on trunk %s; only a dial in context %s may send it out",
-			errTrunkLoop, c.inTrunk.Name, c.inTrunk.Context)
+			errTrunkLoop, inTrunk.Name, inTrunk.Context)
 	}
-	have := trunk.ParseClass(c.caller.Outbound)
-	if trunk.Permits(have, number, c.e.cfg.EmergencyNumbers) {
+	have := trunk.ParseClass(class)
+	if trunk.Permits(have, number, emergency) {
 		return nil
 	}
-	need, _ := trunk.Classify(number, c.e.cfg.EmergencyNumbers)
+	need, _ := trunk.Classify(number, emergency)
 	return fmt.Errorf("%w: class %s, %s needs %s", errOutboundClass, have, number, need)
 }
 

@@ -230,6 +230,21 @@ func TestTrunkOutboundClasses(t *testing.T) {
 			t.Errorf("refused call's CDR: %+v", cdr)
 		}
 	}
+	// The trace tells the administrator what the trunk will say.
+	for _, tc := range []struct{ from, number, want string }{
+		{"103", "95551234", "trunk pstn: refused at call time, outbound class may not dial this number: class internal, 5551234 needs local"},
+		{"104", "95551234", "trunk pstn: allowed"},
+	} {
+		code, out := p.Do(http.MethodPost, "/api/v1/dialplan/trace", map[string]any{"number": tc.number, "from": tc.from})
+		if code != http.StatusOK || !strings.Contains(string(out), tc.want) {
+			t.Errorf("trace of %s from %s: %d %s, want %q", tc.number, tc.from, code, out, tc.want)
+		}
+	}
+	code, out := p.Do(http.MethodPost, "/api/v1/dialplan/trace", map[string]any{"context": "from-pstn", "number": "95551234",
+		"from": "4930555000", "trunk": "pstn"})
+	if code != http.StatusOK || !strings.Contains(string(out), "trunk to trunk not allowed") {
+		t.Errorf("trace of an inbound call back out: %d %s", code, out)
+	}
 }
 
 // An inbound call from the provider's address is taken as the trunk's
