@@ -56,9 +56,10 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		// calls it may be on, this one included.
 		fail := failureFor(fmt.Errorf("%w: extension %s is on %d", errTooManyCalls, ext.Number, ext.MaxCalls))
 		c.log.Info("call refused: call limit", "max_calls", ext.MaxCalls)
-		e.respond(tx, req, fail.code, fail.reason, nil)
+		// The record first: whoever sees the answer finds it queued.
 		e.metrics.callEnded(nil)
 		e.cdrs.add(c.cdr(fail.disposition, fail.cause, nil))
+		e.respond(tx, req, fail.code, fail.reason, nil)
 		return
 	}
 	if !e.calls.add(c) {
