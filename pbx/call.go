@@ -131,6 +131,7 @@ func (c *call) info() CallInfo {
 	defer c.mu.Unlock()
 	cs := c.callerSide
 	ci := CallInfo{ID: c.id, From: c.from.number, FromName: c.from.name, To: c.to.number, State: c.state,
+		FromTrunk: c.inTrunkName(),
 		StartedAt: c.startedAt, AnsweredAt: c.answeredAt,
 		CallerDigits: string(c.digits[cs]), CalleeDigits: string(c.digits[1-cs])}
 	answered := c.state == CallAnswered || c.state == CallEnding
@@ -156,6 +157,14 @@ func (c *call) info() CallInfo {
 		ci.Legs = append(ci.Legs, f.info())
 	}
 	return ci
+}
+
+// inTrunkName names the trunk the call came in on ("" if none).
+func (c *call) inTrunkName() string {
+	if c.inTrunk == nil {
+		return ""
+	}
+	return c.inTrunk.Name
 }
 
 // info describes an answered leg; the call's mu is held.

@@ -100,7 +100,11 @@ func callDialogs(calls []CallInfo) map[string][]dialogState {
 		if c.State == CallAnswered {
 			st = dialogConfirmed
 		}
-		out[c.From] = append(out[c.From], dialogState{id: c.ID + "-out", state: st, direction: dialogInitiator, remote: c.To})
+		// An outside caller's number is no extension's, even when it
+		// looks like one: it neither lights a lamp nor uses up a limit.
+		if c.FromTrunk == "" {
+			out[c.From] = append(out[c.From], dialogState{id: c.ID + "-out", state: st, direction: dialogInitiator, remote: c.To})
+		}
 		// The callee's state over its phones (a ring group rings several
 		// numbers, an extension several phones): answered beats ringing.
 		callee = callee[:0]

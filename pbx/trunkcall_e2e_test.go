@@ -299,7 +299,8 @@ func TestTrunkInboundDIDReachesIVR(t *testing.T) {
 
 // An extension with max_calls 1 on a call through the trunk cannot place
 // a second call (503, CDR "too many calls") and is busy for a call to it
-// (486); once the first call ends it calls again.
+// (486); once the first call ends it calls again. An outside caller whose
+// number looks like the extension's uses up nothing.
 func TestExtensionCallLimit(t *testing.T) {
 	p, prov, b := trunkPBX(t, outboundPlan)
 	ext := p.CreateExtension("106", map[string]any{"outbound": "national", "max_calls": 1})
@@ -307,10 +308,15 @@ func TestExtensionCallLimit(t *testing.T) {
 	if res, err := a.Register(ctxFor(t, 10*time.Second), 300); err != nil || res.StatusCode != sip.StatusOK {
 		t.Fatalf("register: %v %v", res, err)
 	}
+	lookalike, err := prov.Dial(ctxFor(t, 10*time.Second), "4930123456", pbxtest.WithFrom("106"))
+	if err != nil || lookalike.Status() != sip.StatusOK {
+		t.Fatalf("inbound call from \"106\": %v %d", err, lookalike.Status())
+	}
 	first, err := a.Dial(ctxFor(t, 10*time.Second), "95551234")
 	if err != nil || first.Status() != sip.StatusOK {
-		t.Fatalf("first call: %v %d", err, first.Status())
+		t.Fatalf("first call (an outside caller presenting 106 is on the IVR): %v %d", err, first.Status())
 	}
+	lookalike.Hangup(ctxFor(t, 5*time.Second))
 	if _, err := prov.NextCall(ctxFor(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
