@@ -21,6 +21,7 @@ type extensionJSON struct {
 	CallWaiting    bool          `json:"call_waiting"`
 	PickupGroup    string        `json:"pickup_group"`
 	Outbound       string        `json:"outbound"`
+	MaxCalls       int           `json:"max_calls"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 }
@@ -57,6 +58,7 @@ func toExtensionJSON(e store.Extension, withSecret bool) extensionJSON {
 		CallWaiting: e.CallWaiting,
 		PickupGroup: e.PickupGroup,
 		Outbound:    e.Outbound,
+		MaxCalls:    e.MaxCalls,
 		CreatedAt:   e.CreatedAt,
 		UpdatedAt:   e.UpdatedAt,
 	}
@@ -82,6 +84,7 @@ type extensionInput struct {
 	CallWaiting    *bool           `json:"call_waiting"`
 	PickupGroup    *string         `json:"pickup_group"`
 	Outbound       *string         `json:"outbound"`
+	MaxCalls       *int            `json:"max_calls"`
 	// Read-only; accepted and ignored so a GET body can be PUT back as is.
 	CreatedAt json.RawMessage `json:"created_at"`
 	UpdatedAt json.RawMessage `json:"updated_at"`
@@ -145,6 +148,7 @@ func (in *extensionInput) apply(e *store.Extension) {
 	set(&e.CallWaiting, in.CallWaiting)
 	set(&e.PickupGroup, in.PickupGroup)
 	set(&e.Outbound, in.Outbound)
+	set(&e.MaxCalls, in.MaxCalls)
 }
 
 // selfServiceViolations lists the fields a user-role caller gave beyond
@@ -174,6 +178,7 @@ func (in *extensionInput) selfServiceViolations() []string {
 	}
 	add(in.PickupGroup != nil, "pickup_group")
 	add(in.Outbound != nil, "outbound")
+	add(in.MaxCalls != nil, "max_calls")
 	return out
 }
 

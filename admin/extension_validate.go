@@ -70,6 +70,9 @@ func (s *Server) validateExtension(ctx context.Context, e *store.Extension, secr
 	if !slices.Contains(outboundClasses, e.Outbound) {
 		fe.add("outbound", "must be one of internal, local, national, international")
 	}
+	if e.MaxCalls < 0 || e.MaxCalls > 1000 {
+		fe.add("max_calls", "must be 0 (no limit) to 1000")
+	}
 	return nil
 }
 

@@ -63,7 +63,7 @@ func TestCreateExtensionFull(t *testing.T) {
 		"auth_algorithms": []string{"MD5", "SHA-256"}, "ring_seconds": 30,
 		"voicemail": map[string]any{"enabled": false, "pin": "1234"},
 		"forward":   map[string]any{"always": "", "busy": "voicemail:102", "no_answer": "number:+15551234"},
-		"dnd":       true, "outbound": "national", "call_waiting": false, "pickup_group": "sales-2",
+		"dnd":       true, "outbound": "national", "call_waiting": false, "pickup_group": "sales-2", "max_calls": 2,
 	})
 	if r.str("secret") != "My-Secret_123" {
 		t.Errorf("secret %q", r.str("secret"))
@@ -72,7 +72,7 @@ func TestCreateExtensionFull(t *testing.T) {
 		t.Errorf("auth_algorithms not normalised: %v", r.body["auth_algorithms"])
 	}
 	if r.body["ring_seconds"] != float64(30) || r.body["dnd"] != true || r.str("outbound") != "national" ||
-		r.body["call_waiting"] != false || r.str("pickup_group") != "sales-2" {
+		r.body["call_waiting"] != false || r.str("pickup_group") != "sales-2" || r.body["max_calls"] != float64(2) {
 		t.Errorf("body %s", r.raw)
 	}
 }
@@ -133,6 +133,8 @@ func TestCreateExtensionValidation(t *testing.T) {
 		{"pickup group too long", map[string]any{"number": "401", "pickup_group": strings.Repeat("g", 33)}, "pickup_group"},
 		{"pickup group upper case", map[string]any{"number": "401", "pickup_group": "Sales"}, "pickup_group"},
 		{"call waiting not a bool", map[string]any{"number": "401", "call_waiting": "no"}, "call_waiting"},
+		{"negative call limit", map[string]any{"number": "401", "max_calls": -1}, "max_calls"},
+		{"call limit too high", map[string]any{"number": "401", "max_calls": 1001}, "max_calls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

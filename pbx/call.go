@@ -19,10 +19,14 @@ import (
 // goroutines (in-dialog requests, the relay's timer, the API) only signal
 // it through stop, and forks report to it through events.
 type call struct {
-	e         *Engine
-	id        string
-	log       *slog.Logger
-	caller    store.Extension // who placed the call (authenticated)
+	e      *Engine
+	id     string
+	log    *slog.Logger
+	caller store.Extension // who placed the call (authenticated; for a call from a trunk, its From)
+	// inTrunk is the trunk the call came in on (nil for a call from an
+	// extension): it is routed from the trunk's context and may not leave
+	// on a trunk but through a dial of that context.
+	inTrunk   *store.Trunk
 	dialed    string
 	startedAt time.Time
 	in        *inbound // the caller's INVITE; its dialog may leave the call by transfer
@@ -58,6 +62,8 @@ type call struct {
 	// presented is the caller ID phones rung for this call see (the
 	// dial plan may rewrite it).
 	presented party
+	// outTrunk names the trunk the call was last sent out on.
+	outTrunk string
 	// forwardDest is where an extension that failed forwards the call when
 	// that is not an extension (setForwardTo, forwardTo).
 	forwardDest *dialplan.Destination
@@ -129,6 +135,7 @@ func (c *call) info() CallInfo {
 	defer c.mu.Unlock()
 	cs := c.callerSide
 	ci := CallInfo{ID: c.id, From: c.from.number, FromName: c.from.name, To: c.to.number, State: c.state,
+		FromTrunk: c.inTrunkName(),
 		StartedAt: c.startedAt, AnsweredAt: c.answeredAt,
 		CallerDigits: string(c.digits[cs]), CalleeDigits: string(c.digits[1-cs])}
 	answered := c.state == CallAnswered || c.state == CallEnding
@@ -154,6 +161,14 @@ func (c *call) info() CallInfo {
 		ci.Legs = append(ci.Legs, f.info())
 	}
 	return ci
+}
+
+// inTrunkName names the trunk the call came in on ("" if none).
+func (c *call) inTrunkName() string {
+	if c.inTrunk == nil {
+		return ""
+	}
+	return c.inTrunk.Name
 }
 
 // info describes an answered leg; the call's mu is held.

@@ -56,6 +56,9 @@ const (
 	causeForbidden      = "forbidden by dial plan"
 	causeHangupDest     = "hangup destination"
 	causeNoTrunk        = "no such trunk"
+	causeOutboundClass  = "outbound class"
+	causeTrunkLoop      = "trunk to trunk"
+	causeTooManyCalls   = "too many calls"
 	causeNotAvailable   = "destination not available"
 	causeDND            = "do not disturb"
 	causeTransferred    = "transferred"
@@ -85,6 +88,12 @@ func failureFor(err error) failure {
 		return failure{sip.StatusBusyHere, "Busy Here (do not disturb)", store.DispositionBusy, causeDND}
 	case errors.Is(err, errBusy):
 		return failure{sip.StatusBusyHere, "Busy Here", store.DispositionBusy, causeBusy}
+	case errors.Is(err, errOutboundClass):
+		return failure{sip.StatusForbidden, "Forbidden (outbound class)", store.DispositionFailed, causeOutboundClass}
+	case errors.Is(err, errTrunkLoop):
+		return failure{sip.StatusForbidden, "Forbidden (trunk to trunk)", store.DispositionFailed, causeTrunkLoop}
+	case errors.Is(err, errTooManyCalls):
+		return failure{sip.StatusServiceUnavailable, "Service Unavailable (too many calls)", store.DispositionFailed, causeTooManyCalls}
 	case errors.Is(err, errForbidden):
 		return failure{sip.StatusForbidden, "Forbidden", store.DispositionFailed, causeForbidden}
 	case errors.Is(err, errHangupDest), errors.Is(err, errHangupDialed):

@@ -21,9 +21,12 @@ const (
 
 // CallInfo describes one live call, for the calls API and the dashboard.
 type CallInfo struct {
-	ID         string
-	From       string // caller number
-	FromName   string // caller name
+	ID       string
+	From     string // caller number
+	FromName string // caller name
+	// FromTrunk is the trunk the call came in on ("" for a call from an
+	// extension): its From is an outside number, whatever it looks like.
+	FromTrunk  string
 	To         string // dialed number
 	State      CallState
 	StartedAt  time.Time

@@ -75,7 +75,7 @@ func (c *call) dial(q []attempt, offer *mediaOffer) (fail failure, ok bool, app 
 		case d.Kind == dialplan.KindHangup:
 			return failureFor(errHangupDialed), false, nil
 		case d.Kind == dialplan.KindTrunk:
-			fail = failureFor(fmt.Errorf("%w: %s", errNoTrunk, d.Trunk))
+			fail, ok = c.dialTrunk(a, offer)
 		default: // voicemail, conference: no application serves them yet
 			c.log.Info("destination not available", "destination", d.String())
 			fail = failureFor(fmt.Errorf("%w: %s", errNoDestApp, d.String()))
@@ -318,7 +318,7 @@ func (c *call) ringGroup(number string, ring time.Duration, offer *mediaOffer) (
 		if err != nil {
 			continue
 		}
-		busy := !ext.CallWaiting && e.extensionOnCall(ext.Number)
+		busy := (!ext.CallWaiting && e.extensionOnCall(ext.Number)) || e.atCallLimit(ext)
 		if ext.DND || busy {
 			continue
 		}

@@ -87,6 +87,12 @@ type Config struct {
 	// and the target the application is run with (the code itself, or what
 	// it stands for from this caller); nil: none.
 	FeatureCode func(dialed, caller string) (app, target string, ok bool)
+	// TrunkTimeout bounds one trunk REGISTER (challenge included) before
+	// the provider counts as not answering. Default 10 s.
+	TrunkTimeout time.Duration
+	// EmergencyNumbers may be dialled through a trunk by every extension,
+	// whatever its outbound class. Default 112, 911, 999.
+	EmergencyNumbers []string
 	// Now is the clock of the dial plan's time conditions; nil: time.Now.
 	Now func() time.Time
 }
@@ -130,6 +136,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxContacts <= 0 {
 		c.MaxContacts = 10
+	}
+	if c.EmergencyNumbers == nil {
+		c.EmergencyNumbers = trunk.DefaultEmergencyNumbers
 	}
 	if c.AuthFailLimit == 0 {
 		c.AuthFailLimit = 10

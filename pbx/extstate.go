@@ -1,6 +1,10 @@
 package pbx
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/officepbx/pbx/pbx/store"
+)
 
 // extState is what event subscribers see of one extension: whether it
 // exists, has a registered phone, is on do-not-disturb, its calls as
@@ -49,6 +53,25 @@ func (e *Engine) extensionOnCall(number string) bool {
 	return extState{dialogs: callDialogs(e.Calls())[number]}.onCall()
 }
 
+// extensionCalls counts the calls extension number is on among the live
+// calls: those it places and those it answered (not those that only ring
+// it), for its max_calls limit.
+func (e *Engine) extensionCalls(number string) int {
+	n := 0
+	for _, d := range callDialogs(e.Calls())[number] {
+		if d.state == dialogConfirmed || d.direction == dialogInitiator {
+			n++
+		}
+	}
+	return n
+}
+
+// atCallLimit reports whether ext is on as many calls as its max_calls
+// allows (never, without a limit).
+func (e *Engine) atCallLimit(ext store.Extension) bool {
+	return ext.MaxCalls > 0 && e.extensionCalls(ext.Number) >= ext.MaxCalls
+}
+
 // ringing reports whether a call rings the extension.
 func (s extState) ringing() bool {
 	for _, d := range s.dialogs {
@@ -77,7 +100,11 @@ func callDialogs(calls []CallInfo) map[string][]dialogState {
 		if c.State == CallAnswered {
 			st = dialogConfirmed
 		}
-		out[c.From] = append(out[c.From], dialogState{id: c.ID + "-out", state: st, direction: dialogInitiator, remote: c.To})
+		// An outside caller's number is no extension's, even when it
+		// looks like one: it neither lights a lamp nor uses up a limit.
+		if c.FromTrunk == "" {
+			out[c.From] = append(out[c.From], dialogState{id: c.ID + "-out", state: st, direction: dialogInitiator, remote: c.To})
+		}
 		// The callee's state over its phones (a ring group rings several
 		// numbers, an extension several phones): answered beats ringing.
 		callee = callee[:0]

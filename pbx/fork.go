@@ -17,12 +17,15 @@ import (
 // INVITE transaction and reports to the call; after the answer the call
 // owns the dialog (ACK, BYE).
 type fork struct {
-	c       *call
-	rs      *ringState // the round of ringing it reports to
-	b       store.Registration
-	number  string
-	name    string       // the extension's name
-	req     *sip.Request // the INVITE
+	c      *call
+	rs     *ringState // the round of ringing it reports to
+	b      store.Registration
+	number string
+	name   string       // the extension's name
+	req    *sip.Request // the INVITE
+	// trunk is set for an INVITE to a provider: its 401/407 is answered
+	// once with the trunk's credentials.
+	trunk   *store.Trunk
 	callID  string
 	fromTag string
 
@@ -60,7 +63,8 @@ type forkEvent struct {
 
 // newFork builds the INVITE for one binding of the callee. The name and
 // number of from go in From (caller ID).
-func (c *call) newFork(b store.Registration, to party, from party, offer []byte, rs *ringState) (*fork, error) {
+func (c *call) newFork(p ringPhone, from party, offer []byte, rs *ringState) (*fork, error) {
+	b, to := p.b, p.who
 	number := to.number
 	e := c.e
 	req, err := e.newRequestTo(sip.INVITE, b)
@@ -85,6 +89,10 @@ func (c *call) newFork(b store.Registration, to party, from party, offer []byte,
 	req.AppendHeader(sip.NewHeader("Supported", supportedOptions))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
+	if p.trunk != nil {
+		f.trunk = p.trunk
+		f.setTrunkHeaders(p.trunk, c.trunkCallerID(p.trunk, from))
+	}
 	return f, nil
 }
 
@@ -150,7 +158,7 @@ func (f *fork) run() {
 			cancelTx.Terminate()
 		}
 	}()
-	provisional, wantCancel, early := false, false, false
+	provisional, rang, wantCancel, early, authed := false, false, false, false, false
 	cancelReq := f.cancelReq
 	for {
 		select {
@@ -159,6 +167,9 @@ func (f *fork) run() {
 			case res.StatusCode < 200:
 				if res.StatusCode > 100 && !provisional {
 					provisional = true
+				}
+				if res.StatusCode > 100 && !rang {
+					rang = true
 					f.setState("ringing")
 					f.report(forkEvent{kind: forkRinging})
 				}
@@ -174,6 +185,19 @@ func (f *fork) run() {
 			case res.StatusCode < 300:
 				f.answered(tx, res)
 				return
+			case f.challenged(res) && !authed && !wantCancel:
+				// A provider's challenge: the same INVITE again, CSeq+1,
+				// with the trunk's credentials (RFC 3261 22.2); the new
+				// transaction needs its own provisional before a CANCEL.
+				authed, provisional = true, false
+				ntx, err := f.authorize(tx, res)
+				if err != nil {
+					f.c.log.Warn("trunk challenge not answered", "trunk", f.trunk.Name, "error", err)
+					f.setState("failed")
+					f.report(forkEvent{kind: forkFailed, final: finalResponse{res.StatusCode, res.Reason}})
+					return
+				}
+				tx = ntx
 			default:
 				f.setState("failed")
 				f.report(forkEvent{kind: forkFailed, final: finalResponse{res.StatusCode, res.Reason}})

@@ -3,6 +3,7 @@ package pbx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -28,6 +29,10 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.onTargetRefresh(req, tx) // a re-INVITE
 		return
 	}
+	if t, ok := e.trunkOf(req); ok {
+		e.onTrunkInvite(req, tx, t)
+		return
+	}
 	from := req.From()
 	if from == nil || !dialplan.IsNumber(from.Address.User) {
 		e.respond(tx, req, sip.StatusForbidden, "Forbidden (From must name an extension)", nil)
@@ -46,6 +51,17 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		in: newInbound(e, req, tx), pickups: make(chan *pickup), done: make(chan struct{}), state: CallSetup,
 		from: party{ext.Number, ext.Name}, to: party{number: req.Recipient.User}}
 	c.log = e.log.With("call", c.id, "caller", c.caller.Number, "dialed", c.dialed)
+	if e.atCallLimit(ext) {
+		// Counted before this call joins the table: the limit is the
+		// calls it may be on, this one included.
+		fail := failureFor(fmt.Errorf("%w: extension %s is on %d", errTooManyCalls, ext.Number, ext.MaxCalls))
+		c.log.Info("call refused: call limit", "max_calls", ext.MaxCalls)
+		// The record first: whoever sees the answer finds it queued.
+		e.metrics.callEnded(nil)
+		e.cdrs.add(c.cdr(fail.disposition, fail.cause, nil))
+		e.respond(tx, req, fail.code, fail.reason, nil)
+		return
+	}
 	if !e.calls.add(c) {
 		e.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable (shutting down)", nil)
 		return
@@ -96,7 +112,12 @@ func (c *call) setup() (failure, bool) {
 	if h := c.in.req.GetHeader("Replaces"); h != nil {
 		return c.replaceDialog(h.Value(), offer)
 	}
-	r, err := e.resolve(e.ctx, c.caller, c.dialed, e.now())
+	var r resolution
+	if c.inTrunk != nil {
+		r, err = e.resolveInbound(c, e.now())
+	} else {
+		r, err = e.resolve(e.ctx, c.caller, c.dialed, e.now())
+	}
 	if err != nil {
 		if !routine(err) {
 			c.log.Error("routing failed", "error", err)
@@ -141,7 +162,8 @@ func (c *call) setup() (failure, bool) {
 // routine reports whether a routing error is an everyday outcome rather
 // than a fault worth an error log.
 func routine(err error) bool {
-	for _, x := range []error{errUnknownNumber, errNotRegistered, errDND, errBusy, errForbidden, errHangupDest} {
+	for _, x := range []error{errUnknownNumber, errNotRegistered, errDND, errBusy, errForbidden, errHangupDest,
+		errOutboundClass, errTrunkLoop, errTooManyCalls} {
 		if errors.Is(err, x) {
 			return true
 		}

@@ -25,6 +25,9 @@ type attempt struct {
 	dest dialplan.Destination
 	ring time.Duration // 0: the destination's own ring time
 	line int           // the dial plan's dial statement; 0 for the numbering plan
+	// context is the dial-plan context of that statement ("" for the
+	// numbering plan and destinations configured elsewhere).
+	context string
 	// feature marks a feature code the PBX answers itself.
 	feature bool
 }
@@ -156,8 +159,14 @@ func (e *Engine) routePlan(r resolution, in dialplan.Call) (resolution, error) {
 	}
 	r.callerNumber, r.callerName = rt.CallerNumber, rt.CallerName
 	r.context, r.number = rt.Context, rt.Number
+	contextOf := map[int]string{} // a statement's line is in one context
+	for _, s := range rt.Steps {
+		if s.Line > 0 {
+			contextOf[s.Line] = s.Context
+		}
+	}
 	for _, a := range rt.Attempts {
-		r.attempts = append(r.attempts, attempt{dest: a.Dest, ring: a.Ring, line: a.Line})
+		r.attempts = append(r.attempts, attempt{dest: a.Dest, ring: a.Ring, line: a.Line, context: contextOf[a.Line]})
 	}
 	if len(r.attempts) == 0 {
 		return r, fmt.Errorf("%w: %s", errUnknownNumber, in.Number)
@@ -279,11 +288,24 @@ func (e *Engine) Trace(ctx context.Context, req TraceRequest) (TraceResult, erro
 		return out, nil
 	}
 	out.Outcome = "route"
+	var inTrunk *store.Trunk
+	if req.Context != ContextInternal {
+		// A trace from another context is an inbound call's.
+		inTrunk = &store.Trunk{Name: req.Trunk, Context: req.Context}
+	}
 	for _, a := range r.attempts {
 		if a.feature {
 			out.Outcome = "feature"
 		}
 		out.Attempts = append(out.Attempts, TraceAttempt{Destination: a.dest.String(), Ring: a.ring, Line: a.line})
+		if a.dest.Kind == dialplan.KindTrunk {
+			// The trunk's own check at call time (docs/trunks.md).
+			text := "trunk " + a.dest.Trunk + ": allowed"
+			if err := trunkPermission(inTrunk, caller.Outbound, a, a.dest.Number, e.cfg.EmergencyNumbers); err != nil {
+				text = "trunk " + a.dest.Trunk + ": refused at call time, " + err.Error()
+			}
+			out.Steps = append(out.Steps, TraceStep{Line: a.line, Context: a.context, Text: text})
+		}
 	}
 	return out, nil
 }

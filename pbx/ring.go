@@ -51,7 +51,7 @@ func (c *call) ring(tgt target, side media.Side, from party, offer []byte, h rin
 		}
 	}
 	for _, p := range phones {
-		f, err := c.newFork(p.b, p.who, from, offer, rs)
+		f, err := c.newFork(p, from, offer, rs)
 		if err != nil {
 			c.log.Warn("cannot ring phone", "error", err)
 			continue

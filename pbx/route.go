@@ -35,6 +35,9 @@ type target struct {
 type ringPhone struct {
 	b   store.Registration
 	who party
+	// trunk, when set, makes this "phone" a provider: the INVITE carries
+	// the office's caller ID and answers the provider's challenge.
+	trunk *store.Trunk
 }
 
 // route finds the phones of extension dialed, following forward-always
@@ -56,7 +59,7 @@ func (e *Engine) route(ctx context.Context, dialed string, now time.Time) (targe
 		next := ext.Forward.Always
 		// Without call waiting, an extension on a call is busy, as with DND
 		// (a forward-always that is followed still wins).
-		busy := !ext.DND && !ext.CallWaiting && e.extensionOnCall(ext.Number)
+		busy := !ext.DND && ((!ext.CallWaiting && e.extensionOnCall(ext.Number)) || e.atCallLimit(ext))
 		if to, ok := forwardTarget(next); busy && ok && !seen[to] && hop < maxForwardHops {
 			busy = false
 		} else if _, ok := forwardRedirect(next); busy && ok {

@@ -15,6 +15,7 @@ func (e *Engine) newTrunkManager() *trunk.Manager {
 		Contact:   func(tp string) sip.Uri { return e.contact(tp).Address },
 		UserAgent: e.cfg.UserAgent,
 		Log:       e.log.With("component", "trunk"),
+		Timeout:   e.cfg.TrunkTimeout,
 	})
 }
 

@@ -54,6 +54,7 @@ func newFlagSet(name string, stderr io.Writer, getenv func(string) string) (*fla
 	fs.StringVar(&s.cfg.ExternalIP, "external-ip", env("PBX_EXTERNAL_IP", ""), "address used in Contact/Via/SDP; default: the primary interface's (env PBX_EXTERNAL_IP)")
 	fs.StringVar(&s.logLevel, "log-level", env("PBX_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env PBX_LOG_LEVEL)")
 	fs.StringVar(&s.cfg.MetricsToken, "metrics-token", env("PBX_METRICS_TOKEN", ""), "bearer token required by /metrics; open when empty (env PBX_METRICS_TOKEN)")
+	fs.StringVar(&s.cfg.EmergencyNumbers, "emergency-numbers", env("PBX_EMERGENCY_NUMBERS", "112,911,999"), "numbers every extension may call through a trunk whatever its outbound class, comma-separated (env PBX_EMERGENCY_NUMBERS)")
 	// An unparsable value must not silently become 0, which means "off".
 	failLimit, err := strconv.Atoi(env("PBX_AUTH_FAIL_LIMIT", "10"))
 	if err != nil {

@@ -131,6 +131,7 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		FeatureCode: featureCode,
 		Now:         cfg.Now,
 	}
+	sipCfg.EmergencyNumbers, _ = ParseEmergencyNumbers(cfg.EmergencyNumbers) // validated by Start
 	if cfg.TuneSIP != nil {
 		cfg.TuneSIP(&sipCfg)
 	}

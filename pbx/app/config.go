@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/officepbx/pbx/dialplan"
 	"github.com/officepbx/pbx/pbx"
 	"github.com/officepbx/pbx/pbx/voicemail"
 )
@@ -29,6 +30,11 @@ type Config struct {
 	HTTPTLS    bool
 	RTPPorts   string // "LO-HI"
 	ExternalIP string // address put in Contact/Via/SDP; detected when empty
+
+	// EmergencyNumbers are the numbers every extension may call through a
+	// trunk whatever its outbound class, comma-separated; empty: 112, 911
+	// and 999.
+	EmergencyNumbers string
 
 	AdminPassword string // password of the first admin; random when empty
 	MetricsToken  string // bearer token /metrics asks for; open when empty
@@ -55,6 +61,23 @@ type Config struct {
 	// TuneVoicemail, when set, adjusts the voicemail application (tests
 	// use a short silence time).
 	TuneVoicemail func(*voicemail.App)
+}
+
+// ParseEmergencyNumbers parses a comma-separated list of emergency
+// numbers (1-15 digits each); "" is nil, which means the defaults.
+func ParseEmergencyNumbers(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		n = strings.TrimSpace(n)
+		if !dialplan.IsNumber(n) {
+			return nil, fmt.Errorf("emergency number %q: want 1 to 15 digits, e.g. 112,911", n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // PortRange is an inclusive range of UDP ports for RTP.
@@ -119,6 +142,9 @@ func (c *Config) validate() (PortRange, net.IP, error) {
 	}
 	ports, err := ParsePortRange(c.RTPPorts)
 	if err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := ParseEmergencyNumbers(c.EmergencyNumbers); err != nil {
 		errs = append(errs, err)
 	}
 	var ip net.IP

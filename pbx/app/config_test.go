@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"net"
 	"testing"
 )
@@ -21,6 +22,26 @@ func TestParsePortRange(t *testing.T) {
 		"a-b": false, "80-100": false, "60000-70000": false, "10000-10002": false} {
 		if _, err := ParsePortRange(in); (err == nil) != ok {
 			t.Errorf("ParsePortRange(%q) error %v, want ok=%v", in, err, ok)
+		}
+	}
+}
+
+func TestParseEmergencyNumbers(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"", "[]", false},
+		{"112", "[112]", false},
+		{" 112, 911 ,999", "[112 911 999]", false},
+		{"112,", "", true},
+		{"11a", "", true},
+		{"+112", "", true},
+	} {
+		got, err := ParseEmergencyNumbers(tc.in)
+		if (err != nil) != tc.wantErr || (err == nil && fmt.Sprint(got) != tc.want) {
+			t.Errorf("ParseEmergencyNumbers(%q) = %v, %v", tc.in, got, err)
 		}
 	}
 }

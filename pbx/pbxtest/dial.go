@@ -14,6 +14,8 @@ type dialConfig struct {
 	codecs  []uint8
 	body    []byte
 	headers []sip.Header
+	from    string
+	to      string
 }
 
 // WithHeader adds a header to the INVITE (for instance the Record-Route a
@@ -25,6 +27,15 @@ func WithHeader(name, value string) DialOption {
 // WithOffer sets the codecs the INVITE offers, in preference order
 // (default: the UA's codecs).
 func WithOffer(codecs ...uint8) DialOption { return func(d *dialConfig) { d.codecs = codecs } }
+
+// WithFrom puts user in the INVITE's From instead of the UA's User (a
+// provider's UA placing a call from an outside number).
+func WithFrom(user string) DialOption { return func(d *dialConfig) { d.from = user } }
+
+// WithTo puts user in the INVITE's To instead of the dialled number,
+// which stays in the Request-URI (a provider that calls the registered
+// contact and names the DID in To).
+func WithTo(user string) DialOption { return func(d *dialConfig) { d.to = user } }
 
 // WithBody sends body as the INVITE's SDP as it is (for malformed offers).
 func WithBody(body []byte) DialOption { return func(d *dialConfig) { d.body = body } }
@@ -45,7 +56,7 @@ func (u *UA) Dial(ctx context.Context, number string, opts ...DialOption) (*Call
 // Invite sends an INVITE to number and returns at once; the call follows
 // its responses (answering one digest challenge) in the background.
 func (u *UA) Invite(ctx context.Context, number string, opts ...DialOption) (*Call, error) {
-	cfg := dialConfig{codecs: u.Codecs}
+	cfg := dialConfig{codecs: u.Codecs, from: u.User, to: number}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -60,10 +71,10 @@ func (u *UA) Invite(ctx context.Context, number string, opts ...DialOption) (*Ca
 	callID := sip.GenerateTagN(24)
 	build := func(seq uint32) *sip.Request {
 		req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: number, Host: u.pbxHost, Port: u.pbxPort})
-		from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: u.User, Host: u.pbxHost}, Params: sip.NewParams()}
+		from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: cfg.from, Host: u.pbxHost}, Params: sip.NewParams()}
 		from.Params.Add("tag", c.localTag)
 		req.AppendHeader(from)
-		req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: number, Host: u.pbxHost}, Params: sip.NewParams()})
+		req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: cfg.to, Host: u.pbxHost}, Params: sip.NewParams()})
 		cid := sip.CallIDHeader(callID)
 		req.AppendHeader(&cid)
 		req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.INVITE})

@@ -20,6 +20,11 @@ type Policy struct {
 	// sends its tone from then on (as a phone playing a ringback or an
 	// announcement).
 	EarlyMedia bool
+	// Challenge, when 401 or 407, makes the UA act as a provider that
+	// authenticates calls: an INVITE without credentials is answered
+	// with that challenge, one with wrong credentials (for the UA's User
+	// and Secret) with 403.
+	Challenge int
 }
 
 // SetPolicy sets how the UA treats calls from now on. The default answers
@@ -45,6 +50,12 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	u.count(req.Method)
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		u.onReinvite(req, tx)
+		return
+	}
+	u.mu.Lock()
+	challenge := u.policy.Challenge
+	u.mu.Unlock()
+	if challenge != 0 && !u.checkChallenge(req, tx, challenge) {
 		return
 	}
 	if !u.begin() {

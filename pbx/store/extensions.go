@@ -29,8 +29,11 @@ type Extension struct {
 	// extension shares.
 	PickupGroup string
 	Outbound    string // internal, local, national, international
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// MaxCalls bounds the calls the extension is on at once (placed or
+	// answered); 0 is no limit.
+	MaxCalls  int
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Voicemail is an extension's voicemail box settings.
@@ -89,7 +92,7 @@ type ListOptions struct {
 
 const extensionColumns = `number, name, email, secret, auth_algorithms, ring_seconds, vm_enabled, vm_pin,
 	fwd_always, fwd_busy, fwd_no_answer, dnd, call_waiting, pickup_group, outbound, created_at, updated_at,
-	vm_max_seconds, vm_max_messages, vm_delete_after_days, vm_skip_pin_own, vm_operator, vm_email`
+	vm_max_seconds, vm_max_messages, vm_delete_after_days, vm_skip_pin_own, vm_operator, vm_email, max_calls`
 
 func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 	var e Extension
@@ -98,7 +101,7 @@ func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 	err := row.Scan(&e.Number, &e.Name, &e.Email, &e.Secret, &algs, &e.RingSeconds, &e.Voicemail.Enabled,
 		&e.Voicemail.PIN, &e.Forward.Always, &e.Forward.Busy, &e.Forward.NoAnswer, &e.DND, &e.CallWaiting,
 		&e.PickupGroup, &e.Outbound, &created, &updated, &e.Voicemail.MaxSeconds, &e.Voicemail.MaxMessages,
-		&e.Voicemail.DeleteAfterDays, &e.Voicemail.SkipPINOwn, &e.Voicemail.Operator, &e.Voicemail.Email)
+		&e.Voicemail.DeleteAfterDays, &e.Voicemail.SkipPINOwn, &e.Voicemail.Operator, &e.Voicemail.Email, &e.MaxCalls)
 	if err != nil {
 		return e, err
 	}
@@ -117,12 +120,12 @@ func (s *Store) CreateExtension(ctx context.Context, e *Extension) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO extensions (`+extensionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Number, e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds,
 			e.Voicemail.Enabled, e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer,
 			e.DND, e.CallWaiting, e.PickupGroup, e.Outbound, unix(now), unix(now),
 			e.Voicemail.MaxSeconds, e.Voicemail.MaxMessages, e.Voicemail.DeleteAfterDays, e.Voicemail.SkipPINOwn,
-			e.Voicemail.Operator, e.Voicemail.Email)
+			e.Voicemail.Operator, e.Voicemail.Email, e.MaxCalls)
 		if err != nil {
 			return fmt.Errorf("insert extension: %w", err)
 		}
@@ -153,11 +156,11 @@ func (s *Store) UpdateExtension(ctx context.Context, e *Extension) error {
 		res, err := tx.ExecContext(ctx, `UPDATE extensions SET name = ?, email = ?, secret = ?, auth_algorithms = ?,
 			ring_seconds = ?, vm_enabled = ?, vm_pin = ?, fwd_always = ?, fwd_busy = ?, fwd_no_answer = ?, dnd = ?,
 			call_waiting = ?, pickup_group = ?, outbound = ?, updated_at = ?, vm_max_seconds = ?, vm_max_messages = ?,
-			vm_delete_after_days = ?, vm_skip_pin_own = ?, vm_operator = ?, vm_email = ? WHERE number = ?`,
+			vm_delete_after_days = ?, vm_skip_pin_own = ?, vm_operator = ?, vm_email = ?, max_calls = ? WHERE number = ?`,
 			e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds, e.Voicemail.Enabled,
 			e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer, e.DND, e.CallWaiting, e.PickupGroup,
 			e.Outbound, unix(now), e.Voicemail.MaxSeconds, e.Voicemail.MaxMessages, e.Voicemail.DeleteAfterDays,
-			e.Voicemail.SkipPINOwn, e.Voicemail.Operator, e.Voicemail.Email, e.Number)
+			e.Voicemail.SkipPINOwn, e.Voicemail.Operator, e.Voicemail.Email, e.MaxCalls, e.Number)
 		return affectedOne(res, err, "extension "+e.Number)
 	})
 	if err != nil {

@@ -55,6 +55,7 @@ type Manager struct {
 	closed   bool
 	ctx      context.Context
 	cancel   context.CancelFunc
+	calls    CallCounter
 }
 
 // NewManager creates a manager; nothing registers before Sync.
@@ -200,6 +201,24 @@ func (m *Manager) Match(src netip.AddrPort) (store.Trunk, bool) {
 	return t, ok
 }
 
+// Trunk returns the configured trunk of that name (as last synced).
+func (m *Manager) Trunk(name string) (store.Trunk, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.trunks[name]
+	return t, ok
+}
+
+// CountCall records a call through trunk name in direction (Inbound or
+// Outbound) for the metrics.
+func (m *Manager) CountCall(name, direction string) {
+	m.calls.Count(name, direction, time.Now())
+}
+
+// CallHours returns the trunk calls of the last hour and of the hour
+// before (see CallCounter).
+func (m *Manager) CallHours() (last, previous uint64) { return m.calls.Hours(time.Now()) }
+
 // Status returns a trunk's live status; false if no such trunk is known.
 func (m *Manager) Status(name string) (Status, bool) {
 	m.mu.Lock()
@@ -221,7 +240,8 @@ func (m *Manager) setStatus(r *registration, fn func(*Status)) {
 }
 
 // WriteMetrics writes pbx_trunk_registered{trunk="NAME"}: 1 while a
-// registering trunk is registered, else 0.
+// registering trunk is registered, else 0; and the trunk call counters
+// (CallCounter.WriteMetrics).
 func (m *Manager) WriteMetrics(w io.Writer) {
 	m.mu.Lock()
 	names := make([]string, 0, len(m.statuses))
@@ -242,6 +262,7 @@ func (m *Manager) WriteMetrics(w io.Writer) {
 	for i, n := range names {
 		fmt.Fprintf(w, "pbx_trunk_registered{trunk=%q} %d\n", n, vals[i])
 	}
+	m.calls.WriteMetrics(w, time.Now())
 }
 
 // Close unregisters every trunk (bounded by UnregisterTimeout) and stops.

@@ -86,6 +86,10 @@ func (r *registration) run(ctx context.Context) {
 // errRefused wraps a provider's final refusal of a REGISTER.
 var errRefused = errors.New("refused")
 
+// errNoResponse: sipgo ended a transaction with neither a response nor
+// an error (its transaction was terminated, as when the stack closes).
+var errNoResponse = errors.New("transaction ended without a response")
+
 // register sends one REGISTER asking for expires (0 unregisters) and
 // answers one digest challenge (401 or 407) with the trunk's credentials.
 // It returns the expiry the provider granted.
@@ -95,12 +99,18 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	req := r.request(expires)
 	client := r.m.cfg.Client
 	res, err := client.Do(ctx, req)
+	if err == nil && res == nil {
+		err = errNoResponse // the transaction ended without error and without answer (stack closing)
+	}
 	if err != nil {
 		return 0, noAnswer(err)
 	}
 	if (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) && r.t.Username != "" {
 		res, err = client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: r.t.Username, Password: r.t.Secret})
 		r.cseq = req.CSeq().SeqNo
+		if err == nil && res == nil {
+			err = errNoResponse
+		}
 		if err != nil {
 			return 0, noAnswer(err)
 		}

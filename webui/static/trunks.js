@@ -62,7 +62,7 @@ export async function trunkPage(name) {
         options: [['yes', 'Yes'], ['no', 'No: trusted by source address']] }),
       field('expires', { label: 'Registration expiry (seconds)', type: 'number', value: t.expires, attrs: { min: 5, max: 86400 } })),
     h('fieldset', {}, h('legend', {}, 'Calls'),
-      field('from_user', { label: 'Caller ID number for outbound calls', value: t.from_user, help: 'Empty: the caller’s number as the dial plan sets it.' }),
+      field('from_user', { label: 'Caller ID number for outbound calls', value: t.from_user, help: 'Sent in From and P-Asserted-Identity unless the dial-plan rule sets callerid number. Empty: the caller’s extension number.' }),
       field('context', { label: 'Dial-plan context for inbound calls', value: t.context }),
       field('match', { label: 'Source addresses (comma-separated IP, IP:PORT or CIDR)', value: (t.match || []).join(', ') })),
     h('div', { class: 'actions' },
