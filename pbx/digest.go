@@ -51,6 +51,10 @@ type digestAuth struct {
 
 	macs sync.Pool // of hash.Hash: HMAC-SHA-256 keyed with key
 
+	// decoy is the secret an unknown extension is checked against: random,
+	// never told, so its checks fail as a wrong password does.
+	decoy string
+
 	mu       sync.Mutex
 	genStart time.Time
 	cur      map[string]uint32
@@ -63,6 +67,9 @@ func newDigestAuth(realm string, ttl time.Duration) *digestAuth {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	d.macs.New = func() any { return hmac.New(sha256.New, d.key[:]) }
+	var decoy [32]byte
+	rand.Read(decoy[:])
+	d.decoy = base64.RawURLEncoding.EncodeToString(decoy[:])
 	return d
 }
 

@@ -160,15 +160,17 @@ func (e *Engine) authenticate(req *sip.Request, tx sip.ServerTransaction, header
 	if h := req.GetHeader(header); h != nil {
 		cred = h.Value()
 	}
+	// An unknown extension goes through the same checks with a secret
+	// nobody knows, so every answer (401 for a stale or foreign nonce, 403
+	// for a wrong response) and the work behind it are those a known
+	// extension with a wrong password gets: no user enumeration.
 	secret := ext.Secret
-	var err error
-	var username string
-	if known {
-		username, err = e.auth.verify(credentials{header: cred, method: string(req.Method)}, number, secret, algs, now)
-	} else if cred == "" {
-		err = errNoCredentials
-	} else {
-		err = errors.New("unknown extension")
+	if !known {
+		secret = e.auth.decoy
+	}
+	username, err := e.auth.verify(credentials{header: cred, method: string(req.Method)}, number, secret, algs, now)
+	if !known && err == nil {
+		err = errWrongPassword // cannot happen short of guessing 256 random bits
 	}
 	switch {
 	case err == nil:
@@ -186,8 +188,12 @@ func (e *Engine) authenticate(req *sip.Request, tx sip.ServerTransaction, header
 	e.metrics.authFailures.Add(1)
 	src := req.Source()
 	blocked := e.block.fail(sourceIP(req), now)
+	reason := err.Error()
+	if !known {
+		reason = "unknown extension" // for the log only: the phone sees what a wrong password gets
+	}
 	e.log.Warn("SIP authentication failed", "method", string(req.Method), "extension", number,
-		"username", truncate(username, 64), "source", src, "transport", req.Transport(), "reason", err.Error(),
+		"username", truncate(username, 64), "source", src, "transport", req.Transport(), "reason", reason,
 		"source_blocked", blocked)
 	e.respond(tx, req, sip.StatusForbidden, "Forbidden", nil)
 	return false
