@@ -14,7 +14,17 @@ import (
 
 // onRegister is the registrar (RFC 3261 section 10.3): it authenticates the
 // extension named in To, then adds, refreshes, removes or lists its bindings.
+//
+// It answers statelessly, as Kamailio's registrar does (sl_send_reply): the
+// transaction ends with its response instead of living on for Timer J
+// (32 s over UDP) to absorb retransmissions. At thousands of registrations
+// a second those retained transactions (request, response, timer each)
+// were most of the live heap the GC had to mark. A retransmitted REGISTER
+// is then simply handled again: without credentials it gets a fresh 401;
+// with credentials already used it is a replay and gets a fresh 401 too,
+// and the phone answers that challenge; the binding update is idempotent.
 func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	defer tx.Terminate()
 	to := req.To()
 	if to == nil || !dialplan.IsNumber(to.Address.User) {
 		e.respond(tx, req, sip.StatusBadRequest, "Bad Request (To must name an extension)", nil)
@@ -175,13 +185,16 @@ func (e *Engine) authenticate(req *sip.Request, tx sip.ServerTransaction, header
 	switch {
 	case err == nil:
 		return true
-	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errReplay),
-		errors.Is(err, errWrongAlgorithm):
-		// Not a password guess: a first request, a nonce from before a
-		// restart, or a reused nonce. A fresh challenge sorts it out.
+	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errWrongAlgorithm):
+		// Not a password guess: a first request or a nonce from before a
+		// restart. A fresh challenge sorts it out.
 		e.challenge(req, tx, header, algs, false, now)
 		return false
-	case errors.Is(err, errStaleNonce):
+	case errors.Is(err, errStaleNonce), errors.Is(err, errReplay):
+		// A replay had the right response (verify checks counts last): a
+		// retransmission whose answer was lost, as the registrar keeps no
+		// transaction. stale=true has the phone retry with the new nonce
+		// instead of taking the 401 for a wrong password.
 		e.challenge(req, tx, header, algs, true, now)
 		return false
 	}

@@ -396,3 +396,31 @@ func TestWatchRegistrationsSignalsChanges(t *testing.T) {
 		t.Fatal("no signal after unregistering")
 	}
 }
+
+// The registrar answers statelessly: a retransmission of an authenticated
+// REGISTER that was already answered (its 200 lost on the way) is handled
+// again. Its credentials are spent, so it gets a fresh challenge with
+// stale=true (phones then retry at once rather than report a wrong
+// password), not a 403, and the binding the first one made stays.
+func TestRegisterRetransmissionIsChallengedAgain(t *testing.T) {
+	p := pbxtest.Start(t)
+	ext := p.CreateExtension("101", nil)
+	ua := p.NewUA("101", ext.Secret)
+	challenge := expect(t, 401)(ua.Send(ctx(t), ua.RegisterRequest(600, "<"+ua.Contact()+">")))
+	req := ua.RegisterRequest(600, "<"+ua.Contact()+">")
+	if err := ua.Authorize(req, challenge); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, 200)(ua.Send(ctx(t), req))
+	branch, _ := req.Via().Params.Get("branch")
+	again := expect(t, 401)(ua.Send(ctx(t), req)) // same Via branch, CSeq and credentials
+	if b, _ := req.Via().Params.Get("branch"); b != branch {
+		t.Fatalf("not a retransmission: branch %q, then %q", branch, b)
+	}
+	if h := again.GetHeader("WWW-Authenticate"); h == nil || !strings.Contains(h.Value(), "stale=true") {
+		t.Fatalf("retransmission not answered with a stale=true challenge: %v", h)
+	}
+	if regs := registrations(t, p); len(regs) != 1 || regs[0].Contact != ua.Contact() {
+		t.Fatalf("bindings after the retransmission: %+v", regs)
+	}
+}
