@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -17,35 +20,65 @@ import (
 	"github.com/officepbx/pbx/pbx/pbxtest"
 )
 
-// cpuTime is the user+system CPU time so far of the process (who is
-// unix.RUSAGE_SELF, 0) or of the calling thread (RUSAGE_THREAD, 1).
-func cpuTime(b *testing.B, who int) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(who, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-const (
-	rusageSelf   = 0
-	rusageThread = 1 // Linux
-)
-
 // BenchmarkAuthenticatedRegister measures one full authenticated
 // registration (REGISTER, 401, REGISTER with MD5 digest, 200) over loopback
 // UDP against the whole PBX (its sipgo stack, registrar, location service
-// and write-behind), from bare-bones clients: "clients" of them, each one
-// registration at a time. Besides wall time it reports CPU per
-// registration from getrusage, which a shared machine disturbs far less
-// than ns/op: pbx-cpu-µs/reg is the process's user+system CPU less the
-// clients' own (each client goroutine is locked to its thread and reads
-// that thread's usage), client-cpu-µs/reg the clients'. GC runs at 400%
-// as under `pbx serve`.
+// and write-behind), from bare-bones clients in a child process: "clients"
+// of them, each one registration at a time. Besides wall time it reports
+// CPU per registration from getrusage, which a shared machine disturbs far
+// less than ns/op: pbx-cpu-µs/reg is this process's user+system CPU (the
+// PBX, the test harness idle), client-cpu-µs/reg the child's. GC runs at
+// 400% as under `pbx serve`.
 func BenchmarkAuthenticatedRegister(b *testing.B) {
 	for _, clients := range []int{1, 8} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchRegister(b, clients) })
 	}
+}
+
+// regClientEnv carries a regBench to the child process the benchmark
+// starts (see TestMain).
+const regClientEnv = "PBX_BENCH_REGISTER_CLIENTS"
+
+type regBench struct {
+	Addr    string
+	Names   []string
+	Secrets []string
+	N       int
+	Clients int
+}
+
+// runRegisterClients is the child process: it registers N times from
+// Clients sockets and reports the first failure.
+func runRegisterClients(spec string) error {
+	var rb regBench
+	if err := json.Unmarshal([]byte(spec), &rb); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, rb.Clients)
+	for c := 0; c < rb.Clients; c++ {
+		conn, err := net.Dial("udp", rb.Addr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		cl := &regClient{conn: conn, local: conn.LocalAddr().String(), pbxAddr: rb.Addr,
+			buf: make([]byte, 4096), msg: make([]byte, 0, 1024)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; i < rb.N; i += rb.Clients {
+				u := i % len(rb.Names)
+				if err := cl.register(i, rb.Names[u], rb.Secrets[u]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 // regClient is one bare-bones registering phone: it builds its messages
@@ -150,62 +183,41 @@ func (c *regClient) register(i int, user, secret string) error {
 func benchRegister(b *testing.B, clients int) {
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	p := pbxtest.Start(b)
-	const users = 50
-	names := make([]string, users)
-	secrets := make([]string, users)
-	for i := range secrets {
-		names[i] = strconv.Itoa(5000 + i)
-		secrets[i] = p.CreateExtension(names[i], nil).Secret
+	rb := regBench{Addr: p.SIPAddr, N: b.N, Clients: clients}
+	for i := 0; i < 50; i++ {
+		rb.Names = append(rb.Names, strconv.Itoa(5000+i))
+		rb.Secrets = append(rb.Secrets, p.CreateExtension(rb.Names[i], nil).Secret)
 	}
-	cls := make([]*regClient, clients)
-	for c := range cls {
-		conn, err := net.Dial("udp", p.SIPAddr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close()
-		cls[c] = &regClient{conn: conn, local: conn.LocalAddr().String(), pbxAddr: p.SIPAddr,
-			buf: make([]byte, 4096), msg: make([]byte, 0, 1024)}
+	spec, err := json.Marshal(rb)
+	if err != nil {
+		b.Fatal(err)
 	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), regClientEnv+"="+string(spec))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime(b, rusageSelf)
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	clientCPU := make([]time.Duration, clients)
-	for c, cl := range cls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			t0 := cpuTime(b, rusageThread)
-			defer func() { clientCPU[c] = cpuTime(b, rusageThread) - t0 }()
-			for i := c; i < b.N; i += clients {
-				if err := cl.register(i, names[i%users], secrets[i%users]); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
+	var ru0, ru1 syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
+		b.Fatal(err)
 	}
-	wg.Wait()
-	cpu := cpuTime(b, rusageSelf) - cpu0
+	err = cmd.Run()
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru1); err != nil {
+		b.Fatal(err)
+	}
 	b.StopTimer()
+	if err != nil {
+		b.Fatalf("clients: %v\n%s", err, out.Bytes())
+	}
+	cpu := func(ru *syscall.Rusage) time.Duration { return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()) }
+	child := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	b.ReportMetric(float64((cpu(&ru1)-cpu(&ru0)).Nanoseconds())/1e3/float64(b.N), "pbx-cpu-µs/reg")
+	b.ReportMetric(float64(cpu(child).Nanoseconds())/1e3/float64(b.N), "client-cpu-µs/reg")
 	// What the GC has to mark: transactions retained for Timer J
 	// (32 s over UDP) were most of it.
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-heap-MB")
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
-	var client time.Duration
-	for _, d := range clientCPU {
-		client += d
-	}
-	b.ReportMetric(float64((cpu-client).Nanoseconds())/1e3/float64(b.N), "pbx-cpu-µs/reg")
-	b.ReportMetric(float64(client.Nanoseconds())/1e3/float64(b.N), "client-cpu-µs/reg")
 }
