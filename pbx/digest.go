@@ -13,6 +13,7 @@ import (
 	"hash"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -36,7 +37,7 @@ var (
 	errWrongPassword  = errors.New("wrong password")
 )
 
-// nonceSize is 8 bytes of time, 8 random, 16 of HMAC.
+// nonceSize is 8 bytes of time, 8 of counter, 16 of HMAC.
 const nonceSize = 32
 
 // digestAuth issues nonces and checks digest responses (RFC 2617, 7616,
@@ -51,6 +52,12 @@ type digestAuth struct {
 
 	macs sync.Pool // of hash.Hash: HMAC-SHA-256 keyed with key
 
+	// decoy is the secret an unknown extension is checked against: random,
+	// never told, so its checks fail as a wrong password does.
+	decoy string
+
+	seq atomic.Uint64 // nonce counter
+
 	mu       sync.Mutex
 	genStart time.Time
 	cur      map[string]uint32
@@ -63,14 +70,24 @@ func newDigestAuth(realm string, ttl time.Duration) *digestAuth {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	d.macs.New = func() any { return hmac.New(sha256.New, d.key[:]) }
+	var decoy [32]byte
+	rand.Read(decoy[:])
+	var seq [8]byte
+	rand.Read(seq[:])
+	d.seq.Store(binary.BigEndian.Uint64(seq[:]))
+	d.decoy = base64.RawURLEncoding.EncodeToString(decoy[:])
 	return d
 }
 
-// nonce makes a fresh nonce.
+// nonce makes a fresh nonce: its time, a counter that makes it unique,
+// and the HMAC of both. The HMAC already makes it unforgeable and
+// unpredictable without the key, so the counter needs no randomness (it
+// was 8 bytes from crypto/rand per challenge); it starts at a random value
+// so two processes with the same clock do not issue the same nonces.
 func (d *digestAuth) nonce(now time.Time) string {
 	var b [nonceSize]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
-	rand.Read(b[8:16])
+	binary.BigEndian.PutUint64(b[8:16], d.seq.Add(1))
 	d.sign(b[16:], b[:16])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }

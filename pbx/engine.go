@@ -443,7 +443,10 @@ func (e *Engine) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 
 const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, MESSAGE, INFO, UPDATE, SUBSCRIBE, REFER"
 
+// onOptions answers OPTIONS (phones' keep-alives) statelessly, as the
+// registrar does REGISTER: a retransmission just gets another 200.
 func (e *Engine) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	defer tx.Terminate()
 	e.respond(tx, req, sip.StatusOK, "OK", []sip.Header{
 		sip.NewHeader("Allow", allowMethods),
 		sip.NewHeader("Accept", "application/sdp"),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -105,6 +106,20 @@ func (f *fork) setState(s string) {
 	f.c.e.callWatch.notify()
 }
 
+// setRinging marks a provisional response, unless the fork is already
+// being cancelled: a 180 that crosses the CANCEL does not bring it back.
+func (f *fork) setRinging() {
+	f.mu.Lock()
+	changed := f.state == "trying"
+	if changed {
+		f.state = "ringing"
+	}
+	f.mu.Unlock()
+	if changed {
+		f.c.e.callWatch.notify()
+	}
+}
+
 func (f *fork) info() LegInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -127,16 +142,62 @@ func (f *fork) roundOver() bool {
 	}
 }
 
-func (f *fork) requestCancel() { f.cancelOnce.Do(func() { close(f.cancelReq) }) }
+// The fork's state turns "cancelled" at once, before its goroutine sends
+// the CANCEL: a phone that lost the ringing is never listed as trying or
+// ringing once another answered.
+func (f *fork) requestCancel() {
+	f.cancelOnce.Do(func() {
+		f.mu.Lock()
+		changed := f.state == "trying" || f.state == "ringing"
+		if changed {
+			f.state = "cancelled"
+		}
+		f.mu.Unlock()
+		if changed {
+			f.c.e.callWatch.notify()
+		}
+		close(f.cancelReq)
+	})
+}
+
+// forkEventsMax is the most events one fork reports: ringing, early media
+// and its final outcome. The round's channel has room for all of them, so
+// a fork never waits for the ring loop while sipgo holds a response (the
+// client transaction blocks until the fork reads it): a 200 OK is ACKed
+// at once, whatever the ring loop is doing.
+const forkEventsMax = 3
 
 // report hands an event to the call; false when the call takes no more.
 func (f *fork) report(ev forkEvent) bool {
 	ev.f = f
 	select {
+	case <-f.rs.over:
+		return false
+	default:
+	}
+	select {
 	case f.rs.events <- ev:
 		return true
 	case <-f.rs.over:
 		return false
+	}
+}
+
+// decide waits for the call's answer to the fork's forkAnswered event:
+// keep the dialog or hang it up. A round that ends without reading the
+// event (the caller gave up meanwhile) answers no.
+func (f *fork) decide() bool {
+	select {
+	case keep := <-f.decision:
+		return keep
+	case <-f.rs.over:
+		// The ring loop sends its decision before it closes over.
+		select {
+		case keep := <-f.decision:
+			return keep
+		default:
+			return false
+		}
 	}
 }
 
@@ -153,13 +214,30 @@ func (f *fork) run() {
 		return
 	}
 	var cancelTx sip.ClientTransaction
+	var cancelTimer *time.Timer
 	defer func() {
 		if cancelTx != nil {
 			cancelTx.Terminate()
 		}
+		if cancelTimer != nil {
+			cancelTimer.Stop()
+		}
 	}()
 	provisional, rang, wantCancel, early, authed := false, false, false, false, false
 	cancelReq := f.cancelReq
+	// Once CANCEL is sent, the INVITE gets 64*T1 to end (RFC 3261 9.1):
+	// sipgo stops Timer B at the first provisional response, so a phone
+	// that never sends the 487 would keep the fork forever.
+	var cancelDeadline <-chan time.Time
+	var cancelResponses <-chan *sip.Response
+	startCancel := func() {
+		cancelTx = f.sendCancel()
+		if cancelTx != nil {
+			cancelResponses = cancelTx.Responses()
+		}
+		cancelTimer = time.NewTimer(64 * sip.T1)
+		cancelDeadline = cancelTimer.C
+	}
 	for {
 		select {
 		case res := <-tx.Responses():
@@ -170,7 +248,7 @@ func (f *fork) run() {
 				}
 				if res.StatusCode > 100 && !rang {
 					rang = true
-					f.setState("ringing")
+					f.setRinging()
 					f.report(forkEvent{kind: forkRinging})
 				}
 				if res.StatusCode > 100 && len(res.Body()) > 0 && !early {
@@ -179,8 +257,8 @@ func (f *fork) run() {
 						f.report(forkEvent{kind: forkEarly, sdp: sdp})
 					}
 				}
-				if wantCancel && cancelTx == nil {
-					cancelTx = f.sendCancel()
+				if wantCancel && cancelDeadline == nil {
+					startCancel()
 				}
 			case res.StatusCode < 300:
 				f.answered(tx, res)
@@ -206,10 +284,18 @@ func (f *fork) run() {
 			}
 		case <-cancelReq:
 			cancelReq, wantCancel = nil, true
-			f.setState("cancelled")
 			if provisional {
-				cancelTx = f.sendCancel()
+				startCancel()
 			}
+		case <-cancelResponses:
+			// The CANCEL's own 200 (or 481): the INVITE's answer still
+			// follows. Read it, or sipgo's goroutine waits holding it.
+			cancelResponses = nil
+		case <-cancelDeadline:
+			f.setState("failed")
+			f.report(forkEvent{kind: forkFailed, final: finalResponse{sip.StatusRequestTerminated, "Request Terminated"}})
+			tx.Terminate()
+			return
 		case <-tx.Done():
 			f.setState("failed")
 			f.report(forkEvent{kind: forkFailed, final: finalResponse{sip.StatusRequestTimeout, "Request Timeout"}})
@@ -238,7 +324,7 @@ func (f *fork) answered(tx sip.ClientTransaction, res *sip.Response) {
 	f.mu.Lock()
 	f.answer = sdp
 	f.mu.Unlock()
-	if f.report(forkEvent{kind: forkAnswered, sdp: sdp, err: err}) && <-f.decision {
+	if f.report(forkEvent{kind: forkAnswered, sdp: sdp, err: err}) && f.decide() {
 		f.setState("answered")
 		return
 	}

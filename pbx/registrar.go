@@ -14,7 +14,17 @@ import (
 
 // onRegister is the registrar (RFC 3261 section 10.3): it authenticates the
 // extension named in To, then adds, refreshes, removes or lists its bindings.
+//
+// It answers statelessly, as Kamailio's registrar does (sl_send_reply): the
+// transaction ends with its response instead of living on for Timer J
+// (32 s over UDP) to absorb retransmissions. At thousands of registrations
+// a second those retained transactions (request, response, timer each)
+// were most of the live heap the GC had to mark. A retransmitted REGISTER
+// is then simply handled again: without credentials it gets a fresh 401;
+// with credentials already used it is a replay and gets a fresh 401 too,
+// and the phone answers that challenge; the binding update is idempotent.
 func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	defer tx.Terminate()
 	to := req.To()
 	if to == nil || !dialplan.IsNumber(to.Address.User) {
 		e.respond(tx, req, sip.StatusBadRequest, "Bad Request (To must name an extension)", nil)
@@ -160,34 +170,43 @@ func (e *Engine) authenticate(req *sip.Request, tx sip.ServerTransaction, header
 	if h := req.GetHeader(header); h != nil {
 		cred = h.Value()
 	}
+	// An unknown extension goes through the same checks with a secret
+	// nobody knows, so every answer (401 for a stale or foreign nonce, 403
+	// for a wrong response) and the work behind it are those a known
+	// extension with a wrong password gets: no user enumeration.
 	secret := ext.Secret
-	var err error
-	var username string
-	if known {
-		username, err = e.auth.verify(credentials{header: cred, method: string(req.Method)}, number, secret, algs, now)
-	} else if cred == "" {
-		err = errNoCredentials
-	} else {
-		err = errors.New("unknown extension")
+	if !known {
+		secret = e.auth.decoy
+	}
+	username, err := e.auth.verify(credentials{header: cred, method: string(req.Method)}, number, secret, algs, now)
+	if !known && err == nil {
+		err = errWrongPassword // cannot happen short of guessing 256 random bits
 	}
 	switch {
 	case err == nil:
 		return true
-	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errReplay),
-		errors.Is(err, errWrongAlgorithm):
-		// Not a password guess: a first request, a nonce from before a
-		// restart, or a reused nonce. A fresh challenge sorts it out.
+	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errWrongAlgorithm):
+		// Not a password guess: a first request or a nonce from before a
+		// restart. A fresh challenge sorts it out.
 		e.challenge(req, tx, header, algs, false, now)
 		return false
-	case errors.Is(err, errStaleNonce):
+	case errors.Is(err, errStaleNonce), errors.Is(err, errReplay):
+		// A replay had the right response (verify checks counts last): a
+		// retransmission whose answer was lost, as the registrar keeps no
+		// transaction. stale=true has the phone retry with the new nonce
+		// instead of taking the 401 for a wrong password.
 		e.challenge(req, tx, header, algs, true, now)
 		return false
 	}
 	e.metrics.authFailures.Add(1)
 	src := req.Source()
 	blocked := e.block.fail(sourceIP(req), now)
+	reason := err.Error()
+	if !known {
+		reason = "unknown extension" // for the log only: the phone sees what a wrong password gets
+	}
 	e.log.Warn("SIP authentication failed", "method", string(req.Method), "extension", number,
-		"username", truncate(username, 64), "source", src, "transport", req.Transport(), "reason", err.Error(),
+		"username", truncate(username, 64), "source", src, "transport", req.Transport(), "reason", reason,
 		"source_blocked", blocked)
 	e.respond(tx, req, sip.StatusForbidden, "Forbidden", nil)
 	return false

@@ -399,3 +399,48 @@ func TestWatchRegistrationsSignalsChanges(t *testing.T) {
 		t.Fatal("no signal after unregistering")
 	}
 }
+
+// The registrar answers statelessly: a retransmission of an authenticated
+// REGISTER that was already answered (its 200 lost on the way) is handled
+// again. Its credentials are spent, so it gets a fresh challenge with
+// stale=true (phones then retry at once rather than report a wrong
+// password), not a 403, and the binding the first one made stays.
+func TestRegisterRetransmissionIsChallengedAgain(t *testing.T) {
+	p := pbxtest.Start(t)
+	ext := p.CreateExtension("101", nil)
+	ua := p.NewUA("101", ext.Secret)
+	challenge := expect(t, 401)(ua.Send(ctx(t), ua.RegisterRequest(600, "<"+ua.Contact()+">")))
+	req := ua.RegisterRequest(600, "<"+ua.Contact()+">")
+	if err := ua.Authorize(req, challenge); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, 200)(ua.Send(ctx(t), req))
+	branch, _ := req.Via().Params.Get("branch")
+	// The registrar ends its transaction just after it responds, so a
+	// retransmission sent the instant the 200 arrives may still meet it
+	// and get the 200 again; one sent after that is handled anew. (A
+	// registrar keeping its transactions would answer 200 for 32 s.)
+	var again *sip.Response
+	for again == nil {
+		res, err := ua.Send(ctx(t), req) // same Via branch, CSeq and credentials
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch res.StatusCode {
+		case sip.StatusOK: // absorbed by the ending transaction: send it again
+		case sip.StatusUnauthorized:
+			again = res
+		default:
+			t.Fatalf("retransmission answered %d %s", res.StatusCode, res.Reason)
+		}
+	}
+	if b, _ := req.Via().Params.Get("branch"); b != branch {
+		t.Fatalf("not a retransmission: branch %q, then %q", branch, b)
+	}
+	if h := again.GetHeader("WWW-Authenticate"); h == nil || !strings.Contains(h.Value(), "stale=true") {
+		t.Fatalf("retransmission not answered with a stale=true challenge: %v", h)
+	}
+	if regs := registrations(t, p); len(regs) != 1 || regs[0].Contact != ua.Contact() {
+		t.Fatalf("bindings after the retransmission: %+v", regs)
+	}
+}

@@ -42,7 +42,6 @@ type ringResult struct {
 // cancelled.
 func (c *call) ring(tgt target, side media.Side, from party, offer []byte, h ringHooks) (ringResult, failure, bool) {
 	e := c.e
-	rs := &ringState{events: make(chan forkEvent), over: make(chan struct{})}
 	var forks []*fork
 	phones := tgt.phones
 	if phones == nil {
@@ -50,6 +49,7 @@ func (c *call) ring(tgt target, side media.Side, from party, offer []byte, h rin
 			phones = append(phones, ringPhone{b: b, who: party{tgt.ext.Number, tgt.ext.Name}})
 		}
 	}
+	rs := &ringState{events: make(chan forkEvent, forkEventsMax*len(phones)), over: make(chan struct{})}
 	for _, p := range phones {
 		f, err := c.newFork(p, from, offer, rs)
 		if err != nil {

@@ -101,6 +101,9 @@ func (c *Call) WaitFinal(ctx context.Context) (int, error) {
 // WaitEnded waits until a BYE ends the call, from either side.
 func (c *Call) WaitEnded(ctx context.Context) error { return wait(ctx, c.ended, "BYE") }
 
+// WaitAcked waits for the ACK of the 200 OK a received call answered.
+func (c *Call) WaitAcked(ctx context.Context) error { return wait(ctx, c.acked, "ACK") }
+
 // WaitCancelled waits until a received call is CANCELled.
 func (c *Call) WaitCancelled(ctx context.Context) error { return wait(ctx, c.cancelled, "CANCEL") }
 

@@ -25,6 +25,9 @@ type Policy struct {
 	// with that challenge, one with wrong credentials (for the UA's User
 	// and Secret) with 403.
 	Challenge int
+	// BeforeAnswer, if set, runs just before the phone sends its 200 OK:
+	// a test races the answer with something else (the caller's CANCEL).
+	BeforeAnswer func(*Call)
 }
 
 // SetPolicy sets how the UA treats calls from now on. The default answers
@@ -139,6 +142,9 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	case <-u.ctx.Done():
 		c.close()
 		return
+	}
+	if p.BeforeAnswer != nil {
+		p.BeforeAnswer(c)
 	}
 	c.media.start(offer.addr, codec, offer.eventPT, u.Tone)
 	if err := respond(sip.StatusOK, "OK", body); err != nil {
