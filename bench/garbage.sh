@@ -17,7 +17,7 @@
 # Usage: bench/garbage.sh     (defaults below; override by env)
 #   CALLS=10  CALL_SECONDS=20  PACKETS=10000
 #   PBX_BIN=path      run this binary instead of building the checkout
-set -euo pipefail
+#   KEEP=dir          keep the work folder (logs) in dir
 cd "$(dirname "$0")/.."
 
 CALLS=${CALLS:-10}
@@ -26,41 +26,10 @@ PACKETS=${PACKETS:-10000}
 SIP_PORT=${SIP_PORT:-26060}
 UAS_PORT=${UAS_PORT:-26070}
 HTTP_PORT=${HTTP_PORT:-29080}
-PASS=bench-admin-password
-WORK=$(mktemp -d)
-BENCH=$PWD/bench/sipp
-PBX_PID=
-UAS_PID=
-UAC_PID=
-
-command -v sipp >/dev/null || { echo "sipp is missing: apt-get install -y sip-tester" >&2; exit 1; }
-cleanup() {
-  [ -n "$UAC_PID" ] && kill "$UAC_PID" 2>/dev/null
-  [ -n "$UAS_PID" ] && kill "$UAS_PID" 2>/dev/null
-  [ -n "$PBX_PID" ] && kill "$PBX_PID" 2>/dev/null
-  wait 2>/dev/null
-  [ -z "${KEEP_ERRORS:-}" ] || cp -r "$WORK" "$KEEP_ERRORS"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ -n "${PBX_BIN:-}" ]; then
-  cp "$PBX_BIN" "$WORK/pbx"
-else
-  CGO_ENABLED=0 go build -o "$WORK/pbx" ./cmd/pbx
-fi
+. bench/lib.sh
 go build -o "$WORK/flood" ./bench/flood
-
-PBX_ADMIN_PASSWORD=$PASS "$WORK/pbx" serve --data "$WORK/data" --sip 127.0.0.1:$SIP_PORT \
-  --http 127.0.0.1:$HTTP_PORT --external-ip 127.0.0.1 --log-level warn 2>>"$WORK/pbx.log" &
-PBX_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
-curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null || { echo "PBX did not start:" >&2; cat "$WORK/pbx.log" >&2; exit 1; }
-
+start_pbx
 API=http://127.0.0.1:$HTTP_PORT/api/v1
-TOKEN=$(curl -fs -X POST -H 'Content-Type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$PASS\"}" "$API/auth/login" | sed -E 's/.*"token":"([^"]+)".*/\1/')
-metric() { curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 curl -fs -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
   -d '{"items":[{"cidr":"127.0.0.1","note":"sipp"}]}' "$API/security/allowlist"
 
@@ -71,34 +40,26 @@ for i in $(seq 1 "$CALLS"); do
   echo "$callee;[authentication username=$callee password=bench-secret-$callee]" >> "$WORK/callees.csv"
   echo "$caller;$callee;[authentication username=$caller password=bench-secret-$caller]" >> "$WORK/callers.csv"
   printf '{"number":"%s","secret":"bench-secret-%s"}\n{"number":"%s","secret":"bench-secret-%s"}\n' "$callee" "$callee" "$caller" "$caller"
-done | while read -r body; do
-  curl -fs -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    -d "$body" "$API/extensions" || { echo "create failed: $body" >&2; exit 1; }
-done
+done | api_post extensions
 sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/register_auth.xml" -inf "$WORK/callees.csv" -r 100 -m "$CALLS" \
   -i 127.0.0.1 -p "$UAS_PORT" -timeout 30s -nostdin -trace_err -error_file "$WORK/register-errors.log" >/dev/null 2>&1 || true
 registered=$(metric pbx_registrations)
 [ "$registered" = "$CALLS" ] || { echo "only $registered of $CALLS callees registered" >&2; exit 1; }
 
-HZ=$(getconf CLK_TCK)
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 head -c 16000 /dev/zero | tr '\0' '\377' > "$WORK/tone.ulaw"
-stat_col() { # file column-name: value in the last row
-  local head last
-  head=$(head -n 1 "$1"); last=$(tail -n 1 "$1")
-  echo "$last" | cut -d';' -f"$(echo "$head" | tr ';' '\n' | grep -n "^$2\$" | cut -d: -f1)"
-}
 
 packets0=$(metric pbx_rtp_packets_total); lost0=$(metric pbx_rtp_lost_total)
 (cd "$WORK" && exec sipp -sf "$BENCH/call_uas_rtp.xml" -i 127.0.0.1 -p "$UAS_PORT" -mp 40000 \
   -nostdin -trace_err -error_file "$WORK/uas-errors.log" >/dev/null 2>"$WORK/uas.err") &
 UAS_PID=$!
+EXTRA_PIDS=$UAS_PID
 ramp=10 # calls/s while the calls come up
 (cd "$WORK" && exec sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/call_uac_rtp.xml" \
   -inf "$WORK/callers.csv" -r "$ramp" -m "$CALLS" -l "$CALLS" -d $((CALL_SECONDS * 1000)) -i 127.0.0.1 -p 0 \
   -mp 30000 -timeout $((CALL_SECONDS * 2 + 60))s -nostdin \
   -trace_stat -stf "$WORK/uac-stat.csv" -fd 1 -trace_err -error_file "$WORK/uac-errors.log" >/dev/null 2>"$WORK/uac.err") &
 UAC_PID=$!
+EXTRA_PIDS="$UAS_PID $UAC_PID"
 up=$((CALLS / ramp + 3))
 [ "$((CALL_SECONDS - up))" -ge 5 ] || { echo "CALL_SECONDS too short for $CALLS calls at $ramp calls/s" >&2; exit 1; }
 sleep "$up" # a load script, not a test: wall-clock by design
@@ -118,8 +79,8 @@ t1=$(date +%s.%N); after=$(ticks "$PBX_PID")
 sleep 1
 active_after=$(metric pbx_calls_active)
 wait "$UAC_PID" || true
-UAC_PID=
-kill -INT "$UAS_PID" 2>/dev/null; wait "$UAS_PID" 2>/dev/null || true; UAS_PID=
+EXTRA_PIDS=$UAS_PID
+kill -INT "$UAS_PID" 2>/dev/null; wait "$UAS_PID" 2>/dev/null || true; EXTRA_PIDS=
 ok=$(stat_col "$WORK/uac-stat.csv" 'SuccessfulCall(C)')
 bad=$(stat_col "$WORK/uac-stat.csv" 'FailedCall(C)')
 packets=$(( $(metric pbx_rtp_packets_total) - packets0 )); lost=$(( $(metric pbx_rtp_lost_total) - lost0 ))
