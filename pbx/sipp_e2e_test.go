@@ -49,20 +49,28 @@ type sippRun struct {
 // the test ends, if it still runs.
 func startSipp(t *testing.T, p *pbxtest.PBX, scenario, inject string, files map[string][]byte, extra ...string) *sippRun {
 	t.Helper()
+	return startSippLines(t, p, scenario, []string{inject}, files, append([]string{"-m", "1", "-p", "0"}, extra...)...)
+}
+
+// startSippLines is startSipp with any number of injection lines and
+// nothing but the scenario, the injection file and the trace set: extra
+// gives the calls (-m), the port (-p) and the rest.
+func startSippLines(t *testing.T, p *pbxtest.PBX, scenario string, inject []string, files map[string][]byte, extra ...string) *sippRun {
+	t.Helper()
 	sipp := need(t, "sipp", "sip-tester")
 	dir := t.TempDir()
 	files = maps.Clone(files)
 	if files == nil {
 		files = map[string][]byte{}
 	}
-	files["users.csv"] = []byte("SEQUENTIAL\n" + inject + "\n")
+	files["users.csv"] = []byte("SEQUENTIAL\n" + strings.Join(inject, "\n") + "\n")
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), content, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	args := append([]string{p.SIPAddr, "-sf", mustAbs(t, filepath.Join("..", "bench", "sipp", scenario)),
-		"-inf", filepath.Join(dir, "users.csv"), "-m", "1", "-i", "127.0.0.1", "-p", "0", "-nostdin",
+		"-inf", filepath.Join(dir, "users.csv"), "-i", "127.0.0.1", "-nostdin",
 		"-trace_msg", "-message_file", filepath.Join(dir, "messages.log")}, extra...)
 	r := &sippRun{cmd: exec.Command(sipp, args...), dir: dir, done: make(chan struct{})}
 	r.cmd.Dir = dir
