@@ -59,6 +59,8 @@ type Endpoint struct {
 	rx  receiver
 	tx  transmitter
 
+	// srtp is set while the phone speaks SRTP (SetSRTP).
+	srtp    atomic.Pointer[srtpLeg]
 	peer    atomic.Pointer[Endpoint]
 	sink    atomic.Pointer[sinkRef]
 	playing atomic.Pointer[Playback]
