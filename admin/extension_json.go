@@ -21,6 +21,7 @@ type extensionJSON struct {
 	CallWaiting    bool          `json:"call_waiting"`
 	PickupGroup    string        `json:"pickup_group"`
 	Outbound       string        `json:"outbound"`
+	SRTP           string        `json:"srtp"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 }
@@ -57,6 +58,7 @@ func toExtensionJSON(e store.Extension, withSecret bool) extensionJSON {
 		CallWaiting: e.CallWaiting,
 		PickupGroup: e.PickupGroup,
 		Outbound:    e.Outbound,
+		SRTP:        e.SRTP,
 		CreatedAt:   e.CreatedAt,
 		UpdatedAt:   e.UpdatedAt,
 	}
@@ -82,6 +84,7 @@ type extensionInput struct {
 	CallWaiting    *bool           `json:"call_waiting"`
 	PickupGroup    *string         `json:"pickup_group"`
 	Outbound       *string         `json:"outbound"`
+	SRTP           *string         `json:"srtp"`
 	// Read-only; accepted and ignored so a GET body can be PUT back as is.
 	CreatedAt json.RawMessage `json:"created_at"`
 	UpdatedAt json.RawMessage `json:"updated_at"`
@@ -114,6 +117,7 @@ func defaultExtension(number string) store.Extension {
 			MaxMessages: store.DefaultVoicemailMaxMessages, SkipPINOwn: true},
 		CallWaiting: true,
 		Outbound:    "internal",
+		SRTP:        store.SRTPOptional,
 	}
 }
 
@@ -145,6 +149,7 @@ func (in *extensionInput) apply(e *store.Extension) {
 	set(&e.CallWaiting, in.CallWaiting)
 	set(&e.PickupGroup, in.PickupGroup)
 	set(&e.Outbound, in.Outbound)
+	set(&e.SRTP, in.SRTP)
 }
 
 // selfServiceViolations lists the fields a user-role caller gave beyond
@@ -174,6 +179,7 @@ func (in *extensionInput) selfServiceViolations() []string {
 	}
 	add(in.PickupGroup != nil, "pickup_group")
 	add(in.Outbound != nil, "outbound")
+	add(in.SRTP != nil, "srtp")
 	return out
 }
 

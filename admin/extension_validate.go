@@ -70,6 +70,9 @@ func (s *Server) validateExtension(ctx context.Context, e *store.Extension, secr
 	if !slices.Contains(outboundClasses, e.Outbound) {
 		fe.add("outbound", "must be one of internal, local, national, international")
 	}
+	if !slices.Contains([]string{store.SRTPOff, store.SRTPOptional, store.SRTPRequired}, e.SRTP) {
+		fe.add("srtp", "must be one of off, optional, required")
+	}
 	return nil
 }
 

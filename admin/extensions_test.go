@@ -19,7 +19,7 @@ func TestCreateExtensionDefaults(t *testing.T) {
 	}
 	want := map[string]any{
 		"number": "101", "name": "Anna Smith", "email": "", "ring_seconds": float64(20), "dnd": false, "outbound": "internal",
-		"call_waiting": true, "pickup_group": "",
+		"call_waiting": true, "pickup_group": "", "srtp": "optional",
 	}
 	for k, v := range want {
 		if r.body[k] != v {
@@ -133,6 +133,7 @@ func TestCreateExtensionValidation(t *testing.T) {
 		{"pickup group too long", map[string]any{"number": "401", "pickup_group": strings.Repeat("g", 33)}, "pickup_group"},
 		{"pickup group upper case", map[string]any{"number": "401", "pickup_group": "Sales"}, "pickup_group"},
 		{"call waiting not a bool", map[string]any{"number": "401", "call_waiting": "no"}, "call_waiting"},
+		{"srtp unknown", map[string]any{"number": "401", "srtp": "always"}, "srtp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

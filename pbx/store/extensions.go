@@ -29,8 +29,11 @@ type Extension struct {
 	// extension shares.
 	PickupGroup string
 	Outbound    string // internal, local, national, international
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// SRTP is the phone's media encryption: SRTPOff, SRTPOptional (the
+	// default) or SRTPRequired.
+	SRTP      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Voicemail is an extension's voicemail box settings.
@@ -89,7 +92,7 @@ type ListOptions struct {
 
 const extensionColumns = `number, name, email, secret, auth_algorithms, ring_seconds, vm_enabled, vm_pin,
 	fwd_always, fwd_busy, fwd_no_answer, dnd, call_waiting, pickup_group, outbound, created_at, updated_at,
-	vm_max_seconds, vm_max_messages, vm_delete_after_days, vm_skip_pin_own, vm_operator, vm_email`
+	vm_max_seconds, vm_max_messages, vm_delete_after_days, vm_skip_pin_own, vm_operator, vm_email, srtp`
 
 func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 	var e Extension
@@ -98,7 +101,7 @@ func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 	err := row.Scan(&e.Number, &e.Name, &e.Email, &e.Secret, &algs, &e.RingSeconds, &e.Voicemail.Enabled,
 		&e.Voicemail.PIN, &e.Forward.Always, &e.Forward.Busy, &e.Forward.NoAnswer, &e.DND, &e.CallWaiting,
 		&e.PickupGroup, &e.Outbound, &created, &updated, &e.Voicemail.MaxSeconds, &e.Voicemail.MaxMessages,
-		&e.Voicemail.DeleteAfterDays, &e.Voicemail.SkipPINOwn, &e.Voicemail.Operator, &e.Voicemail.Email)
+		&e.Voicemail.DeleteAfterDays, &e.Voicemail.SkipPINOwn, &e.Voicemail.Operator, &e.Voicemail.Email, &e.SRTP)
 	if err != nil {
 		return e, err
 	}
@@ -112,17 +115,18 @@ func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 func (s *Store) CreateExtension(ctx context.Context, e *Extension) error {
 	now := time.Now()
 	e.Voicemail = e.Voicemail.withDefaults()
+	e.SRTP = srtpOrDefault(e.SRTP)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := claimNumber(ctx, tx, e.Number, "extension"); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO extensions (`+extensionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Number, e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds,
 			e.Voicemail.Enabled, e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer,
 			e.DND, e.CallWaiting, e.PickupGroup, e.Outbound, unix(now), unix(now),
 			e.Voicemail.MaxSeconds, e.Voicemail.MaxMessages, e.Voicemail.DeleteAfterDays, e.Voicemail.SkipPINOwn,
-			e.Voicemail.Operator, e.Voicemail.Email)
+			e.Voicemail.Operator, e.Voicemail.Email, e.SRTP)
 		if err != nil {
 			return fmt.Errorf("insert extension: %w", err)
 		}
@@ -149,15 +153,16 @@ func (s *Store) GetExtension(ctx context.Context, number string) (Extension, err
 func (s *Store) UpdateExtension(ctx context.Context, e *Extension) error {
 	now := time.Now()
 	e.Voicemail = e.Voicemail.withDefaults()
+	e.SRTP = srtpOrDefault(e.SRTP)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE extensions SET name = ?, email = ?, secret = ?, auth_algorithms = ?,
 			ring_seconds = ?, vm_enabled = ?, vm_pin = ?, fwd_always = ?, fwd_busy = ?, fwd_no_answer = ?, dnd = ?,
 			call_waiting = ?, pickup_group = ?, outbound = ?, updated_at = ?, vm_max_seconds = ?, vm_max_messages = ?,
-			vm_delete_after_days = ?, vm_skip_pin_own = ?, vm_operator = ?, vm_email = ? WHERE number = ?`,
+			vm_delete_after_days = ?, vm_skip_pin_own = ?, vm_operator = ?, vm_email = ?, srtp = ? WHERE number = ?`,
 			e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds, e.Voicemail.Enabled,
 			e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer, e.DND, e.CallWaiting, e.PickupGroup,
 			e.Outbound, unix(now), e.Voicemail.MaxSeconds, e.Voicemail.MaxMessages, e.Voicemail.DeleteAfterDays,
-			e.Voicemail.SkipPINOwn, e.Voicemail.Operator, e.Voicemail.Email, e.Number)
+			e.Voicemail.SkipPINOwn, e.Voicemail.Operator, e.Voicemail.Email, e.SRTP, e.Number)
 		return affectedOne(res, err, "extension "+e.Number)
 	})
 	if err != nil {
@@ -273,4 +278,19 @@ func clampLimit(n int) int {
 func escapeLike(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s)
+}
+
+// An extension's SRTP settings (Extension.SRTP).
+const (
+	SRTPOff      = "off"
+	SRTPOptional = "optional"
+	SRTPRequired = "required"
+)
+
+// srtpOrDefault stores "" (an Extension built by hand) as the default.
+func srtpOrDefault(v string) string {
+	if v == "" {
+		return SRTPOptional
+	}
+	return v
 }
