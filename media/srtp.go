@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -60,6 +61,8 @@ func suiteProfile(suite string) (srtp.ProtectionProfile, error) {
 // the mutexes, which are uncontended in the steady state. The buffers are
 // reused, so the per-packet path allocates nothing.
 type srtpLeg struct {
+	cfg SRTPConfig
+
 	encMu   sync.Mutex
 	enc     *srtp.Context
 	encHdr  rtp.Header
@@ -90,7 +93,7 @@ func newSRTPLeg(cfg SRTPConfig) (*srtpLeg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSRTP, err)
 	}
-	return &srtpLeg{enc: enc, dec: dec}, nil
+	return &srtpLeg{cfg: cfg, enc: enc, dec: dec}, nil
 }
 
 // decryptRTP authenticates and decrypts one SRTP packet from the phone
@@ -151,11 +154,16 @@ func (e *Endpoint) writeRTCP(pkt []byte, dst netip.AddrPort) {
 // before anything else looks at it, and everything sent to it, RTP and
 // RTCP, is encrypted; a packet that fails authentication is dropped. The
 // bridged peer may be plain RTP: the relay decrypts on one leg and
-// encrypts on the other. A new key (a re-INVITE's) starts fresh contexts.
+// encrypts on the other. New keys (a re-INVITE's) start fresh contexts;
+// the same keys again change nothing.
 func (e *Endpoint) SetSRTP(cfg *SRTPConfig) error {
 	if cfg == nil {
 		e.srtp.Store(nil)
 		return nil
+	}
+	if old := e.srtp.Load(); old != nil && old.cfg.Suite == cfg.Suite &&
+		bytes.Equal(old.cfg.LocalKey, cfg.LocalKey) && bytes.Equal(old.cfg.RemoteKey, cfg.RemoteKey) {
+		return nil // the same keys again (early media, then the answer): the streams go on
 	}
 	s, err := newSRTPLeg(*cfg)
 	if err != nil {

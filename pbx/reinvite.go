@@ -169,6 +169,9 @@ func (c *call) nextSDP(side media.Side, change func(*sdpParams)) []byte {
 	defer c.mu.Unlock()
 	s := &c.legs[side].st
 	p := s.sdp
+	if p.sdes == nil {
+		p.sdes = c.legs[side].calleeSDES()
+	}
 	change(&p)
 	p.version++
 	s.sdp = p
