@@ -203,7 +203,7 @@ func withSDES(offer []byte, l *sdesLine) []byte {
 	if l.savp {
 		out = bytes.Replace(out, []byte(" RTP/AVP "), []byte(" RTP/SAVP "), 1)
 	}
-	return append(append(out[:len(out):len(out)], "a=crypto:"+l.crypto.String()+"\r\n"...))
+	return append(out[:len(out):len(out)], "a=crypto:"+l.crypto.String()+"\r\n"...)
 }
 
 // secureOffer applies the caller's srtp setting to its offer: the PBX's

@@ -48,6 +48,9 @@ func (u *UA) newCall(outgoing bool) (*Call, error) {
 	if err != nil {
 		return nil, err
 	}
+	if u.SRTP {
+		m.localKey = newKey()
+	}
 	c := &Call{ua: u, Outgoing: outgoing, media: m, ringing: make(chan struct{}), final: make(chan struct{}),
 		ended: make(chan struct{}), cancelled: make(chan struct{}), acked: make(chan struct{}),
 		localTag: sip.GenerateTagN(12), reinvited: make(chan struct{}), referNotifies: make(chan ReferNotify, 16)}

@@ -37,6 +37,8 @@ type UA struct {
 	// telephone-event/8000 (RFC 4733). Default 101; 0 offers none (a
 	// phone sending DTMF in-band or by SIP INFO).
 	EventPT uint8
+	// SRTP: the phone offers and answers SRTP keyed by SDES (WithSRTP).
+	SRTP bool
 
 	pbxHost string
 	pbxPort int
