@@ -173,5 +173,13 @@ func (e *Endpoint) SetSRTP(cfg *SRTPConfig) error {
 	return nil
 }
 
+// SRTPKeys returns the endpoint's SRTP keying, if it speaks SRTP.
+func (e *Endpoint) SRTPKeys() (SRTPConfig, bool) {
+	if s := e.srtp.Load(); s != nil {
+		return s.cfg, true
+	}
+	return SRTPConfig{}, false
+}
+
 // SRTP reports whether the endpoint speaks SRTP to its phone.
 func (e *Endpoint) SRTP() bool { return e.srtp.Load() != nil }

@@ -112,8 +112,12 @@ func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction
 		e.respond(tx, req, f.code, f.reason, nil)
 		return
 	}
+	sdes := c.rekeySRTP(side, &offer)
 	body := c.nextSDP(side, func(p *sdpParams) {
 		p.codecs, p.eventPT, p.dir = []uint8{pickCodec(offer)}, offer.eventPT, offer.dir.answer()
+		if sdes != nil {
+			p.sdes = sdes
+		}
 	})
 	c.applySDP(side, offer)
 	if !isInvite {

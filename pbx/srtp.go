@@ -262,3 +262,41 @@ func (l *leg) calleeSDES() *sdesLine {
 	}
 	return f.sdes
 }
+
+// rekeySRTP takes the a=crypto of a phone's new offer (a re-INVITE or
+// UPDATE) on a leg that speaks SRTP. When the phone keeps its key (and
+// tag) nothing changes; when it brings a new key, the PBX answers with a
+// fresh key of its own and o carries both for the endpoint. It returns
+// the line for the answer, or nil to keep the leg's. A leg that is plain
+// RTP stays plain, and one whose phone drops a=crypto keeps its keys.
+func (c *call) rekeySRTP(side media.Side, o *mediaOffer) *sdesLine {
+	c.mu.Lock()
+	l := c.legs[side]
+	var cur *sdesLine
+	if l != nil {
+		if cur = l.st.sdp.sdes; cur == nil {
+			cur = l.calleeSDES()
+		}
+	}
+	c.mu.Unlock()
+	if cur == nil || len(o.crypto) == 0 {
+		return nil
+	}
+	keys, ok := l.ep.SRTPKeys()
+	if !ok {
+		return nil
+	}
+	theirs := o.crypto[0]
+	if theirs.suite == keys.Suite && bytes.Equal(theirs.key, keys.RemoteKey) {
+		if theirs.tag == cur.crypto.tag {
+			return nil
+		}
+		same := *cur
+		same.crypto.tag = theirs.tag
+		return &same
+	}
+	line := &sdesLine{crypto: sdesCrypto{tag: theirs.tag, suite: theirs.suite, key: newSRTPKey()}, savp: cur.savp}
+	o.srtp = &media.SRTPConfig{Suite: theirs.suite, LocalKey: line.crypto.key, RemoteKey: theirs.key}
+	c.log.Info("SRTP re-keyed", "side", side.String(), "suite", theirs.suite)
+	return line
+}

@@ -139,3 +139,23 @@ func (c *Call) WirePacket() (wire, plain []byte) {
 	defer c.media.mu.Unlock()
 	return append([]byte(nil), c.media.wire...), append([]byte(nil), c.media.plain...)
 }
+
+// rekey takes the answer to a re-INVITE that offered the phone's new key.
+func (m *mediaSession) rekey(local, answer []byte) error {
+	rm, err := parseSDP(answer)
+	if err != nil {
+		return err
+	}
+	for _, l := range rm.crypto {
+		if l.tag != 1 {
+			continue
+		}
+		s, err := newPhoneSRTP(l.suite, local, l.key)
+		if err != nil {
+			return err
+		}
+		m.srtp.Store(s)
+		return nil
+	}
+	return fmt.Errorf("answer to the re-keying re-INVITE has no a=crypto with tag 1")
+}
