@@ -157,6 +157,20 @@ func TestSRTPToRTP(t *testing.T) {
 		caller, callee := connect(t, secure, plain, "102")
 		hearEachOther(t, caller, callee, 440, 1000)
 		wantEncrypted(t, "SRTP caller", caller, 1000)
+		var calls struct {
+			Items []struct {
+				Legs []struct {
+					Role string `json:"role"`
+					SRTP bool   `json:"srtp"`
+				} `json:"legs"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(p.MustDo(200, "GET", "/api/v1/calls", nil), &calls); err != nil {
+			t.Fatal(err)
+		}
+		if len(calls.Items) != 1 || len(calls.Items[0].Legs) != 2 || !calls.Items[0].Legs[0].SRTP || calls.Items[0].Legs[1].SRTP {
+			t.Errorf("calls API: %+v, want the caller's leg SRTP and the callee's not", calls.Items)
+		}
 		if callee.SRTP() || strings.Contains(string(callee.Invite.Body()), "a=crypto") {
 			t.Errorf("the UDP callee was offered SRTP:\n%s", callee.Invite.Body())
 		}
