@@ -62,21 +62,33 @@ func suiteProfile(suite string) (srtp.ProtectionProfile, error) {
 // reused, so the per-packet path allocates nothing.
 type srtpLeg struct {
 	cfg SRTPConfig
-
-	encMu   sync.Mutex
-	enc     *srtp.Context
-	encHdr  rtp.Header
-	encRTCP rtcp.Header
-	encBuf  [maxPacket + srtpOverhead]byte
-
-	decMu   sync.Mutex
-	dec     *srtp.Context
-	decHdr  rtp.Header
-	decRTCP rtcp.Header
-	decBuf  [maxPacket]byte
+	enc *srtpDir
+	dec *srtpDir
 }
 
-func newSRTPLeg(cfg SRTPConfig) (*srtpLeg, error) {
+// srtpDir is one direction's context and buffers. A new keying that keeps
+// a direction's key keeps its srtpDir, and with it the context's rollover
+// counter and replay window: a fresh context for the same key would start
+// its packet index over and reuse key stream.
+type srtpDir struct {
+	mu   sync.Mutex
+	ctx  *srtp.Context
+	hdr  rtp.Header
+	rtcp rtcp.Header
+	buf  [maxPacket + srtpOverhead]byte
+}
+
+func newSRTPDir(key []byte, profile srtp.ProtectionProfile, opts ...srtp.ContextOption) (*srtpDir, error) {
+	ctx, err := srtp.CreateContext(key[:16], key[16:], profile, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSRTP, err)
+	}
+	return &srtpDir{ctx: ctx}, nil
+}
+
+// newSRTPLeg keys a leg by cfg, keeping the directions of old (nil for
+// none) whose suite and key stay the same.
+func newSRTPLeg(cfg SRTPConfig, old *srtpLeg) (*srtpLeg, error) {
 	profile, err := suiteProfile(cfg.Suite)
 	if err != nil {
 		return nil, err
@@ -84,16 +96,27 @@ func newSRTPLeg(cfg SRTPConfig) (*srtpLeg, error) {
 	if len(cfg.LocalKey) != SRTPKeyLen || len(cfg.RemoteKey) != SRTPKeyLen {
 		return nil, fmt.Errorf("%w: keys must be %d bytes", ErrSRTP, SRTPKeyLen)
 	}
-	enc, err := srtp.CreateContext(cfg.LocalKey[:16], cfg.LocalKey[16:], profile)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSRTP, err)
+	s := &srtpLeg{cfg: cfg}
+	if old != nil && old.cfg.Suite == cfg.Suite {
+		if bytes.Equal(old.cfg.LocalKey, cfg.LocalKey) {
+			s.enc = old.enc
+		}
+		if bytes.Equal(old.cfg.RemoteKey, cfg.RemoteKey) {
+			s.dec = old.dec
+		}
 	}
-	dec, err := srtp.CreateContext(cfg.RemoteKey[:16], cfg.RemoteKey[16:], profile,
-		srtp.SRTPReplayProtection(128), srtp.SRTCPReplayProtection(128))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSRTP, err)
+	if s.enc == nil {
+		if s.enc, err = newSRTPDir(cfg.LocalKey, profile); err != nil {
+			return nil, err
+		}
 	}
-	return &srtpLeg{cfg: cfg, enc: enc, dec: dec}, nil
+	if s.dec == nil {
+		if s.dec, err = newSRTPDir(cfg.RemoteKey, profile,
+			srtp.SRTPReplayProtection(128), srtp.SRTCPReplayProtection(128)); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // decryptRTP authenticates and decrypts one SRTP packet from the phone
@@ -103,17 +126,19 @@ func (s *srtpLeg) decryptRTP(pkt []byte) ([]byte, bool) {
 	if len(pkt) < rtpHeaderSize || pkt[0]>>6 != 2 {
 		return nil, false // the parser's errors allocate
 	}
-	s.decMu.Lock()
-	out, err := s.dec.DecryptRTP(s.decBuf[:0], pkt, &s.decHdr)
-	s.decMu.Unlock()
+	d := s.dec
+	d.mu.Lock()
+	out, err := d.ctx.DecryptRTP(d.buf[:0], pkt, &d.hdr)
+	d.mu.Unlock()
 	return out, err == nil
 }
 
 // decryptRTCP is decryptRTP for SRTCP, into dst.
 func (s *srtpLeg) decryptRTCP(dst, pkt []byte) ([]byte, bool) {
-	s.decMu.Lock()
-	out, err := s.dec.DecryptRTCP(dst[:0], pkt, &s.decRTCP)
-	s.decMu.Unlock()
+	d := s.dec
+	d.mu.Lock()
+	out, err := d.ctx.DecryptRTCP(dst[:0], pkt, &d.rtcp)
+	d.mu.Unlock()
 	return out, err == nil
 }
 
@@ -125,12 +150,13 @@ func (e *Endpoint) writeRTP(pkt []byte, dst netip.AddrPort) {
 		_, _ = e.leg.ports.RTP.WriteToUDPAddrPort(pkt, dst)
 		return
 	}
-	s.encMu.Lock()
-	out, err := s.enc.EncryptRTP(s.encBuf[:0], pkt, &s.encHdr)
+	d := s.enc
+	d.mu.Lock()
+	out, err := d.ctx.EncryptRTP(d.buf[:0], pkt, &d.hdr)
 	if err == nil {
 		_, _ = e.leg.ports.RTP.WriteToUDPAddrPort(out, dst)
 	}
-	s.encMu.Unlock()
+	d.mu.Unlock()
 }
 
 // writeRTCP sends an RTCP packet to the phone at dst, as SRTCP when the
@@ -141,12 +167,13 @@ func (e *Endpoint) writeRTCP(pkt []byte, dst netip.AddrPort) {
 		_, _ = e.leg.ports.RTCP.WriteToUDPAddrPort(pkt, dst)
 		return
 	}
-	s.encMu.Lock()
-	out, err := s.enc.EncryptRTCP(s.encBuf[:0], pkt, &s.encRTCP)
+	d := s.enc
+	d.mu.Lock()
+	out, err := d.ctx.EncryptRTCP(d.buf[:0], pkt, &d.rtcp)
 	if err == nil {
 		_, _ = e.leg.ports.RTCP.WriteToUDPAddrPort(out, dst)
 	}
-	s.encMu.Unlock()
+	d.mu.Unlock()
 }
 
 // SetSRTP makes the phone's stream SRTP keyed by cfg (SDES), or plain RTP
@@ -154,18 +181,21 @@ func (e *Endpoint) writeRTCP(pkt []byte, dst netip.AddrPort) {
 // before anything else looks at it, and everything sent to it, RTP and
 // RTCP, is encrypted; a packet that fails authentication is dropped. The
 // bridged peer may be plain RTP: the relay decrypts on one leg and
-// encrypts on the other. New keys (a re-INVITE's) start fresh contexts;
-// the same keys again change nothing.
+// encrypts on the other. A new key (a re-INVITE's) starts a fresh context
+// for its direction; a direction whose key stays keeps its context (its
+// rollover counter and replay window), so a key is never used twice
+// from packet index 0.
 func (e *Endpoint) SetSRTP(cfg *SRTPConfig) error {
 	if cfg == nil {
 		e.srtp.Store(nil)
 		return nil
 	}
-	if old := e.srtp.Load(); old != nil && old.cfg.Suite == cfg.Suite &&
+	old := e.srtp.Load()
+	if old != nil && old.cfg.Suite == cfg.Suite &&
 		bytes.Equal(old.cfg.LocalKey, cfg.LocalKey) && bytes.Equal(old.cfg.RemoteKey, cfg.RemoteKey) {
 		return nil // the same keys again (early media, then the answer): the streams go on
 	}
-	s, err := newSRTPLeg(*cfg)
+	s, err := newSRTPLeg(*cfg, old)
 	if err != nil {
 		return err
 	}

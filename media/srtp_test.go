@@ -204,9 +204,10 @@ func TestSRTPProcessNoAllocs(t *testing.T) {
 		if !ok {
 			t.Fatal("not relayed")
 		}
-		ps.encMu.Lock()
-		_, err := ps.enc.EncryptRTP(ps.encBuf[:0], pkt, &ps.encHdr)
-		ps.encMu.Unlock()
+		d := ps.enc
+		d.mu.Lock()
+		_, err := d.ctx.EncryptRTP(d.buf[:0], pkt, &d.hdr)
+		d.mu.Unlock()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +245,7 @@ func BenchmarkSRTPRelay(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if i%n == 0 && i > 0 {
 			b.StopTimer() // a fresh stream: replay protection would drop the repeats
-			s, _ = newSRTPLeg(sp.cfg)
+			s, _ = newSRTPLeg(sp.cfg, nil)
 			b.StartTimer()
 		}
 		in := buf[:copy(buf, pkts[i%n])]
@@ -257,9 +258,10 @@ func BenchmarkSRTPRelay(b *testing.B) {
 		if !ok {
 			b.Fatal("not relayed")
 		}
-		ps.encMu.Lock()
-		_, _ = ps.enc.EncryptRTP(ps.encBuf[:0], pkt, &ps.encHdr)
-		ps.encMu.Unlock()
+		d := ps.enc
+		d.mu.Lock()
+		_, _ = d.ctx.EncryptRTP(d.buf[:0], pkt, &d.hdr)
+		d.mu.Unlock()
 	}
 }
 
@@ -311,4 +313,47 @@ func allocFree(allocs float64, pionCalls int) bool {
 		return allocs <= float64(pionCalls)
 	}
 	return allocs == 0
+}
+
+// TestSetSRTPKeepsUnchangedDirection: new keying that changes only the
+// phone's key keeps the context the PBX encrypts with (its packet index
+// and rollover counter go on, no key stream is used twice), and the
+// other way round.
+func TestSetSRTPKeepsUnchangedDirection(t *testing.T) {
+	e := newEndpoint(EndpointConfig{Leg: LegConfig{PayloadType: PayloadPCMU}})
+	k1, k2, k3 := bytes.Repeat([]byte{1}, SRTPKeyLen), bytes.Repeat([]byte{2}, SRTPKeyLen), bytes.Repeat([]byte{3}, SRTPKeyLen)
+	if err := e.SetSRTP(&SRTPConfig{Suite: SuiteAES128SHA1_80, LocalKey: k1, RemoteKey: k2}); err != nil {
+		t.Fatal(err)
+	}
+	first := e.srtp.Load()
+	if err := e.SetSRTP(&SRTPConfig{Suite: SuiteAES128SHA1_80, LocalKey: k1, RemoteKey: k2}); err != nil || e.srtp.Load() != first {
+		t.Fatalf("the same keys again replaced the contexts (%v)", err)
+	}
+	if err := e.SetSRTP(&SRTPConfig{Suite: SuiteAES128SHA1_80, LocalKey: k1, RemoteKey: k3}); err != nil {
+		t.Fatal(err)
+	}
+	second := e.srtp.Load()
+	if second.enc != first.enc || second.dec == first.dec {
+		t.Fatal("a new phone key: want the same encrypting context and a new decrypting one")
+	}
+	if err := e.SetSRTP(&SRTPConfig{Suite: SuiteAES128SHA1_80, LocalKey: k2, RemoteKey: k3}); err != nil {
+		t.Fatal(err)
+	}
+	third := e.srtp.Load()
+	if third.enc == second.enc || third.dec != second.dec {
+		t.Fatal("a new PBX key: want a new encrypting context and the same decrypting one")
+	}
+	if err := e.SetSRTP(&SRTPConfig{Suite: SuiteAES128SHA1_32, LocalKey: k2, RemoteKey: k3}); err != nil {
+		t.Fatal(err)
+	}
+	if fourth := e.srtp.Load(); fourth.enc == third.enc || fourth.dec == third.dec {
+		t.Fatal("a new suite kept a context")
+	}
+	keys, ok := e.SRTPKeys()
+	if !ok || keys.Suite != SuiteAES128SHA1_32 || !bytes.Equal(keys.LocalKey, k2) {
+		t.Fatalf("SRTPKeys %+v %v", keys, ok)
+	}
+	if e.SetSRTP(nil); e.SRTP() {
+		t.Fatal("SetSRTP(nil) left SRTP on")
+	}
 }

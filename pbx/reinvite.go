@@ -195,6 +195,7 @@ func offerCodecs(current uint8) []uint8 {
 // codec go to its endpoint, its direction decides hold.
 func (c *call) applySDP(side media.Side, o mediaOffer) {
 	ep := c.endpoint(side)
+	followSRTPKey(ep, &o)
 	err := ep.Update(legConfig(o))
 	if err != nil {
 		c.log.Warn("cannot apply new SDP", "side", side.String(), "error", err)

@@ -300,3 +300,26 @@ func (c *call) rekeySRTP(side media.Side, o *mediaOffer) *sdesLine {
 	c.log.Info("SRTP re-keyed", "side", side.String(), "suite", theirs.suite)
 	return line
 }
+
+// followSRTPKey takes a new key the phone of an SRTP leg put in an SDP the
+// PBX did not key itself (an answer to the PBX's re-INVITE, where the
+// phone may change its key): the leg then decrypts with it, and keeps
+// encrypting with the PBX's unchanged key and context.
+func followSRTPKey(ep *media.Endpoint, o *mediaOffer) {
+	if o.srtp != nil || ep == nil {
+		return
+	}
+	keys, ok := ep.SRTPKeys()
+	if !ok {
+		return
+	}
+	for _, cr := range o.crypto {
+		if cr.suite != keys.Suite {
+			continue
+		}
+		if !bytes.Equal(cr.key, keys.RemoteKey) {
+			o.srtp = &media.SRTPConfig{Suite: keys.Suite, LocalKey: keys.LocalKey, RemoteKey: cr.key}
+		}
+		return
+	}
+}

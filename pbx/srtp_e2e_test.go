@@ -117,11 +117,14 @@ func TestSRTPCallTLS(t *testing.T) {
 	}
 
 	// Hold and resume: the caller re-keys with each re-INVITE, the PBX
-	// answers with a new key of its own, and audio flows again both ways
-	// under the new keys.
+	// answers with a new key of its own; the callee re-keys in its answers
+	// to the PBX's re-INVITEs. Audio flows again both ways under the new
+	// keys.
 	firstKey := cryptoKey(t, answer)
 	res, err := caller.Hold(ctx(t))
 	mustCode(t, res, err, sip.StatusOK)
+	// The PBX tells the callee it is held; the callee's answer re-keys its
+	// side too, and the PBX follows.
 	if d, err := callee.WaitOffered(ctx(t), 1); err != nil || d != pbxtest.SendOnly {
 		t.Fatalf("held phone offered %q (%v)", d, err)
 	}

@@ -164,6 +164,10 @@ func (u *UA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	body := withDirection(buildSDP(c.media.port(), []uint8{codec}, u.EventPT), answerDirection(dir))
+	if line, ok := c.media.answerRekey(offer.crypto); ok {
+		// An SRTP phone answers each re-INVITE with a new key of its own.
+		body = withCrypto(body, line, offer.savp)
+	}
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
 	res.AppendHeader(sip.NewHeader("Contact", "<"+u.Contact()+">"))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

@@ -159,3 +159,23 @@ func (m *mediaSession) rekey(local, answer []byte) error {
 	}
 	return fmt.Errorf("answer to the re-keying re-INVITE has no a=crypto with tag 1")
 }
+
+// answerRekey answers a re-INVITE's a=crypto on an SRTP call with a new
+// key of the phone's own: from now on the phone encrypts with it and
+// decrypts with the offer's key. ok is false for a plain call or an offer
+// without a usable line.
+func (m *mediaSession) answerRekey(offered []cryptoLine) (cryptoLine, bool) {
+	if m.localKey == nil || m.srtp.Load() == nil {
+		return cryptoLine{}, false
+	}
+	for _, l := range offered {
+		fresh := newKey()
+		s, err := newPhoneSRTP(l.suite, fresh, l.key)
+		if err != nil {
+			continue
+		}
+		m.srtp.Store(s)
+		return cryptoLine{tag: l.tag, suite: l.suite, key: fresh}, true
+	}
+	return cryptoLine{}, false
+}
