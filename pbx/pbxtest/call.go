@@ -44,12 +44,13 @@ type Call struct {
 }
 
 func (u *UA) newCall(outgoing bool) (*Call, error) {
-	m, err := newMediaSession(u.EventPT)
+	var key []byte // the phone's SRTP key (WithSRTP), set before the receiver starts
+	if u.SRTP {
+		key = newKey()
+	}
+	m, err := newMediaSession(u.EventPT, key)
 	if err != nil {
 		return nil, err
-	}
-	if u.SRTP {
-		m.localKey = newKey()
 	}
 	c := &Call{ua: u, Outgoing: outgoing, media: m, ringing: make(chan struct{}), final: make(chan struct{}),
 		ended: make(chan struct{}), cancelled: make(chan struct{}), acked: make(chan struct{}),

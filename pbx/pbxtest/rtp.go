@@ -51,13 +51,13 @@ type mediaSession struct {
 	notify   chan struct{}      // a signal after each received packet
 }
 
-func newMediaSession(eventPT uint8) (*mediaSession, error) {
+func newMediaSession(eventPT uint8, localKey []byte) (*mediaSession, error) {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
 	m := &mediaSession{conn: conn, dtmf: make(chan *dtmfJob), inband: make(chan *inbandJob), started: make(chan struct{}),
-		stopSend: make(chan struct{}), notify: make(chan struct{}, 1)}
+		stopSend: make(chan struct{}), notify: make(chan struct{}, 1), localKey: localKey}
 	m.eventPT.Store(uint32(eventPT))
 	m.wg.Add(1)
 	go m.receive()
