@@ -29,6 +29,7 @@ type CallLeg struct {
 	State   string
 	Codec   string
 	Holding bool // the phone has put the call on hold
+	SRTP    bool // the leg's media is SRTP
 }
 
 // ErrNoSuchCall is what LiveCalls.Hangup returns for an unknown call.
@@ -49,6 +50,7 @@ type callLegJSON struct {
 	State   string `json:"state"`
 	Codec   string `json:"codec"`
 	Holding bool   `json:"holding"`
+	SRTP    bool   `json:"srtp"`
 }
 
 type callJSON struct {

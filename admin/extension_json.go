@@ -22,6 +22,7 @@ type extensionJSON struct {
 	PickupGroup    string        `json:"pickup_group"`
 	Outbound       string        `json:"outbound"`
 	MaxCalls       int           `json:"max_calls"`
+	SRTP           string        `json:"srtp"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 }
@@ -59,6 +60,7 @@ func toExtensionJSON(e store.Extension, withSecret bool) extensionJSON {
 		PickupGroup: e.PickupGroup,
 		Outbound:    e.Outbound,
 		MaxCalls:    e.MaxCalls,
+		SRTP:        e.SRTP,
 		CreatedAt:   e.CreatedAt,
 		UpdatedAt:   e.UpdatedAt,
 	}
@@ -85,6 +87,7 @@ type extensionInput struct {
 	PickupGroup    *string         `json:"pickup_group"`
 	Outbound       *string         `json:"outbound"`
 	MaxCalls       *int            `json:"max_calls"`
+	SRTP           *string         `json:"srtp"`
 	// Read-only; accepted and ignored so a GET body can be PUT back as is.
 	CreatedAt json.RawMessage `json:"created_at"`
 	UpdatedAt json.RawMessage `json:"updated_at"`
@@ -117,6 +120,7 @@ func defaultExtension(number string) store.Extension {
 			MaxMessages: store.DefaultVoicemailMaxMessages, SkipPINOwn: true},
 		CallWaiting: true,
 		Outbound:    "internal",
+		SRTP:        store.SRTPOptional,
 	}
 }
 
@@ -149,6 +153,7 @@ func (in *extensionInput) apply(e *store.Extension) {
 	set(&e.PickupGroup, in.PickupGroup)
 	set(&e.Outbound, in.Outbound)
 	set(&e.MaxCalls, in.MaxCalls)
+	set(&e.SRTP, in.SRTP)
 }
 
 // selfServiceViolations lists the fields a user-role caller gave beyond
@@ -179,6 +184,7 @@ func (in *extensionInput) selfServiceViolations() []string {
 	add(in.PickupGroup != nil, "pickup_group")
 	add(in.Outbound != nil, "outbound")
 	add(in.MaxCalls != nil, "max_calls")
+	add(in.SRTP != nil, "srtp")
 	return out
 }
 

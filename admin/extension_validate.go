@@ -73,6 +73,9 @@ func (s *Server) validateExtension(ctx context.Context, e *store.Extension, secr
 	if e.MaxCalls < 0 || e.MaxCalls > 1000 {
 		fe.add("max_calls", "must be 0 (no limit) to 1000")
 	}
+	if !slices.Contains([]string{store.SRTPOff, store.SRTPOptional, store.SRTPRequired}, e.SRTP) {
+		fe.add("srtp", "must be one of off, optional, required")
+	}
 	return nil
 }
 

@@ -19,7 +19,7 @@ func TestCreateExtensionDefaults(t *testing.T) {
 	}
 	want := map[string]any{
 		"number": "101", "name": "Anna Smith", "email": "", "ring_seconds": float64(20), "dnd": false, "outbound": "internal",
-		"call_waiting": true, "pickup_group": "",
+		"call_waiting": true, "pickup_group": "", "srtp": "optional",
 	}
 	for k, v := range want {
 		if r.body[k] != v {
@@ -135,6 +135,7 @@ func TestCreateExtensionValidation(t *testing.T) {
 		{"call waiting not a bool", map[string]any{"number": "401", "call_waiting": "no"}, "call_waiting"},
 		{"negative call limit", map[string]any{"number": "401", "max_calls": -1}, "max_calls"},
 		{"call limit too high", map[string]any{"number": "401", "max_calls": 1001}, "max_calls"},
+		{"srtp unknown", map[string]any{"number": "401", "srtp": "always"}, "srtp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -59,6 +59,8 @@ type Endpoint struct {
 	rx  receiver
 	tx  transmitter
 
+	// srtp is set while the phone speaks SRTP (SetSRTP).
+	srtp    atomic.Pointer[srtpLeg]
 	peer    atomic.Pointer[Endpoint]
 	sink    atomic.Pointer[sinkRef]
 	playing atomic.Pointer[Playback]
@@ -86,6 +88,9 @@ func NewEndpoint(cfg EndpointConfig) (*Endpoint, error) {
 		return nil, err
 	}
 	e := newEndpoint(cfg)
+	if err := e.setLegSRTP(cfg.Leg); err != nil {
+		return nil, err
+	}
 	e.start()
 	return e, nil
 }
@@ -170,11 +175,15 @@ func (e *Endpoint) SetSink(s AudioSink) {
 }
 
 // Update applies a new SDP from the phone (a re-INVITE or UPDATE): its
-// address, codec and telephone-event payload type. The endpoint latches
+// address, codec and telephone-event payload type, and new SRTP keys if
+// cfg has them. The endpoint latches
 // afresh to where the phone's packets come from next. The ports stay.
 func (e *Endpoint) Update(cfg LegConfig) error {
 	if !isG711(cfg.PayloadType) {
 		return fmt.Errorf("%w: payload type %d", ErrUnsupportedCodec, cfg.PayloadType)
+	}
+	if err := e.setLegSRTP(cfg); err != nil {
+		return err
 	}
 	cfg.Ports = e.leg.ports
 	e.leg.setRemote(cfg)
@@ -225,4 +234,12 @@ func (e *Endpoint) Close() error {
 		e.rx.dtmf.Flush()
 	})
 	return nil
+}
+
+// setLegSRTP applies a leg configuration's SRTP keys, if any.
+func (e *Endpoint) setLegSRTP(cfg LegConfig) error {
+	if cfg.SRTP == nil {
+		return nil
+	}
+	return e.SetSRTP(cfg.SRTP)
 }

@@ -43,6 +43,9 @@ type LegConfig struct {
 	// EventPayloadType is the dynamic payload type of telephone-event/8000
 	// negotiated with the phone (96-127), or 0 if none was.
 	EventPayloadType uint8
+	// SRTP, if set, makes the phone's stream SRTP (Endpoint.SetSRTP). An
+	// Update without it keeps the endpoint's SRTP as it is.
+	SRTP *SRTPConfig
 }
 
 // leg is the network state of one endpoint: its sockets, where its phone

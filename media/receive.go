@@ -52,6 +52,7 @@ func (r *receiver) drop() {
 func (e *Endpoint) pumpRTP() {
 	defer e.wg.Done()
 	conn := e.leg.ports.RTP
+	var ok bool
 	for {
 		n, from, err := conn.ReadFromUDPAddrPort(e.rx.buf[:])
 		if err != nil {
@@ -60,14 +61,21 @@ func (e *Endpoint) pumpRTP() {
 			}
 			continue // a transient error such as an ICMP report
 		}
-		pkt, peer, ok := e.process(e.rx.buf[:n], unmap(from), e.since())
+		in := e.rx.buf[:n]
+		if s := e.srtp.Load(); s != nil {
+			if in, ok = s.decryptRTP(in); !ok {
+				e.rx.drop() // not authentic, a replay, or not SRTP
+				continue
+			}
+		}
+		pkt, peer, ok := e.process(in, unmap(from), e.since())
 		if !ok || !peer.sending.Load() {
 			continue
 		}
 		if dst := *peer.leg.rtpDst.Load(); dst.IsValid() {
 			// A failed send (the phone's network is down) is not ours to
 			// fix; the dead-media timer notices when it matters.
-			_, _ = peer.leg.ports.RTP.WriteToUDPAddrPort(pkt, dst)
+			peer.writeRTP(pkt, dst)
 		}
 	}
 }
@@ -201,11 +209,12 @@ const (
 )
 
 // pumpRTCP passes the phone's RTCP packets to the bridged peer's phone
-// unchanged (not to itself: an echo does not echo RTCP). RTCP is rare
+// unchanged (not to itself: an echo does not echo RTCP), but for SRTCP:
+// decrypted from an SRTP phone, encrypted to one. RTCP is rare
 // (every few seconds), so it gets its own small loop.
 func (e *Endpoint) pumpRTCP() {
 	defer e.wg.Done()
-	var buf [maxPacket]byte
+	var buf, plain [maxPacket]byte
 	conn := e.leg.ports.RTCP
 	for {
 		n, from, err := conn.ReadFromUDPAddrPort(buf[:])
@@ -215,8 +224,16 @@ func (e *Endpoint) pumpRTCP() {
 			}
 			continue
 		}
+		pkt := buf[:n]
+		if s := e.srtp.Load(); s != nil && n >= 8 {
+			out, ok := s.decryptRTCP(plain[:], pkt)
+			if !ok {
+				continue
+			}
+			pkt, n = out, len(out)
+		}
 		// RTCP version 2, packet types 192-223 (RFC 5761 §4).
-		if n < 8 || buf[0]>>6 != 2 || buf[1] < 192 || buf[1] > 223 || !e.leg.latchRTCP(unmap(from)) {
+		if n < 8 || pkt[0]>>6 != 2 || pkt[1] < 192 || pkt[1] > 223 || !e.leg.latchRTCP(unmap(from)) {
 			continue
 		}
 		e.rx.mu.Lock()
@@ -227,7 +244,7 @@ func (e *Endpoint) pumpRTCP() {
 			continue
 		}
 		if dst := *peer.leg.rtcpDst.Load(); dst.IsValid() {
-			_, _ = peer.leg.ports.RTCP.WriteToUDPAddrPort(buf[:n], dst)
+			peer.writeRTCP(pkt, dst)
 		}
 	}
 }

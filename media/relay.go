@@ -92,6 +92,9 @@ func NewRelay(cfg Config) (*Relay, error) {
 			ec.OnDigit = func(d Digit) { cfg.OnDigit(s, d) }
 		}
 		r.ends[s] = newEndpoint(ec)
+		if err := r.ends[s].setLegSRTP(lc); err != nil {
+			return nil, fmt.Errorf("relay leg %s: %w", s, err)
+		}
 	}
 	Bridge(r.ends[SideA], r.ends[SideB])
 	r.ends[SideA].start()

@@ -57,6 +57,6 @@ func (e *Endpoint) send(g generated) {
 		return
 	}
 	if dst := *e.leg.rtpDst.Load(); dst.IsValid() {
-		_, _ = e.leg.ports.RTP.WriteToUDPAddrPort(b, dst)
+		e.writeRTP(b, dst)
 	}
 }

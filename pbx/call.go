@@ -174,7 +174,7 @@ func (c *call) inTrunkName() string {
 // info describes an answered leg; the call's mu is held.
 func (l *leg) info(role, state string) LegInfo {
 	li := LegInfo{Role: role, Number: l.who.number, State: state, Holding: l.st.holding,
-		Codec: codecName(l.ep.PayloadType())}
+		Codec: codecName(l.ep.PayloadType()), SRTP: l.ep.SRTP()}
 	li.Contact, li.Source = l.dlg.peer()
 	return li
 }

@@ -48,6 +48,7 @@ type LegInfo struct {
 	State   string // "ringing", "answered", ...
 	Codec   string // "PCMU" or "PCMA" once negotiated
 	Holding bool   // the phone has put the call on hold
+	SRTP    bool   // the leg's media is SRTP
 }
 
 // dialogKey names a dialog by its Call-ID and the PBX's tag: the To tag

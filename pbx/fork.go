@@ -40,6 +40,10 @@ type fork struct {
 	state  string
 	res    *sip.Response // the 2xx, once answered
 	answer mediaOffer
+	// sdes is the SRTP the PBX offered this phone (nil: plain RTP);
+	// srtpOn is set once its answer took it.
+	sdes   *sdesLine
+	srtpOn bool
 	cseq   uint32       // the last CSeq the PBX used in this dialog
 	target sip.Uri      // the callee's Contact, refreshed by re-INVITE
 	routes []sip.Header // the dialog's route set
@@ -89,7 +93,10 @@ func (c *call) newFork(p ringPhone, from party, offer []byte, rs *ringState) (*f
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sip.NewHeader("Supported", supportedOptions))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(offer)
+	if f.sdes, err = c.srtpOfferFor(b); err != nil {
+		return nil, fmt.Errorf("contact %q: %w", b.Contact, err)
+	}
+	req.SetBody(withSDES(offer, f.sdes))
 	if p.trunk != nil {
 		f.trunk = p.trunk
 		f.setTrunkHeaders(p.trunk, c.trunkCallerID(p.trunk, from))
@@ -252,7 +259,7 @@ func (f *fork) run() {
 					f.report(forkEvent{kind: forkRinging})
 				}
 				if res.StatusCode > 100 && len(res.Body()) > 0 && !early {
-					if sdp, err := parseSDP(res.Body()); err == nil {
+					if sdp, err := parseSDP(res.Body()); err == nil && f.secureAnswer(&sdp) == nil {
 						early = true
 						f.report(forkEvent{kind: forkEarly, sdp: sdp})
 					}
@@ -321,6 +328,9 @@ func (f *fork) answered(tx sip.ClientTransaction, res *sip.Response) {
 	e := f.c.e
 	e.sendACK(tx, f.request(sip.ACK, f.cseq), f.c.log)
 	sdp, err := parseSDP(res.Body())
+	if err == nil {
+		err = f.secureAnswer(&sdp)
+	}
 	f.mu.Lock()
 	f.answer = sdp
 	f.mu.Unlock()

@@ -109,6 +109,9 @@ func (c *call) setup() (failure, bool) {
 	if err != nil {
 		return failureFor(err), false
 	}
+	if err := c.secureOffer(&offer); err != nil {
+		return failureFor(err), false
+	}
 	if h := c.in.req.GetHeader("Replaces"); h != nil {
 		return c.replaceDialog(h.Value(), offer)
 	}
@@ -251,7 +254,7 @@ func (c *call) forwardTo() *dialplan.Destination {
 
 // legConfig is the media configuration a phone's SDP asks for.
 func legConfig(o mediaOffer) media.LegConfig {
-	return media.LegConfig{Remote: o.remote, RemoteRTCP: o.rtcp, PayloadType: pickCodec(o), EventPayloadType: o.eventPT}
+	return media.LegConfig{Remote: o.remote, RemoteRTCP: o.rtcp, PayloadType: pickCodec(o), EventPayloadType: o.eventPT, SRTP: o.srtp}
 }
 
 // forwardOnFailure is where an extension's phones that did not answer
@@ -286,7 +289,7 @@ func (c *call) stopped() bool {
 // picking or replacing phone's), for media on the PBX's port.
 func (c *call) answerSDP(offer mediaOffer, port int) sdpParams {
 	return sdpParams{sessionID: newSessionID(), version: 1, addr: c.e.mediaIP, port: port,
-		codecs: []uint8{pickCodec(offer)}, eventPT: offer.eventPT, dir: offer.dir.answer()}
+		codecs: []uint8{pickCodec(offer)}, eventPT: offer.eventPT, dir: offer.dir.answer(), sdes: offer.sdes}
 }
 
 // answerCaller sends the caller our answer (its leg's SDP, as any early

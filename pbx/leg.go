@@ -61,7 +61,7 @@ func (c *call) newLeg(side media.Side, ports *media.PortPair, o mediaOffer, who 
 	l.owner.Store(&legOwner{c: c, side: side})
 	ep, err := media.NewEndpoint(media.EndpointConfig{
 		Leg: media.LegConfig{Ports: ports, Remote: o.remote, RemoteRTCP: o.rtcp,
-			PayloadType: pickCodec(o), EventPayloadType: o.eventPT},
+			PayloadType: pickCodec(o), EventPayloadType: o.eventPT, SRTP: o.srtp},
 		MediaTimeout: c.e.cfg.MediaTimeout,
 		InBandDTMF:   o.inband,
 		OnTimeout: func() {

@@ -112,8 +112,12 @@ func (c *call) offerIn(ref dialogRef, req *sip.Request, tx sip.ServerTransaction
 		e.respond(tx, req, f.code, f.reason, nil)
 		return
 	}
+	sdes := c.rekeySRTP(side, &offer)
 	body := c.nextSDP(side, func(p *sdpParams) {
 		p.codecs, p.eventPT, p.dir = []uint8{pickCodec(offer)}, offer.eventPT, offer.dir.answer()
+		if sdes != nil {
+			p.sdes = sdes
+		}
 	})
 	c.applySDP(side, offer)
 	if !isInvite {
@@ -169,6 +173,9 @@ func (c *call) nextSDP(side media.Side, change func(*sdpParams)) []byte {
 	defer c.mu.Unlock()
 	s := &c.legs[side].st
 	p := s.sdp
+	if p.sdes == nil {
+		p.sdes = c.legs[side].calleeSDES()
+	}
 	change(&p)
 	p.version++
 	s.sdp = p
@@ -188,6 +195,7 @@ func offerCodecs(current uint8) []uint8 {
 // codec go to its endpoint, its direction decides hold.
 func (c *call) applySDP(side media.Side, o mediaOffer) {
 	ep := c.endpoint(side)
+	followSRTPKey(ep, &o)
 	err := ep.Update(legConfig(o))
 	if err != nil {
 		c.log.Warn("cannot apply new SDP", "side", side.String(), "error", err)

@@ -28,6 +28,15 @@ type mediaOffer struct {
 	// come as tones in its audio (or by SIP INFO), so its leg listens
 	// for them.
 	inband bool
+	// savp is set for a secure profile (RTP/SAVP): the stream must be
+	// SRTP. crypto holds its usable a=crypto lines (RFC 4568), in order.
+	savp   bool
+	crypto []sdesCrypto
+	// srtp is the SRTP the PBX negotiated for this SDP (an answer to its
+	// offer, or its answer to this offer); nil for plain RTP.
+	srtp *media.SRTPConfig
+	// sdes is the PBX's a=crypto line answering this offer.
+	sdes *sdesLine
 }
 
 // direction is an SDP stream's direction (RFC 3264 §5.1): what the side
@@ -113,6 +122,14 @@ func parseSDP(body []byte) (mediaOffer, error) {
 	if conn == nil || conn.Address == nil {
 		return out, fmt.Errorf("%w: no connection address", errBadSDP)
 	}
+	out.savp = strings.Contains(strings.Join(audio.MediaName.Protos, "/"), "SAVP")
+	for _, a := range audio.Attributes {
+		if a.Key == "crypto" {
+			if c, err := parseCrypto(a.Value); err == nil {
+				out.crypto = append(out.crypto, c)
+			}
+		}
+	}
 	out.dir = parseDirection(audio, &s)
 	ip, err := netip.ParseAddr(conn.Address.Address)
 	if err == nil && ip.IsUnspecified() && out.dir == dirSendRecv {
@@ -167,6 +184,7 @@ type sdpParams struct {
 	codecs    []uint8
 	eventPT   uint8     // 0: no telephone-event
 	dir       direction // sendrecv unless holding
+	sdes      *sdesLine // SRTP: the PBX's a=crypto line and profile
 }
 
 func newSessionID() uint64 { return rand.Uint64N(1 << 62) }
@@ -180,7 +198,11 @@ func buildSDP(p sdpParams) []byte {
 	addr := p.addr.String()
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=pbx %d %d IN %s %s\r\ns=pbx\r\nc=IN %s %s\r\nt=0 0\r\n", p.sessionID, p.version, ipVer, addr, ipVer, addr)
-	fmt.Fprintf(&b, "m=audio %d RTP/AVP", p.port)
+	profile := "RTP/AVP"
+	if p.sdes != nil && p.sdes.savp {
+		profile = "RTP/SAVP"
+	}
+	fmt.Fprintf(&b, "m=audio %d %s", p.port, profile)
 	for _, c := range p.codecs {
 		fmt.Fprintf(&b, " %d", c)
 	}
@@ -200,6 +222,9 @@ func buildSDP(p sdpParams) []byte {
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", p.eventPT, p.eventPT)
 	}
 	fmt.Fprintf(&b, "a=ptime:20\r\na=rtcp:%d\r\na=%s\r\n", p.port+1, p.dir)
+	if p.sdes != nil {
+		b.WriteString("a=crypto:" + p.sdes.crypto.String() + "\r\n")
+	}
 	return []byte(b.String())
 }
 

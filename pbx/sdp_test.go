@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/officepbx/pbx/media"
 )
 
 const sdpHead = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
@@ -63,10 +65,16 @@ func TestBuildSDPParses(t *testing.T) {
 func FuzzParseSDP(f *testing.F) {
 	f.Add([]byte(sdpHead + "m=audio 4000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=rtcp:4001\r\n"))
 	f.Add([]byte("v=0\r\n"))
+	f.Add([]byte(sdpHead + "m=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH|2^31\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := parseSDP(b)
 		if err == nil && len(o.codecs) == 0 {
 			t.Fatal("accepted an offer without a codec")
+		}
+		for _, c := range o.crypto {
+			if len(c.key) != media.SRTPKeyLen || !media.SuiteSupported(c.suite) {
+				t.Fatalf("unusable crypto line kept: %s", c.suite)
+			}
 		}
 	})
 }

@@ -403,11 +403,13 @@ func TestConsole(t *testing.T) {
 			click("#f-call-waiting"),
 			typeInto("#f-pickup-group", "front-desk"),
 			typeInto("#f-max-calls", "3"),
+			chromedp.SetValue(chromedp.CSS("#f-srtp"), "required"),
 			click("#ext-form button[type=submit]"),
 			waitText("#ext-status", "Extension 101 saved"),
 		)
 		if _, ext := extension(t, p, "101"); ext["name"] != "Front desk" || ext["email"] != "reception@example.com" ||
-			ext["call_waiting"] != false || ext["pickup_group"] != "front-desk" || ext["max_calls"] != float64(3) {
+			ext["call_waiting"] != false || ext["pickup_group"] != "front-desk" || ext["max_calls"] != float64(3) ||
+			ext["srtp"] != "required" {
 			t.Errorf("after edit: %v", ext)
 		}
 		b.do(t, goTo("#/extensions"), waitText(`#ext-table tr[data-number="101"]`, "Front desk"))

@@ -44,7 +44,11 @@ type Call struct {
 }
 
 func (u *UA) newCall(outgoing bool) (*Call, error) {
-	m, err := newMediaSession(u.EventPT)
+	var key []byte // the phone's SRTP key (WithSRTP), set before the receiver starts
+	if u.SRTP {
+		key = newKey()
+	}
+	m, err := newMediaSession(u.EventPT, key)
 	if err != nil {
 		return nil, err
 	}

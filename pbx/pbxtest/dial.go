@@ -67,6 +67,9 @@ func (u *UA) Invite(ctx context.Context, number string, opts ...DialOption) (*Ca
 	body := cfg.body
 	if body == nil {
 		body = buildSDP(c.media.port(), cfg.codecs, u.EventPT)
+		if cr := c.media.offerCrypto(); cr != nil {
+			body = withCrypto(body, *cr, true)
+		}
 	}
 	callID := sip.GenerateTagN(24)
 	build := func(seq uint32) *sip.Request {
@@ -131,6 +134,9 @@ func (c *Call) follow(tx sip.ClientTransaction, build func(uint32) *sip.Request)
 					c.mu.Lock()
 					c.earlySDP = res.Body()
 					c.mu.Unlock()
+					if _, err := c.media.keyFrom(rm.crypto, 1); err != nil {
+						c.ua.t.Logf("SRTP keys of early media: %v", err)
+					}
 					c.media.start(rm.addr, rm.codecs[0], rm.eventPT, c.ua.Tone) // early media
 				}
 			case (res.StatusCode == sip.StatusProxyAuthRequired || res.StatusCode == sip.StatusUnauthorized) && !authed:
@@ -195,6 +201,9 @@ func (c *Call) answered(res *sip.Response) {
 		c.ua.t.Logf("ACK: %v", err)
 	}
 	if rm, err := parseSDP(res.Body()); err == nil && len(rm.codecs) > 0 {
+		if _, err := c.media.keyFrom(rm.crypto, 1); err != nil {
+			c.ua.t.Logf("SRTP keys of the answer: %v", err)
+		}
 		c.media.start(rm.addr, rm.codecs[0], rm.eventPT, c.ua.Tone)
 	}
 	c.setFinal(res.StatusCode, res)

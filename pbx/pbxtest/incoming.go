@@ -123,6 +123,11 @@ func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.media.receiveEventPT(evPT)
 	}
 	body := buildSDP(c.media.port(), []uint8{codec}, evPT)
+	if mine, err := c.media.keyFrom(offer.crypto, -1); err != nil {
+		u.t.Logf("SRTP keys of the offer: %v", err)
+	} else if mine != nil {
+		body = withCrypto(body, *mine, offer.savp)
+	}
 	if p.EarlyMedia {
 		c.media.start(offer.addr, codec, offer.eventPT, u.Tone)
 		respond(sip.StatusSessionInProgress, "Session Progress", body)

@@ -30,10 +30,23 @@ func (c *Call) Reinvite(ctx context.Context, dir string) (*sip.Response, error) 
 	req := c.inDialog(sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Contact", "<"+c.ua.Contact()+">"))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(withDirection(buildSDP(c.media.port(), c.ua.Codecs, c.ua.EventPT), dir))
+	body := withDirection(buildSDP(c.media.port(), c.ua.Codecs, c.ua.EventPT), dir)
+	// An SRTP phone offers a new key with each re-INVITE (RFC 4568 §7.1.4
+	// lets it), and takes the answer's.
+	var fresh []byte
+	if c.media.localKey != nil && c.SRTP() {
+		fresh = newKey()
+		body = withCrypto(body, cryptoLine{tag: 1, suite: srtpSuite80, key: fresh}, true)
+	}
+	req.SetBody(body)
 	res, err := c.ua.Send(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	if res.StatusCode/100 == 2 && fresh != nil {
+		if err := c.media.rekey(fresh, res.Body()); err != nil {
+			return res, err
+		}
 	}
 	if res.StatusCode/100 == 2 {
 		ack := c.inDialog(sip.ACK)
@@ -151,6 +164,10 @@ func (u *UA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	body := withDirection(buildSDP(c.media.port(), []uint8{codec}, u.EventPT), answerDirection(dir))
+	if line, ok := c.media.answerRekey(offer.crypto); ok {
+		// An SRTP phone answers each re-INVITE with a new key of its own.
+		body = withCrypto(body, line, offer.savp)
+	}
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
 	res.AppendHeader(sip.NewHeader("Contact", "<"+u.Contact()+">"))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

@@ -27,6 +27,15 @@ type mediaSession struct {
 	started chan struct{}   // closed when the sender starts
 	sendPT  uint8           // the other side's telephone-event payload type; set before started closes
 
+	// SRTP (srtp.go): localKey is the phone's own key (WithSRTP), srtp the
+	// contexts once the other side's key is known. Until the media starts,
+	// a phone that offered SRTP drops what it cannot decrypt yet.
+	localKey     []byte
+	srtp         atomic.Pointer[phoneSRTP]
+	negotiated   atomic.Bool
+	srtpFailures atomic.Int64
+	wire, plain  []byte // the latest SRTP packet received and its plaintext, under mu
+
 	startOnce sync.Once
 	stopSend  chan struct{}
 	stopOnce  sync.Once
@@ -42,13 +51,13 @@ type mediaSession struct {
 	notify   chan struct{}      // a signal after each received packet
 }
 
-func newMediaSession(eventPT uint8) (*mediaSession, error) {
+func newMediaSession(eventPT uint8, localKey []byte) (*mediaSession, error) {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
 	m := &mediaSession{conn: conn, dtmf: make(chan *dtmfJob), inband: make(chan *inbandJob), started: make(chan struct{}),
-		stopSend: make(chan struct{}), notify: make(chan struct{}, 1)}
+		stopSend: make(chan struct{}), notify: make(chan struct{}, 1), localKey: localKey}
 	m.eventPT.Store(uint32(eventPT))
 	m.wg.Add(1)
 	go m.receive()
@@ -65,6 +74,7 @@ func (m *mediaSession) port() int { return m.conn.LocalAddr().(*net.UDPAddr).Por
 // key presses go as telephone events with payload type eventPT (0: the
 // other side takes none).
 func (m *mediaSession) start(remote netip.AddrPort, pt, eventPT uint8, freq float64) {
+	m.negotiated.Store(true)
 	m.startOnce.Do(func() {
 		m.sendPT = eventPT
 		close(m.started)
@@ -100,6 +110,7 @@ func (m *mediaSession) send(remote netip.AddrPort, pt uint8, freq float64) {
 			}
 		}
 		var frames [][]byte
+		var err error
 		if keys.busy() {
 			frames = keys.next(&pkt, m.sendPT)
 		} else {
@@ -113,8 +124,14 @@ func (m *mediaSession) send(remote netip.AddrPort, pt uint8, freq float64) {
 				frames = [][]byte{b}
 			}
 			pkt.Marker = false
+			pkt.SequenceNumber++ // each packet its own number, as SRTP's replay check needs
 		}
 		for _, b := range frames {
+			if s := m.srtp.Load(); s != nil {
+				if b, err = s.enc.EncryptRTP(nil, b, nil); err != nil {
+					continue
+				}
+			}
 			if _, err := m.conn.WriteToUDPAddrPort(b, remote); err != nil && isClosed(err) {
 				keys.abort()
 				return
@@ -145,7 +162,21 @@ func (m *mediaSession) receive() {
 			}
 			continue
 		}
-		if pkt.Unmarshal(buf[:n]) != nil {
+		in := buf[:n]
+		if s := m.srtp.Load(); s != nil {
+			plain, err := s.dec.DecryptRTP(nil, in, nil)
+			if err != nil {
+				m.srtpFailures.Add(1)
+				continue
+			}
+			m.mu.Lock()
+			m.wire, m.plain = append(m.wire[:0], in...), append(m.plain[:0], plain...)
+			m.mu.Unlock()
+			in = plain
+		} else if m.localKey != nil && !m.negotiated.Load() {
+			continue // SRTP offered, keys not known yet
+		}
+		if pkt.Unmarshal(in) != nil {
 			continue
 		}
 		if ept := m.eventPT.Load(); ept != 0 && uint32(pkt.PayloadType) == ept {

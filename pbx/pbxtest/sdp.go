@@ -45,6 +45,8 @@ type remoteMedia struct {
 	addr    netip.AddrPort
 	codecs  []uint8 // G.711 payload types, in order
 	eventPT uint8   // telephone-event/8000 payload type, 0 if none
+	savp    bool    // RTP/SAVP
+	crypto  []cryptoLine
 	raw     string
 }
 
@@ -71,6 +73,12 @@ func parseSDP(body []byte) (remoteMedia, error) {
 			return out, err
 		}
 		out.addr = netip.AddrPortFrom(ip, uint16(m.MediaName.Port.Value))
+		out.savp = strings.Contains(strings.Join(m.MediaName.Protos, "/"), "SAVP")
+		for _, a := range m.Attributes {
+			if c, ok := parseCryptoLine(a.Value); ok && a.Key == "crypto" {
+				out.crypto = append(out.crypto, c)
+			}
+		}
 		for _, f := range m.MediaName.Formats {
 			if n, err := strconv.Atoi(f); err == nil && (n == int(PCMU) || n == int(PCMA)) {
 				out.codecs = append(out.codecs, uint8(n))

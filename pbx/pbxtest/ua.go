@@ -40,6 +40,8 @@ type UA struct {
 	// LocalIP is the loopback address the UA's SIP socket binds to.
 	// Default 127.0.0.1; another (127.0.0.2) makes it a different source.
 	LocalIP string
+	// SRTP: the phone offers and answers SRTP keyed by SDES (WithSRTP).
+	SRTP bool
 
 	pbxHost string
 	pbxPort int

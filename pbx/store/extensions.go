@@ -32,6 +32,9 @@ type Extension struct {
 	// MaxCalls bounds the calls the extension is on at once (placed or
 	// answered); 0 is no limit.
 	MaxCalls  int
+	// SRTP is the phone's media encryption: SRTPOff, SRTPOptional (the
+	// default) or SRTPRequired.
+	SRTP      string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -92,7 +95,7 @@ type ListOptions struct {
 
 const extensionColumns = `number, name, email, secret, auth_algorithms, ring_seconds, vm_enabled, vm_pin,
 	fwd_always, fwd_busy, fwd_no_answer, dnd, call_waiting, pickup_group, outbound, created_at, updated_at,
-	vm_max_seconds, vm_max_messages, vm_delete_after_days, vm_skip_pin_own, vm_operator, vm_email, max_calls`
+	vm_max_seconds, vm_max_messages, vm_delete_after_days, vm_skip_pin_own, vm_operator, vm_email, max_calls, srtp`
 
 func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 	var e Extension
@@ -101,7 +104,7 @@ func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 	err := row.Scan(&e.Number, &e.Name, &e.Email, &e.Secret, &algs, &e.RingSeconds, &e.Voicemail.Enabled,
 		&e.Voicemail.PIN, &e.Forward.Always, &e.Forward.Busy, &e.Forward.NoAnswer, &e.DND, &e.CallWaiting,
 		&e.PickupGroup, &e.Outbound, &created, &updated, &e.Voicemail.MaxSeconds, &e.Voicemail.MaxMessages,
-		&e.Voicemail.DeleteAfterDays, &e.Voicemail.SkipPINOwn, &e.Voicemail.Operator, &e.Voicemail.Email, &e.MaxCalls)
+		&e.Voicemail.DeleteAfterDays, &e.Voicemail.SkipPINOwn, &e.Voicemail.Operator, &e.Voicemail.Email, &e.MaxCalls, &e.SRTP)
 	if err != nil {
 		return e, err
 	}
@@ -115,17 +118,18 @@ func scanExtension(row interface{ Scan(...any) error }) (Extension, error) {
 func (s *Store) CreateExtension(ctx context.Context, e *Extension) error {
 	now := time.Now()
 	e.Voicemail = e.Voicemail.withDefaults()
+	e.SRTP = srtpOrDefault(e.SRTP)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := claimNumber(ctx, tx, e.Number, "extension"); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO extensions (`+extensionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Number, e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds,
 			e.Voicemail.Enabled, e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer,
 			e.DND, e.CallWaiting, e.PickupGroup, e.Outbound, unix(now), unix(now),
 			e.Voicemail.MaxSeconds, e.Voicemail.MaxMessages, e.Voicemail.DeleteAfterDays, e.Voicemail.SkipPINOwn,
-			e.Voicemail.Operator, e.Voicemail.Email, e.MaxCalls)
+			e.Voicemail.Operator, e.Voicemail.Email, e.MaxCalls, e.SRTP)
 		if err != nil {
 			return fmt.Errorf("insert extension: %w", err)
 		}
@@ -152,15 +156,16 @@ func (s *Store) GetExtension(ctx context.Context, number string) (Extension, err
 func (s *Store) UpdateExtension(ctx context.Context, e *Extension) error {
 	now := time.Now()
 	e.Voicemail = e.Voicemail.withDefaults()
+	e.SRTP = srtpOrDefault(e.SRTP)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE extensions SET name = ?, email = ?, secret = ?, auth_algorithms = ?,
 			ring_seconds = ?, vm_enabled = ?, vm_pin = ?, fwd_always = ?, fwd_busy = ?, fwd_no_answer = ?, dnd = ?,
 			call_waiting = ?, pickup_group = ?, outbound = ?, updated_at = ?, vm_max_seconds = ?, vm_max_messages = ?,
-			vm_delete_after_days = ?, vm_skip_pin_own = ?, vm_operator = ?, vm_email = ?, max_calls = ? WHERE number = ?`,
+			vm_delete_after_days = ?, vm_skip_pin_own = ?, vm_operator = ?, vm_email = ?, max_calls = ?, srtp = ? WHERE number = ?`,
 			e.Name, e.Email, e.Secret, strings.Join(e.AuthAlgorithms, ","), e.RingSeconds, e.Voicemail.Enabled,
 			e.Voicemail.PIN, e.Forward.Always, e.Forward.Busy, e.Forward.NoAnswer, e.DND, e.CallWaiting, e.PickupGroup,
 			e.Outbound, unix(now), e.Voicemail.MaxSeconds, e.Voicemail.MaxMessages, e.Voicemail.DeleteAfterDays,
-			e.Voicemail.SkipPINOwn, e.Voicemail.Operator, e.Voicemail.Email, e.MaxCalls, e.Number)
+			e.Voicemail.SkipPINOwn, e.Voicemail.Operator, e.Voicemail.Email, e.MaxCalls, e.SRTP, e.Number)
 		return affectedOne(res, err, "extension "+e.Number)
 	})
 	if err != nil {
@@ -276,4 +281,19 @@ func clampLimit(n int) int {
 func escapeLike(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s)
+}
+
+// An extension's SRTP settings (Extension.SRTP).
+const (
+	SRTPOff      = "off"
+	SRTPOptional = "optional"
+	SRTPRequired = "required"
+)
+
+// srtpOrDefault stores "" (an Extension built by hand) as the default.
+func srtpOrDefault(v string) string {
+	if v == "" {
+		return SRTPOptional
+	}
+	return v
 }
