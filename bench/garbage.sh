@@ -33,14 +33,7 @@ API=http://127.0.0.1:$HTTP_PORT/api/v1
 curl -fs -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
   -d '{"items":[{"cidr":"127.0.0.1","note":"sipp"}]}' "$API/security/allowlist"
 
-echo "SEQUENTIAL" > "$WORK/callees.csv"
-echo "SEQUENTIAL" > "$WORK/callers.csv"
-for i in $(seq 1 "$CALLS"); do
-  callee=$((100000 + i)) caller=$((200000 + i))
-  echo "$callee;[authentication username=$callee password=bench-secret-$callee]" >> "$WORK/callees.csv"
-  echo "$caller;$callee;[authentication username=$caller password=bench-secret-$caller]" >> "$WORK/callers.csv"
-  printf '{"number":"%s","secret":"bench-secret-%s"}\n{"number":"%s","secret":"bench-secret-%s"}\n' "$callee" "$callee" "$caller" "$caller"
-done | api_post extensions
+make_pairs "$CALLS"
 sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/register_auth.xml" -inf "$WORK/callees.csv" -r 100 -m "$CALLS" \
   -i 127.0.0.1 -p "$UAS_PORT" -timeout 30s -nostdin -trace_err -error_file "$WORK/register-errors.log" >/dev/null 2>&1 || true
 registered=$(metric pbx_registrations)

@@ -32,14 +32,7 @@ HTTP_PORT=${HTTP_PORT:-29080}
 start_pbx
 
 echo "creating $CALLS callees and $CALLS callers through the API..."
-echo "SEQUENTIAL" > "$WORK/callees.csv"
-echo "SEQUENTIAL" > "$WORK/callers.csv"
-for i in $(seq 1 "$CALLS"); do
-  callee=$((100000 + i)) caller=$((200000 + i))
-  echo "$callee;[authentication username=$callee password=bench-secret-$callee]" >> "$WORK/callees.csv"
-  echo "$caller;$callee;[authentication username=$caller password=bench-secret-$caller]" >> "$WORK/callers.csv"
-  printf '{"number":"%s","secret":"bench-secret-%s"}\n{"number":"%s","secret":"bench-secret-%s"}\n' "$callee" "$callee" "$caller" "$caller"
-done | api_post extensions
+make_pairs "$CALLS"
 
 # Every callee registers from the one address:port the answering sipp then listens on.
 sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/register_auth.xml" -inf "$WORK/callees.csv" -r 200 -m "$CALLS" \
