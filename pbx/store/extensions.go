@@ -31,7 +31,7 @@ type Extension struct {
 	Outbound    string // internal, local, national, international
 	// MaxCalls bounds the calls the extension is on at once (placed or
 	// answered); 0 is no limit.
-	MaxCalls  int
+	MaxCalls int
 	// SRTP is the phone's media encryption: SRTPOff, SRTPOptional (the
 	// default) or SRTPRequired.
 	SRTP      string
