@@ -102,20 +102,7 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 func (s *Server) listAudit(c echo.Context) error {
 	f := store.AuditFilter{Username: c.QueryParam("username")}
 	fe := fieldErrors{}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxPageLimit {
-			fe.add("limit", "must be an integer from 1 to 500")
-		}
-		f.Limit = n
-	}
-	if cur := c.QueryParam("cursor"); cur != "" {
-		n, err := strconv.ParseInt(cur, 10, 64)
-		if err != nil || n < 1 {
-			fe.add("cursor", "is not a cursor this server gave out")
-		}
-		f.After = n
-	}
+	f.Limit, f.After = pageLimit(c, fe), rowCursor(c, fe)
 	if len(f.Username) > maxQueryLen {
 		fe.add("username", "must be at most 200 bytes")
 	}

@@ -73,20 +73,7 @@ func cdrFilter(c echo.Context) (store.CDRFilter, error) {
 	if f.Number = c.QueryParam("number"); f.Number != "" && !dialplan.IsDialString(f.Number) {
 		fe.add("number", "must be digits, optionally with a leading +")
 	}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxPageLimit {
-			fe.add("limit", "must be an integer from 1 to 500")
-		}
-		f.Limit = n
-	}
-	if cur := c.QueryParam("cursor"); cur != "" {
-		n, err := strconv.ParseInt(cur, 10, 64)
-		if err != nil || n < 1 {
-			fe.add("cursor", "is not a cursor this server gave out")
-		}
-		f.After = n
-	}
+	f.Limit, f.After = pageLimit(c, fe), rowCursor(c, fe)
 	if err := fe.err(); err != nil {
 		return f, err
 	}

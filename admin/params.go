@@ -22,13 +22,7 @@ const maxPageLimit = 500
 func listOptions(c echo.Context) (store.ListOptions, error) {
 	opt := store.ListOptions{Query: c.QueryParam("q"), After: c.QueryParam("cursor")}
 	fe := fieldErrors{}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxPageLimit {
-			fe.add("limit", "must be an integer from 1 to 500")
-		}
-		opt.Limit = n
-	}
+	opt.Limit = pageLimit(c, fe)
 	if len(opt.Query) > maxQueryLen {
 		fe.add("q", "must be at most 200 bytes")
 	}
@@ -36,6 +30,33 @@ func listOptions(c echo.Context) (store.ListOptions, error) {
 		fe.add("cursor", "is not a cursor this server gave out")
 	}
 	return opt, fe.err()
+}
+
+// pageLimit reads ?limit= (1 to 500) into fe's problems; 0 when absent.
+func pageLimit(c echo.Context, fe fieldErrors) int {
+	l := c.QueryParam("limit")
+	if l == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > maxPageLimit {
+		fe.add("limit", "must be an integer from 1 to 500")
+	}
+	return n
+}
+
+// rowCursor reads ?cursor= of a list paged by row id (the CDR, the audit
+// log) into fe's problems; 0 when absent.
+func rowCursor(c echo.Context, fe fieldErrors) int64 {
+	cur := c.QueryParam("cursor")
+	if cur == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(cur, 10, 64)
+	if err != nil || n < 1 {
+		fe.add("cursor", "is not a cursor this server gave out")
+	}
+	return n
 }
 
 // pathParam returns a path parameter unescaped: echo hands over the raw

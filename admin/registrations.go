@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,13 +37,9 @@ func (s *Server) listRegistrations(c echo.Context) error {
 		ext = p.user.Extension
 	}
 	fe := fieldErrors{}
-	limit := 50
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxPageLimit {
-			fe.add("limit", "must be an integer from 1 to 500")
-		}
-		limit = n
+	limit := pageLimit(c, fe)
+	if limit == 0 {
+		limit = 50
 	}
 	afterExt, afterContact, ok := decodeRegistrationCursor(c.QueryParam("cursor"))
 	if !ok {
