@@ -38,51 +38,11 @@ RTP_SECONDS=${RTP_SECONDS:-30}
 SIP_PORT=${SIP_PORT:-25060}
 UAS_PORT=${UAS_PORT:-25070}
 HTTP_PORT=${HTTP_PORT:-28080}
-PASS=bench-admin-password
-WORK=$(mktemp -d)
-BENCH=$PWD/bench/sipp
-PBX_PID=
-UAS_PID=
-
-command -v sipp >/dev/null || { echo "sipp is missing: apt-get install -y sip-tester" >&2; exit 1; }
-cleanup() {
-  [ -n "$UAS_PID" ] && kill "$UAS_PID" 2>/dev/null
-  [ -n "$PBX_PID" ] && kill "$PBX_PID" 2>/dev/null
-  wait 2>/dev/null
-  [ -z "${KEEP_ERRORS:-}" ] || cp -r "$WORK" "$KEEP_ERRORS"
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ -n "${PBX_BIN:-}" ]; then
-  cp "$PBX_BIN" "$WORK/pbx"
-else
-  CGO_ENABLED=0 go build -o "$WORK/pbx" ./cmd/pbx
-fi
-
-PBX_ADMIN_PASSWORD=$PASS "$WORK/pbx" serve --data "$WORK/data" --sip 127.0.0.1:$SIP_PORT \
-  --http 127.0.0.1:$HTTP_PORT --external-ip 127.0.0.1 --log-level warn 2>>"$WORK/pbx.log" &
-PBX_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
-curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null || { echo "PBX did not start:" >&2; cat "$WORK/pbx.log" >&2; exit 1; }
-
-TOKEN=$(curl -fs -X POST -H 'Content-Type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$PASS\"}" "http://127.0.0.1:$HTTP_PORT/api/v1/auth/login" |
-  sed -E 's/.*"token":"([^"]+)".*/\1/')
-metric() { curl -fs -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+. bench/lib.sh
+start_pbx
 
 echo "creating $CALLEES callees and $CALLEES callers through the API..."
-echo "SEQUENTIAL" > "$WORK/callees.csv"
-echo "SEQUENTIAL" > "$WORK/callers.csv"
-for i in $(seq 1 "$CALLEES"); do
-  callee=$((100000 + i)) caller=$((200000 + i))
-  echo "$callee;[authentication username=$callee password=bench-secret-$callee]" >> "$WORK/callees.csv"
-  echo "$caller;${DIAL_PREFIX:-}$callee;[authentication username=$caller password=bench-secret-$caller]" >> "$WORK/callers.csv"
-  printf '{"number":"%s","secret":"bench-secret-%s"}\n{"number":"%s","secret":"bench-secret-%s"}\n' "$callee" "$callee" "$caller" "$caller"
-done | while read -r body; do
-  curl -fs -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    -d "$body" "http://127.0.0.1:$HTTP_PORT/api/v1/extensions" || { echo "create failed: $body" >&2; exit 1; }
-done
+make_pairs "$CALLEES"
 
 if [ -n "${DIALPLAN:-}" ]; then
   curl -fs -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' \
@@ -96,8 +56,6 @@ sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/register_auth.xml" -inf "$WORK/callees.csv"
 registered=$(metric pbx_registrations)
 [ "$registered" = "$CALLEES" ] || { echo "only $registered of $CALLEES callees registered" >&2; exit 1; }
 
-HZ=$(getconf CLK_TCK)
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Unsigned u-law silence-ish tone: any bytes will do for a relay, which does
 # not decode them; 0xFF is u-law zero.
 head -c 16000 /dev/zero | tr '\0' '\377' > "$WORK/tone.ulaw"
@@ -107,13 +65,9 @@ start_uas() { # scenario
     -nostdin -trace_err -error_file "$WORK/uas-errors.log" -fd 1 -trace_stat -stf "$WORK/uas-stat.csv" \
     >/dev/null 2>"$WORK/uas.err") &
   UAS_PID=$!
+  EXTRA_PIDS=$UAS_PID
 }
-stop_uas() { kill -INT "$UAS_PID" 2>/dev/null; wait "$UAS_PID" 2>/dev/null || true; UAS_PID=; }
-stat_col() { # file column-name: value in the last row
-  local head last
-  head=$(head -n 1 "$1"); last=$(tail -n 1 "$1")
-  echo "$last" | cut -d';' -f"$(echo "$head" | tr ';' '\n' | grep -n "^$2\$" | cut -d: -f1)"
-}
+stop_uas() { kill -INT "$UAS_PID" 2>/dev/null; wait "$UAS_PID" 2>/dev/null || true; UAS_PID= EXTRA_PIDS=; }
 
 echo
 echo "Phase 1: call set-up rate (each call ${PAUSE_MS} ms long, ${STEP} s per step)"

@@ -65,14 +65,15 @@ cores() { printf '%.2f' "$(echo "($4 - $3) / $HZ / ($2 - $1)" | bc -l)"; }
 # make_pairs N: creates N callee extensions (100001...) and N caller
 # extensions (200001...) through the API, with WORK/callees.csv (for
 # register_auth.xml) and WORK/callers.csv (caller;callee;auth, for
-# call_uac*.xml), caller i calling callee i.
+# call_uac*.xml), caller i calling callee i (dialing DIAL_PREFIX first,
+# if set).
 make_pairs() {
   echo "SEQUENTIAL" > "$WORK/callees.csv"
   echo "SEQUENTIAL" > "$WORK/callers.csv"
   for i in $(seq 1 "$1"); do
     callee=$((100000 + i)) caller=$((200000 + i))
     echo "$callee;[authentication username=$callee password=bench-secret-$callee]" >> "$WORK/callees.csv"
-    echo "$caller;$callee;[authentication username=$caller password=bench-secret-$caller]" >> "$WORK/callers.csv"
+    echo "$caller;${DIAL_PREFIX:-}$callee;[authentication username=$caller password=bench-secret-$caller]" >> "$WORK/callers.csv"
     printf '{"number":"%s","secret":"bench-secret-%s"}\n{"number":"%s","secret":"bench-secret-%s"}\n' "$callee" "$callee" "$caller" "$caller"
   done | api_post extensions
 }
