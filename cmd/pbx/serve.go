@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"github.com/officepbx/pbx/backup"
@@ -45,6 +46,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		// briskly; collecting at 4x the live heap instead of 2x halves the
 		// time spent in GC at a few MB of memory.
 		debug.SetGCPercent(400)
+	}
+	// PBX_CPUPROFILE=FILE profiles the whole run (bench/ uses it; see
+	// docs/benchmarks.md): the profile is written at shutdown.
+	if path := getenv("PBX_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("PBX_CPUPROFILE: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("PBX_CPUPROFILE: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	// A refused configuration leaves no data directory behind.
 	if err := s.cfg.Validate(); err != nil {
