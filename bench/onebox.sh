@@ -18,6 +18,10 @@
 #
 # Usage: bench/onebox.sh    (defaults below; override by env)
 #   CALLS=200  RATE=50  SECONDS=20
+#   PHONES=N        register N phones in all (default CALLS, the callees):
+#                   the callers register too (from another port) when
+#                   PHONES=2*CALLS, e.g. CALLS=500 PHONES=1000 for the
+#                   issue's "1,000 registered phones and 500 calls" RSS
 #   PBX_BIN=path    run this binary instead of building the checkout
 #   KEEP=dir        keep the work folder (logs, sipp stats) in dir
 cd "$(dirname "$0")/.."
@@ -39,6 +43,19 @@ sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/register_auth.xml" -inf "$WORK/callees.csv"
   -i 127.0.0.1 -p "$UAS_PORT" -timeout 30s -nostdin -trace_err -error_file "$WORK/register-errors.log" >/dev/null 2>&1 || true
 registered=$(metric pbx_registrations)
 [ "$registered" = "$CALLS" ] || { echo "only $registered of $CALLS callees registered" >&2; exit 1; }
+PHONES=${PHONES:-$CALLS}
+if [ "$PHONES" -gt "$CALLS" ]; then
+  [ "$PHONES" -le $((2 * CALLS)) ] || { echo "PHONES may be at most 2*CALLS" >&2; exit 1; }
+  # The first PHONES-CALLS callers register from a port nothing answers on
+  # (desk phones that are idle during the run).
+  echo SEQUENTIAL > "$WORK/callers-reg.csv"
+  tail -n +2 "$WORK/callers.csv" | head -n $((PHONES - CALLS)) | cut -d';' -f1,3 >> "$WORK/callers-reg.csv"
+  sipp 127.0.0.1:$SIP_PORT -sf "$BENCH/register_auth.xml" -inf "$WORK/callers-reg.csv" -r 200 -m $((PHONES - CALLS)) \
+    -i 127.0.0.1 -p $((UAS_PORT + 1)) -timeout 30s -nostdin -trace_err -error_file "$WORK/register-callers-errors.log" >/dev/null 2>&1 || true
+  registered=$(metric pbx_registrations)
+  [ "$registered" = "$PHONES" ] || { echo "only $registered of $PHONES phones registered" >&2; exit 1; }
+fi
+echo "$registered phones registered; PBX RSS $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$PBX_PID/status")"
 
 head -c 16000 /dev/zero | tr '\0' '\377' > "$WORK/tone.ulaw" # u-law silence; the relay does not decode
 

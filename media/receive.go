@@ -24,10 +24,12 @@ const rtpHeaderSize = 12
 // receiver is the receive side of an endpoint: what its phone sends.
 // Everything except stats is owned by the endpoint's RTP goroutine.
 type receiver struct {
-	buf  [maxPacket]byte
 	hdr  rtp.Header
 	dtmf DTMFDetector
-	pcm  [maxPacket]int16 // decoded audio for the sink and tones
+	// pcm is decoded audio for the sink and tones, made on first use: a
+	// relayed call never decodes, and each call's endpoints are made and
+	// zeroed at the call's set-up rate.
+	pcm *[maxPacket]int16
 
 	mu    sync.Mutex // guards stats, read by Stats
 	stats receiveStats
@@ -51,17 +53,19 @@ func (r *receiver) drop() {
 // closes the socket.
 func (e *Endpoint) pumpRTP() {
 	defer e.wg.Done()
+	buf := packetBufs.Get().(*[maxPacket]byte)
+	defer packetBufs.Put(buf)
 	conn := e.leg.ports.RTP
 	var ok bool
 	for {
-		n, from, err := conn.ReadFromUDPAddrPort(e.rx.buf[:])
+		n, from, err := conn.ReadFromUDPAddrPort(buf[:])
 		if err != nil {
 			if e.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue // a transient error such as an ICMP report
 		}
-		in := e.rx.buf[:n]
+		in := buf[:n]
 		if s := e.srtp.Load(); s != nil {
 			if in, ok = s.decryptRTP(in); !ok {
 				e.rx.drop() // not authentic, a replay, or not SRTP
@@ -191,6 +195,9 @@ func (e *Endpoint) process(pkt []byte, from netip.AddrPort, now time.Duration) (
 //
 //go:noinline
 func (r *receiver) listen(s *sinkRef, payload []byte, pt uint8, tones bool) {
+	if r.pcm == nil {
+		r.pcm = new([maxPacket]int16)
+	}
 	n := DecodePCM(r.pcm[:], payload, pt)
 	if tones {
 		r.tones.WriteAudio(r.pcm[:n]) // before the sink, which may change pcm
@@ -199,6 +206,11 @@ func (r *receiver) listen(s *sinkRef, payload []byte, pt uint8, tones bool) {
 		s.s.WriteAudio(r.pcm[:n])
 	}
 }
+
+// packetBufs holds the socket goroutines' read buffers between calls:
+// an endpoint lives as long as its call, and allocating (and zeroing) its
+// buffers afresh was a visible part of each call's set-up.
+var packetBufs = sync.Pool{New: func() any { return new([maxPacket]byte) }}
 
 type packetKind uint8
 
@@ -214,7 +226,9 @@ const (
 // (every few seconds), so it gets its own small loop.
 func (e *Endpoint) pumpRTCP() {
 	defer e.wg.Done()
-	var buf, plain [maxPacket]byte
+	buf, plain := packetBufs.Get().(*[maxPacket]byte), packetBufs.Get().(*[maxPacket]byte)
+	defer packetBufs.Put(buf)
+	defer packetBufs.Put(plain)
 	conn := e.leg.ports.RTCP
 	for {
 		n, from, err := conn.ReadFromUDPAddrPort(buf[:])

@@ -13,7 +13,7 @@ import (
 type transmitter struct {
 	mu  sync.Mutex
 	seq sequencer
-	buf [maxPacket]byte // generated packets, under mu
+	buf *[maxPacket]byte // generated packets, under mu; made on first use
 }
 
 // next maps an incoming packet's numbering onto the outgoing stream.
@@ -43,6 +43,9 @@ func (e *Endpoint) send(g generated) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	seq, ts, newSource := t.seq.next(g.src, g.seq, g.ts, e.since())
+	if t.buf == nil {
+		t.buf = new([maxPacket]byte)
+	}
 	n := rtpHeaderSize + copy(t.buf[rtpHeaderSize:], g.payload)
 	b := t.buf[:n]
 	b[0] = 0x80

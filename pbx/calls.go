@@ -77,6 +77,10 @@ type callTable struct {
 	mu      sync.Mutex
 	calls   map[string]*call
 	dialogs map[dialogKey]dialogRef
+	// keys lists the dialog keys ever indexed for each call, so that
+	// removing a call costs its own few dialogs, not a scan of every
+	// live call's (which made each hang-up O(live dialogs) under mu).
+	keys    map[*call][]dialogKey
 	closing bool
 	wg      sync.WaitGroup // one per live call
 	watch   *watchers
@@ -85,7 +89,7 @@ type callTable struct {
 }
 
 func newCallTable(w *watchers) *callTable {
-	return &callTable{calls: map[string]*call{}, dialogs: map[dialogKey]dialogRef{}, watch: w, abandon: make(chan struct{})}
+	return &callTable{calls: map[string]*call{}, dialogs: map[dialogKey]dialogRef{}, keys: map[*call][]dialogKey{}, watch: w, abandon: make(chan struct{})}
 }
 
 // add registers a new call; it reports false when the engine is closing.
@@ -107,11 +111,12 @@ func (t *callTable) add(c *call) bool {
 func (t *callTable) remove(c *call) {
 	t.mu.Lock()
 	delete(t.calls, c.id)
-	for k, r := range t.dialogs {
-		if r.call == c {
+	for _, k := range t.keys[c] {
+		if t.dialogs[k].call == c {
 			delete(t.dialogs, k)
 		}
 	}
+	delete(t.keys, c)
 	t.mu.Unlock()
 	t.watch.notify()
 }
@@ -120,6 +125,7 @@ func (t *callTable) addDialog(k dialogKey, r dialogRef) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.dialogs[k] = r
+	t.keys[r.call] = append(t.keys[r.call], k)
 }
 
 // removeDialog forgets a dialog that left its call, if c still holds it.

@@ -60,6 +60,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	// PBX_MEMPROFILE=FILE writes the heap profile (allocations since
+	// start included) at shutdown.
+	if path := getenv("PBX_MEMPROFILE"); path != "" {
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	// A refused configuration leaves no data directory behind.
 	if err := s.cfg.Validate(); err != nil {
 		return err
