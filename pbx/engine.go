@@ -147,19 +147,22 @@ func (c *Config) defaults() {
 
 // Engine is the running SIP side of the PBX.
 type Engine struct {
-	cfg      Config
-	log      *slog.Logger
-	ua       *sipgo.UserAgent
-	srv      *sipgo.Server
-	client   *sipgo.Client
-	auth     *digestAuth
-	loc      *location
-	exts     *extensionCache
-	block    *blocker
-	guard    *guard // drops blocked, scanner and over-rate traffic unread (guard.go)
-	work     *workers
-	regWatch watchers
-	metrics  metrics
+	cfg    Config
+	log    *slog.Logger
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	auth   *digestAuth
+	loc    *location
+	exts   *extensionCache
+	block  *blocker
+	guard  *guard // drops blocked, scanner and over-rate traffic unread (guard.go)
+	work   *workers
+	// stateless answers UDP REGISTER and OPTIONS without the transaction
+	// layer (stateless.go).
+	stateless *statelessUDP
+	regWatch  watchers
+	metrics   metrics
 
 	ports     *media.PortAllocator
 	mediaIP   netip.Addr // the address in our SDP
@@ -192,10 +195,18 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	block := newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock)
 	guard := newGuard(block, cfg.Log.With("component", "guard"))
 	guard.load(ctx, cfg.Store)
+	var stateless *statelessUDP // made with the engine, below
+	readFilter := func(props sip.TransportReadProps, data []byte) ([]byte, error) {
+		data, err := guard.filter(props, data)
+		if err != nil || len(data) == 0 || !stateless.take(props, data) {
+			return data, err
+		}
+		return nil, nil // answered without the transaction layer
+	}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
-			sip.WithTransportLayerReadFilter(guard.filter)),
+			sip.WithTransportLayerReadFilter(readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
 	)
 	if err != nil {
@@ -243,6 +254,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		guard:       guard,
 		work:        newWorkers(),
 	}
+	stateless = newStatelessUDP(e)
+	e.stateless = stateless
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.loc.onChange = e.regWatch.notify
 	e.calls = newCallTable(&e.callWatch)
@@ -292,6 +305,10 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 // TCP, and a TLS listener) and the background work (expiry, write-behind).
 // It returns at once.
 func (e *Engine) Serve(udp net.PacketConn, tcp, tlsLn net.Listener) {
+	if udp != nil {
+		// Before anything reads: the trunks' sockets share the read filter.
+		e.stateless.run(e.ctx, udp, &e.wg)
+	}
 	e.work.run(e.ctx, 16, &e.wg)
 	e.msgs.start(e.ctx, &e.wg)
 	e.wg.Add(2)

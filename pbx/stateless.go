@@ -1,0 +1,161 @@
+package pbx
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// statelessUDP answers REGISTER and OPTIONS that arrive over UDP without
+// sipgo's transaction layer, as Kamailio answers them with sl_send_reply.
+// Through the transaction layer each request cost a goroutine, a server
+// transaction with its context, timers and FSM, and a connection lookup,
+// only for the handler to terminate the transaction at once (the
+// registrar and OPTIONS are stateless by design, see onRegister): at
+// thousands of registrations a second that was a third of the PBX's CPU.
+//
+// The transport's read filter (readFilter) hands the datagram to one of a
+// few workers, which parse it with sipgo's parser and run the usual
+// handler (with the checks of Engine.handle) against a statelessTx that
+// writes the response straight to the listening socket. Everything else,
+// and UDP requests that find every worker busy, take sipgo's path as
+// before. Retransmissions are simply answered again.
+type statelessUDP struct {
+	e      *Engine
+	conn   net.PacketConn // the UDP listener; set by Serve before it reads
+	laddr  net.Addr       // conn.LocalAddr(), what the read filter is told
+	parser *sip.Parser
+	jobs   chan statelessJob
+	bufs   sync.Pool // *bytes.Buffer for serialised responses
+}
+
+type statelessJob struct {
+	data []byte // a copy: the transport reuses its read buffer
+	src  net.Addr
+	h    func(*sip.Request, sip.ServerTransaction)
+}
+
+// statelessWorkers is how many requests are handled at once; a full
+// queue sends the overflow through the transaction layer instead.
+const (
+	statelessWorkers = 8
+	statelessQueue   = 1024
+)
+
+func newStatelessUDP(e *Engine) *statelessUDP {
+	s := &statelessUDP{e: e, parser: sip.NewParser(), jobs: make(chan statelessJob, statelessQueue)}
+	s.bufs.New = func() any { return new(bytes.Buffer) }
+	return s
+}
+
+// run starts the workers; they stop when ctx ends.
+func (s *statelessUDP) run(ctx context.Context, conn net.PacketConn, wg *sync.WaitGroup) {
+	s.conn, s.laddr = conn, conn.LocalAddr()
+	for range statelessWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case j := <-s.jobs:
+					s.serve(j)
+				}
+			}
+		}()
+	}
+}
+
+// take is called by the read filter with a datagram the guard let in. It
+// reports whether the datagram is now the stateless path's.
+func (s *statelessUDP) take(props sip.TransportReadProps, data []byte) bool {
+	// Only the listener's own datagrams (a *net.UDPConn hands out the same
+	// address value each time): a request on a socket sipgo dialled itself
+	// must be answered from that socket, so it keeps sipgo's path.
+	if s.conn == nil || props.LocalAddr != s.laddr || (props.Transport != "UDP" && props.Transport != "udp") {
+		return false
+	}
+	var h func(*sip.Request, sip.ServerTransaction)
+	switch {
+	case bytes.HasPrefix(data, []byte("REGISTER ")):
+		h = s.e.handle(s.e.onRegister)
+	case bytes.HasPrefix(data, []byte("OPTIONS ")):
+		h = s.e.handle(s.e.onOptions)
+	default:
+		return false
+	}
+	select {
+	case s.jobs <- statelessJob{data: bytes.Clone(data), src: props.RemoteAddr, h: h}:
+		return true
+	default:
+		return false // every worker busy: the transaction layer takes it
+	}
+}
+
+func (s *statelessUDP) serve(j statelessJob) {
+	msg, err := s.parser.ParseSIP(j.data)
+	if err != nil {
+		s.e.log.Debug("unparsable request dropped", "source", j.src.String(), "error", err)
+		return
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok {
+		return
+	}
+	req.SetTransport("UDP")
+	req.SetSource(j.src.String())
+	j.h(req, &statelessTx{s: s, dst: responseAddr(req, j.src)})
+}
+
+// responseAddr is where a response to a request received over UDP goes
+// (RFC 3261 section 18.2.2, RFC 3581 section 4), as sipgo's transaction
+// layer sends it: the source address, and the source port when the top Via
+// asks for rport, else the Via's sent-by port (5060 by default).
+func responseAddr(req *sip.Request, src net.Addr) net.Addr {
+	ua, ok := src.(*net.UDPAddr)
+	via := req.Via()
+	if !ok || via == nil {
+		return src
+	}
+	if _, rport := via.Params.Get("rport"); rport {
+		return src
+	}
+	port := via.Port
+	if port <= 0 {
+		port = 5060
+	}
+	if port == ua.Port {
+		return src
+	}
+	return &net.UDPAddr{IP: ua.IP, Port: port, Zone: ua.Zone}
+}
+
+// statelessTx is the sip.ServerTransaction a stateless handler answers
+// through: Respond writes the response to the listening socket; there is
+// no state to terminate, no ACK and no CANCEL to wait for.
+type statelessTx struct {
+	s   *statelessUDP
+	dst net.Addr
+}
+
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (t *statelessTx) Respond(res *sip.Response) error {
+	b := t.s.bufs.Get().(*bytes.Buffer)
+	b.Reset()
+	res.StringWrite(b)
+	_, err := t.s.conn.WriteTo(b.Bytes(), t.dst)
+	t.s.bufs.Put(b)
+	return err
+}
+
+func (t *statelessTx) Terminate()                         {}
+func (t *statelessTx) OnTerminate(sip.FnTxTerminate) bool { return false }
+func (t *statelessTx) Done() <-chan struct{}              { return closedDone }
+func (t *statelessTx) Err() error                         { return nil }
+func (t *statelessTx) Acks() <-chan *sip.Request          { return nil }
+func (t *statelessTx) OnCancel(sip.FnTxCancel) bool       { return false }

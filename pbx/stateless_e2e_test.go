@@ -1,0 +1,105 @@
+package pbx_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/officepbx/pbx/pbx/pbxtest"
+)
+
+// REGISTER and OPTIONS over UDP are answered without sipgo's transaction
+// layer (stateless.go); these check that the answers still go where RFC
+// 3261 section 18.2.2 and RFC 3581 send them, carry what the phone needs,
+// and that a phone registers through that path as before.
+func TestStatelessAnswersRouting(t *testing.T) {
+	p := pbxtest.Start(t)
+	ext := p.CreateExtension("5301", nil)
+	listen := func() *net.UDPConn {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	pbxAddr, err := net.ResolveUDPAddr("udp", p.SIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(c *net.UDPConn, wait time.Duration) string {
+		c.SetReadDeadline(time.Now().Add(wait))
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		if err != nil {
+			return ""
+		}
+		return string(buf[:n])
+	}
+	send := func(from *net.UDPConn, method, via string, n int) {
+		msg := fmt.Sprintf("%s sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-stateless-%d\r\n"+
+			"From: <sip:5301@pbx>;tag=t%d\r\nTo: <sip:5301@pbx>\r\nCall-ID: stateless-%d\r\nCSeq: 1 %s\r\n"+
+			"Contact: <sip:5301@%s>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			method, p.SIPAddr, via, n, n, n, method, from.LocalAddr())
+		if _, err := from.WriteToUDP([]byte(msg), pbxAddr); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Without rport: to the source address at the Via's sent-by port.
+	a, b := listen(), listen()
+	send(a, "REGISTER", b.LocalAddr().String(), 1)
+	res := read(b, 5*time.Second)
+	if !strings.HasPrefix(res, "SIP/2.0 401") || !strings.Contains(res, "WWW-Authenticate: Digest") {
+		t.Fatalf("sent-by port got %q, want a 401 challenge", res)
+	}
+	if !strings.Contains(res, "Call-ID: stateless-1") || !strings.Contains(res, "CSeq: 1 REGISTER") {
+		t.Fatalf("401 does not match its request:\n%s", res)
+	}
+	if got := read(a, time.Second); got != "" {
+		t.Fatalf("source port also got %q", got)
+	}
+
+	// With rport: back to the source port, with rport and received filled.
+	send(a, "REGISTER", b.LocalAddr().String()+";rport", 2)
+	res = read(a, 5*time.Second)
+	port := a.LocalAddr().(*net.UDPAddr).Port
+	if !strings.HasPrefix(res, "SIP/2.0 401") || !strings.Contains(res, fmt.Sprintf("rport=%d", port)) ||
+		!strings.Contains(res, "received=127.0.0.1") {
+		t.Fatalf("rport request got %q, want a 401 with rport=%d;received=127.0.0.1", res, port)
+	}
+
+	// OPTIONS, the phones' keep-alive.
+	send(a, "OPTIONS", a.LocalAddr().String()+";rport", 3)
+	res = read(a, 5*time.Second)
+	if !strings.HasPrefix(res, "SIP/2.0 200") || !strings.Contains(res, "Allow: INVITE") {
+		t.Fatalf("OPTIONS got %q, want 200 with Allow", res)
+	}
+
+	// Garbage that starts like a REGISTER is dropped, and the PBX goes on.
+	if _, err := a.WriteToUDP(append([]byte("REGISTER \x00\xff"), bytes.Repeat([]byte{0xff}, 100)...), pbxAddr); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(a, time.Second); got != "" {
+		t.Fatalf("garbage got an answer: %q", got)
+	}
+
+	// A test phone registers (challenge and answer) through the same path.
+	ua := p.NewUA("5301", ext.Secret)
+	reg, err := ua.Register(t.Context(), 300)
+	if err != nil || reg.StatusCode != 200 {
+		t.Fatalf("register: %v %v", reg, err)
+	}
+	n := 0
+	for _, r := range p.App.Engine.Registrations() {
+		if r.Extension == "5301" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d bindings after REGISTER, want 1", n)
+	}
+}
