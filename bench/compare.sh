@@ -42,6 +42,8 @@
 #                  KEEP_ERRORS=dir is the old name
 #   KAM_ALLOC=qm   Kamailio's memory allocator (default tlsf, see kamailio.cfg)
 #   SIPP_BUFF=n    sipp's socket buffer size in bytes (default 4 MB)
+#   ONLY=kamailio  run the steps against one server only (ONLY=pbx: the
+#                  PBX only), e.g. to find where one of them fails
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +61,7 @@ HTTP_PORT=${HTTP_PORT:-28180}
 KAM_PORT=${KAM_PORT:-5070}
 UAS_PORT=${UAS_PORT:-26070}
 KEEP=${KEEP:-${KEEP_ERRORS:-}}
+ONLY=${ONLY:-} # pbx or kamailio: run the steps against that server only
 for cmd in kamailio bc curl; do
   command -v "$cmd" >/dev/null || { echo "$cmd is missing: apt-get install -y kamailio bc curl" >&2; exit 1; }
 done
@@ -150,10 +153,15 @@ if [ -n "$RATES" ]; then
   header succeeded "cpu_us/reg"
   for rate in $RATES; do
     calls=$((rate * STEP))
-    run_step pbx-reg "$PBX_PID" "$SIP_PORT" "$BENCH/register_auth.xml" "$WORK/users.csv" "$rate" "$calls" $((rate * 2)) -recv_timeout 4000
-    row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD
-    run_step kam-reg "$KAM_PID" "$KAM_PORT" "$BENCH/register_auth.xml" "$WORK/users.csv" "$rate" "$calls" $((rate * 2)) -recv_timeout 4000
-    row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK")
+    pbx_us=0 pbx_fail=- kam_us=0 BAD=-
+    if [ "$ONLY" != kamailio ]; then
+      run_step pbx-reg "$PBX_PID" "$SIP_PORT" "$BENCH/register_auth.xml" "$WORK/users.csv" "$rate" "$calls" $((rate * 2)) -recv_timeout 4000
+      row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD
+    fi
+    if [ "$ONLY" != pbx ]; then
+      run_step kam-reg "$KAM_PID" "$KAM_PORT" "$BENCH/register_auth.xml" "$WORK/users.csv" "$rate" "$calls" $((rate * 2)) -recv_timeout 4000
+      row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK")
+    fi
     SUMMARY+=("$(printf 'register  %-6s %-10.1f %-10.1f %-6s %-6s %s' "$rate" "$pbx_us" "$kam_us" "$pbx_fail" "$BAD" "$(ratio "$pbx_us" "$kam_us")")")
   done
 fi
@@ -174,12 +182,17 @@ if [ -n "$CALL_RATES" ]; then
   header succeeded "cpu_us/call"
   for rate in $CALL_RATES; do
     calls=$((rate * STEP))
-    run_step pbx-call "$PBX_PID" "$SIP_PORT" "$BENCH/call_uac.xml" "$WORK/callers.csv" "$rate" "$calls" $((rate * 4)) \
-      -d "$PAUSE_MS" -mp 30000 -recv_timeout 8000
-    row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD
-    run_step kam-call "$KAM_PID" "$KAM_PORT" "$BENCH/call_uac.xml" "$WORK/callers.csv" "$rate" "$calls" $((rate * 4)) \
-      -d "$PAUSE_MS" -mp 30000 -recv_timeout 8000
-    row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK")
+    pbx_us=0 pbx_fail=- kam_us=0 BAD=-
+    if [ "$ONLY" != kamailio ]; then
+      run_step pbx-call "$PBX_PID" "$SIP_PORT" "$BENCH/call_uac.xml" "$WORK/callers.csv" "$rate" "$calls" $((rate * 4)) \
+        -d "$PAUSE_MS" -mp 30000 -recv_timeout 8000
+      row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD
+    fi
+    if [ "$ONLY" != pbx ]; then
+      run_step kam-call "$KAM_PID" "$KAM_PORT" "$BENCH/call_uac.xml" "$WORK/callers.csv" "$rate" "$calls" $((rate * 4)) \
+        -d "$PAUSE_MS" -mp 30000 -recv_timeout 8000
+      row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK")
+    fi
     SUMMARY+=("$(printf 'call      %-6s %-10.1f %-10.1f %-6s %-6s %s' "$rate" "$pbx_us" "$kam_us" "$pbx_fail" "$BAD" "$(ratio "$pbx_us" "$kam_us")")")
   done
   echo "PBX: $(metric 'pbx_calls_total{answered="true"}') calls answered, $(metric pbx_calls_active) still up"
