@@ -30,7 +30,20 @@ type statelessUDP struct {
 	parser *sip.Parser
 	jobs   chan statelessJob
 	bufs   sync.Pool // *bytes.Buffer for serialised responses
+
+	// seen holds the sources whose first datagram went through sipgo.
+	// sipgo learns a UDP source's address (its connection pool maps it
+	// to the listener) only from datagrams the read filter lets through,
+	// and sends its own requests to a phone (INVITE, NOTIFY) from the
+	// listener only when it knows the address: a phone heard of only by
+	// the stateless path would be called from a new socket, which a phone
+	// behind NAT never hears. Bounded: when full it starts afresh, and
+	// forgotten sources just take sipgo's path once more.
+	mu   sync.Mutex
+	seen map[string]struct{}
 }
+
+const maxSeenSources = 1 << 16
 
 type statelessJob struct {
 	data []byte // a copy: the transport reuses its read buffer
@@ -46,7 +59,8 @@ const (
 )
 
 func newStatelessUDP(e *Engine) *statelessUDP {
-	s := &statelessUDP{e: e, parser: sip.NewParser(), jobs: make(chan statelessJob, statelessQueue)}
+	s := &statelessUDP{e: e, parser: sip.NewParser(), jobs: make(chan statelessJob, statelessQueue),
+		seen: map[string]struct{}{}}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	return s
 }
@@ -88,12 +102,31 @@ func (s *statelessUDP) take(props sip.TransportReadProps, data []byte) bool {
 	default:
 		return false
 	}
+	if !s.known(props.RemoteAddr) {
+		return false
+	}
 	select {
 	case s.jobs <- statelessJob{data: bytes.Clone(data), src: props.RemoteAddr, h: h}:
 		return true
 	default:
 		return false // every worker busy: the transaction layer takes it
 	}
+}
+
+// known reports whether a datagram from src already went through sipgo
+// (see seen), and marks it as having done so if not.
+func (s *statelessUDP) known(src net.Addr) bool {
+	k := src.String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[k]; ok {
+		return true
+	}
+	if len(s.seen) >= maxSeenSources {
+		clear(s.seen)
+	}
+	s.seen[k] = struct{}{}
+	return false
 }
 
 func (s *statelessUDP) serve(j statelessJob) {

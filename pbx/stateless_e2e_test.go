@@ -103,3 +103,22 @@ func TestStatelessAnswersRouting(t *testing.T) {
 		t.Fatalf("%d bindings after REGISTER, want 1", n)
 	}
 }
+
+// A phone that registered through the stateless path is called from the
+// PBX's listening address, the one it registered with: a phone behind NAT
+// hears nothing from any other. (sipgo learns a source's address only
+// from datagrams its transport layer reads: once it saw none of the
+// phone's, it sent the INVITE from a socket of its own.)
+func TestPhoneRegisteredStatelesslyIsCalledFromListener(t *testing.T) {
+	p := pbxtest.Start(t)
+	a, b := p.Phone("5311"), p.Phone("5312")
+	// A refresh, certainly on the stateless path.
+	if res, err := b.Register(t.Context(), 300); err != nil || res.StatusCode != 200 {
+		t.Fatalf("refresh: %v %v", res, err)
+	}
+	caller, callee := connect(t, a, b, "5312")
+	defer caller.Hangup(t.Context())
+	if got := callee.Invite.Source(); got != p.SIPAddr {
+		t.Fatalf("INVITE to the phone came from %s, want the PBX's listener %s", got, p.SIPAddr)
+	}
+}
