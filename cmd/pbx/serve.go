@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"time"
@@ -67,6 +68,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 			if f, err := os.Create(path); err == nil {
 				pprof.Lookup("allocs").WriteTo(f, 0)
 				f.Close()
+			}
+		}()
+	}
+	// PBX_CONTENTION=PREFIX writes PREFIX.mutex and PREFIX.block (where
+	// goroutines waited on locks, channels and selects) at shutdown.
+	if prefix := getenv("PBX_CONTENTION"); prefix != "" {
+		runtime.SetMutexProfileFraction(10)
+		runtime.SetBlockProfileRate(100_000) // one sample per 100 µs blocked
+		defer func() {
+			for _, name := range []string{"mutex", "block"} {
+				if f, err := os.Create(prefix + "." + name); err == nil {
+					pprof.Lookup(name).WriteTo(f, 0)
+					f.Close()
+				}
 			}
 		}()
 	}
