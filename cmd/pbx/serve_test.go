@@ -200,3 +200,25 @@ func TestServeFirstStart(t *testing.T) {
 		})
 	}
 }
+
+// The profiling hooks the load scripts use write readable profiles at a
+// graceful shutdown.
+func TestServeWritesProfiles(t *testing.T) {
+	tmp := t.TempDir()
+	cpu, mem, cont := filepath.Join(tmp, "cpu.prof"), filepath.Join(tmp, "mem.prof"), filepath.Join(tmp, "cont")
+	srv := startServe(t, filepath.Join(tmp, "data"), map[string]string{"PBX_ADMIN_PASSWORD": "profile-admin-pass",
+		"PBX_CPUPROFILE": cpu, "PBX_MEMPROFILE": mem, "PBX_CONTENTION": cont})
+	if err := srv.stop(t); err != nil {
+		t.Fatalf("graceful shutdown returned %v", err)
+	}
+	for _, f := range []string{cpu, mem, cont + ".mutex", cont + ".block"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatalf("profile not written: %v", err)
+		}
+		// pprof profiles are gzipped protocol buffers.
+		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s is not a gzipped profile (%d bytes)", f, len(b))
+		}
+	}
+}
