@@ -18,7 +18,10 @@ var countedMethods = [...]sip.RequestMethod{sip.REGISTER, sip.INVITE, sip.ACK, s
 type metrics struct {
 	requests     [len(countedMethods) + 1]atomic.Uint64
 	authFailures atomic.Uint64
-	registers    atomic.Uint64 // successful REGISTERs
+	// overloadRefused counts new INVITEs answered 503 at the door while
+	// the SIP socket's receive queue was backed up (stateless.go).
+	overloadRefused atomic.Uint64
+	registers       atomic.Uint64 // successful REGISTERs
 
 	callsAnswered atomic.Uint64 // calls that ended after being answered
 	callsFailed   atomic.Uint64 // calls that ended unanswered (busy, no answer, cancelled, errors)
@@ -57,6 +60,7 @@ func (e *Engine) WriteMetrics(w io.Writer) {
 	}
 	fmt.Fprintf(w, "pbx_sip_requests_total{method=\"other\"} %d\n", m.requests[len(countedMethods)].Load())
 	fmt.Fprintf(w, "# HELP pbx_sip_auth_failures_total SIP digest authentications that failed (wrong password, unknown user, replay).\n# TYPE pbx_sip_auth_failures_total counter\npbx_sip_auth_failures_total %d\n", m.authFailures.Load())
+	fmt.Fprintf(w, "# HELP pbx_sip_overload_refused_total New calls refused 503 because the SIP socket's receive queue was backed up.\n# TYPE pbx_sip_overload_refused_total counter\npbx_sip_overload_refused_total %d\n", m.overloadRefused.Load())
 	fmt.Fprintf(w, "# HELP pbx_sip_blocked_total SIP packets dropped because their source was blocked (auth failures, scanner); the same as pbx_sip_dropped_total{reason=\"blocked\"}.\n# TYPE pbx_sip_blocked_total counter\npbx_sip_blocked_total %d\n", e.guard.dropped[dropBlocked].Load())
 	fmt.Fprintf(w, "# HELP pbx_sip_dropped_total SIP packets dropped unanswered, by reason: blocked source, scanner user agent, over the per-source rate.\n# TYPE pbx_sip_dropped_total counter\n")
 	for i, name := range dropReasonNames {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -41,7 +43,21 @@ type statelessUDP struct {
 	// forgotten sources just take sipgo's path once more.
 	mu   sync.Mutex
 	seen map[string]struct{}
+
+	// Overload (see overloaded): when the kernel holds more unread SIP
+	// than the PBX can work off, new unauthenticated INVITEs are refused
+	// here with 503 instead of joining the queue.
+	checkedAt atomic.Int64 // UnixNano of the last look at the socket
+	over      atomic.Bool
 }
+
+// The receive queue's fill (of the socket's buffer, 8 MB as app.go sets
+// it) at which shedding starts, and at which it stops again. Idle and at
+// every load the PBX keeps up with, the queue is empty.
+const (
+	shedAbove = 1.0 / 2
+	shedBelow = 1.0 / 8
+)
 
 const maxSeenSources = 1 << 16
 
@@ -99,6 +115,8 @@ func (s *statelessUDP) take(props sip.TransportReadProps, data []byte) bool {
 		h = s.e.handle(s.e.onRegister)
 	case bytes.HasPrefix(data, []byte("OPTIONS ")):
 		h = s.e.handle(s.e.onOptions)
+	case bytes.HasPrefix(data, []byte("INVITE ")):
+		return s.overloaded() && s.shed(props.RemoteAddr, data)
 	default:
 		return false
 	}
@@ -111,6 +129,58 @@ func (s *statelessUDP) take(props sip.TransportReadProps, data []byte) bool {
 	default:
 		return false // every worker busy: the transaction layer takes it
 	}
+}
+
+// overloaded reports whether the listener's kernel receive queue is
+// backed up, looking at it at most once a millisecond. Past one core's
+// worth of work, set-ups had collapsed instead of levelling off: the
+// transaction layer's goroutines queue on its one lock, the read loop
+// falls behind, the kernel drops datagrams, phones retransmit, and most
+// calls time out (docs/benchmarks.md). Refusing new calls at the door
+// keeps the ones admitted going.
+func (s *statelessUDP) overloaded() bool {
+	now := time.Now().UnixNano()
+	if last := s.checkedAt.Load(); now-last >= int64(time.Millisecond) && s.checkedAt.CompareAndSwap(last, now) {
+		if fill, ok := receiveBacklog(s.conn); ok {
+			switch {
+			case fill > shedAbove:
+				s.over.Store(true)
+			case fill < shedBelow:
+				s.over.Store(false)
+			}
+		}
+	}
+	return s.over.Load()
+}
+
+// shed answers a new INVITE 503 with Retry-After, statelessly, and
+// reports whether it did. Only an INVITE that starts a call and carries
+// no credentials is refused: a phone sends that first and is challenged,
+// so no transaction or call of the PBX exists for it yet (an
+// authenticated INVITE may be the retransmission of one the PBX is
+// working on, and passes).
+func (s *statelessUDP) shed(src net.Addr, data []byte) bool {
+	msg, err := s.parser.ParseSIP(data)
+	if err != nil {
+		return false // sipgo logs and drops it
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok || !req.IsInvite() || req.Via() == nil {
+		return false
+	}
+	if to := req.To(); to == nil || to.Params.Has("tag") ||
+		req.GetHeader("Proxy-Authorization") != nil || req.GetHeader("Authorization") != nil {
+		return false
+	}
+	req.SetTransport("UDP")
+	req.SetSource(src.String())
+	s.e.metrics.countRequest(req.Method)
+	s.e.metrics.overloadRefused.Add(1)
+	res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (overloaded)", nil)
+	res.AppendHeader(sip.NewHeader("Retry-After", "2"))
+	res.AppendHeader(sip.NewHeader("Server", s.e.cfg.UserAgent))
+	_ = (&statelessTx{s: s, dst: responseAddr(req, src)}).Respond(res)
+	return true
 }
 
 // known reports whether a datagram from src already went through sipgo
