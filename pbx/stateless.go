@@ -86,20 +86,7 @@ func newStatelessUDP(e *Engine) *statelessUDP {
 // run starts the workers; they stop when ctx ends.
 func (s *statelessUDP) run(ctx context.Context, conn net.PacketConn, wg *sync.WaitGroup) {
 	s.conn, s.laddr = conn, conn.LocalAddr()
-	for range statelessWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case j := <-s.jobs:
-					s.serve(j)
-				}
-			}
-		}()
-	}
+	serveJobs(ctx, statelessWorkers, wg, s.jobs, s.serve)
 }
 
 // take is called by the read filter with a datagram the guard let in. It

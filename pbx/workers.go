@@ -33,7 +33,16 @@ func newWorkers() *workers {
 
 // run starts n workers that stop when ctx ends.
 func (w *workers) run(ctx context.Context, n int, wg *sync.WaitGroup) {
-	for i := 0; i < n; i++ {
+	serveJobs(ctx, n, wg, w.jobs, func(j *job) {
+		j.h(j.req, j.tx)
+		j.done <- struct{}{}
+	})
+}
+
+// serveJobs starts n goroutines that run f on each job from jobs until
+// ctx ends.
+func serveJobs[T any](ctx context.Context, n int, wg *sync.WaitGroup, jobs <-chan T, f func(T)) {
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -41,9 +50,8 @@ func (w *workers) run(ctx context.Context, n int, wg *sync.WaitGroup) {
 				select {
 				case <-ctx.Done():
 					return
-				case j := <-w.jobs:
-					j.h(j.req, j.tx)
-					j.done <- struct{}{}
+				case j := <-jobs:
+					f(j)
 				}
 			}
 		}()
