@@ -32,6 +32,8 @@ type statelessUDP struct {
 	parser *sip.Parser
 	jobs   chan statelessJob
 	bufs   sync.Pool // *bytes.Buffer for serialised responses
+	// The handlers, wrapped once in Engine.handle's checks.
+	register, options func(*sip.Request, sip.ServerTransaction)
 
 	// seen holds the sources whose first datagram went through sipgo.
 	// sipgo learns a UDP source's address (its connection pool maps it
@@ -78,7 +80,7 @@ const (
 
 func newStatelessUDP(e *Engine) *statelessUDP {
 	s := &statelessUDP{e: e, parser: sip.NewParser(), jobs: make(chan statelessJob, statelessQueue),
-		seen: map[string]struct{}{}}
+		seen: map[string]struct{}{}, register: e.handle(e.onRegister), options: e.handle(e.onOptions)}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	return s
 }
@@ -101,9 +103,9 @@ func (s *statelessUDP) take(props sip.TransportReadProps, data []byte) bool {
 	var h func(*sip.Request, sip.ServerTransaction)
 	switch {
 	case bytes.HasPrefix(data, []byte("REGISTER ")):
-		h = s.e.handle(s.e.onRegister)
+		h = s.register
 	case bytes.HasPrefix(data, []byte("OPTIONS ")):
-		h = s.e.handle(s.e.onOptions)
+		h = s.options
 	case bytes.HasPrefix(data, []byte("INVITE ")):
 		return s.overloaded() && s.shed(props.RemoteAddr, data)
 	default:
