@@ -146,23 +146,31 @@ header() { printf '%-9s %-8s %-9s %-8s %-6s %-7s %-7s %-12s %-10s %s\n' server o
 
 SUMMARY=()
 
+# both ANCHOR RATE SCENARIO INF LIMIT EXTRA...: one step of an anchor at
+# RATE against the PBX and then Kamailio (or one of them, ONLY=); prints a
+# row each and adds the pair's line to SUMMARY.
+both() {
+  local anchor=$1 rate=$2 sf=$3 inf=$4 limit=$5; shift 5
+  local calls=$((rate * STEP)) pbx_us=0 pbx_fail=- kam_us=0
+  BAD=-
+  if [ "$ONLY" != kamailio ]; then
+    run_step "pbx-$anchor" "$PBX_PID" "$SIP_PORT" "$sf" "$inf" "$rate" "$calls" "$limit" "$@"
+    row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD
+  fi
+  if [ "$ONLY" != pbx ]; then
+    run_step "kam-$anchor" "$KAM_PID" "$KAM_PORT" "$sf" "$inf" "$rate" "$calls" "$limit" "$@"
+    row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK")
+  fi
+  SUMMARY+=("$(printf '%-9s %-6s %-10.1f %-10.1f %-6s %-6s %s' "$anchor" "$rate" "$pbx_us" "$kam_us" "$pbx_fail" "$BAD" "$(ratio "$pbx_us" "$kam_us")")")
+}
+
 # --- anchor 1: authenticated registration ----------------------------------
 if [ -n "$RATES" ]; then
   echo
   echo "Anchor 1: REGISTER / 401 / REGISTER (MD5 digest, qop=auth) / 200; $USERS users, ${STEP} s per step"
   header succeeded "cpu_us/reg"
   for rate in $RATES; do
-    calls=$((rate * STEP))
-    pbx_us=0 pbx_fail=- kam_us=0 BAD=-
-    if [ "$ONLY" != kamailio ]; then
-      run_step pbx-reg "$PBX_PID" "$SIP_PORT" "$BENCH/register_auth.xml" "$WORK/users.csv" "$rate" "$calls" $((rate * 2)) -recv_timeout 4000
-      row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD
-    fi
-    if [ "$ONLY" != pbx ]; then
-      run_step kam-reg "$KAM_PID" "$KAM_PORT" "$BENCH/register_auth.xml" "$WORK/users.csv" "$rate" "$calls" $((rate * 2)) -recv_timeout 4000
-      row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK")
-    fi
-    SUMMARY+=("$(printf 'register  %-6s %-10.1f %-10.1f %-6s %-6s %s' "$rate" "$pbx_us" "$kam_us" "$pbx_fail" "$BAD" "$(ratio "$pbx_us" "$kam_us")")")
+    both register "$rate" "$BENCH/register_auth.xml" "$WORK/users.csv" $((rate * 2)) -recv_timeout 4000
   done
 fi
 
@@ -181,19 +189,7 @@ if [ -n "$CALL_RATES" ]; then
   echo "(the PBX is a B2BUA: two dialogs per call; Kamailio a stateful record-routing proxy: one)"
   header succeeded "cpu_us/call"
   for rate in $CALL_RATES; do
-    calls=$((rate * STEP))
-    pbx_us=0 pbx_fail=- kam_us=0 BAD=-
-    if [ "$ONLY" != kamailio ]; then
-      run_step pbx-call "$PBX_PID" "$SIP_PORT" "$BENCH/call_uac.xml" "$WORK/callers.csv" "$rate" "$calls" $((rate * 4)) \
-        -d "$PAUSE_MS" -mp 30000 -recv_timeout 8000
-      row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD
-    fi
-    if [ "$ONLY" != pbx ]; then
-      run_step kam-call "$KAM_PID" "$KAM_PORT" "$BENCH/call_uac.xml" "$WORK/callers.csv" "$rate" "$calls" $((rate * 4)) \
-        -d "$PAUSE_MS" -mp 30000 -recv_timeout 8000
-      row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK")
-    fi
-    SUMMARY+=("$(printf 'call      %-6s %-10.1f %-10.1f %-6s %-6s %s' "$rate" "$pbx_us" "$kam_us" "$pbx_fail" "$BAD" "$(ratio "$pbx_us" "$kam_us")")")
+    both call "$rate" "$BENCH/call_uac.xml" "$WORK/callers.csv" $((rate * 4)) -d "$PAUSE_MS" -mp 30000 -recv_timeout 8000
   done
   echo "PBX: $(metric 'pbx_calls_total{answered="true"}') calls answered, $(metric pbx_calls_active) still up"
 fi
