@@ -64,26 +64,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	// PBX_MEMPROFILE=FILE writes the heap profile (allocations since
 	// start included) at shutdown.
 	if path := getenv("PBX_MEMPROFILE"); path != "" {
-		defer func() {
-			if f, err := os.Create(path); err == nil {
-				pprof.Lookup("allocs").WriteTo(f, 0)
-				f.Close()
-			}
-		}()
+		defer writeProfile("allocs", path)
 	}
 	// PBX_CONTENTION=PREFIX writes PREFIX.mutex and PREFIX.block (where
 	// goroutines waited on locks, channels and selects) at shutdown.
 	if prefix := getenv("PBX_CONTENTION"); prefix != "" {
 		runtime.SetMutexProfileFraction(10)
 		runtime.SetBlockProfileRate(100_000) // one sample per 100 µs blocked
-		defer func() {
-			for _, name := range []string{"mutex", "block"} {
-				if f, err := os.Create(prefix + "." + name); err == nil {
-					pprof.Lookup(name).WriteTo(f, 0)
-					f.Close()
-				}
-			}
-		}()
+		defer writeProfile("mutex", prefix+".mutex")
+		defer writeProfile("block", prefix+".block")
 	}
 	// A refused configuration leaves no data directory behind.
 	if err := s.cfg.Validate(); err != nil {
@@ -112,4 +101,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return errors.Join(runErr, a.Shutdown(shutCtx))
+}
+
+// writeProfile writes the runtime profile name to path; a profile that
+// cannot be written is skipped (it is a diagnostic, not the PBX's work).
+func writeProfile(name, path string) {
+	if f, err := os.Create(path); err == nil {
+		pprof.Lookup(name).WriteTo(f, 0)
+		f.Close()
+	}
 }
