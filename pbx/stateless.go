@@ -151,20 +151,14 @@ func (s *statelessUDP) overloaded() bool {
 // authenticated INVITE may be the retransmission of one the PBX is
 // working on, and passes).
 func (s *statelessUDP) shed(src net.Addr, data []byte) bool {
-	msg, err := s.parser.ParseSIP(data)
-	if err != nil {
-		return false // sipgo logs and drops it
-	}
-	req, ok := msg.(*sip.Request)
-	if !ok || !req.IsInvite() || req.Via() == nil {
-		return false
+	req, err := s.parse(data, src)
+	if err != nil || req == nil || !req.IsInvite() || req.Via() == nil {
+		return false // sipgo logs and drops what does not parse
 	}
 	if to := req.To(); to == nil || to.Params.Has("tag") ||
 		req.GetHeader("Proxy-Authorization") != nil || req.GetHeader("Authorization") != nil {
 		return false
 	}
-	req.SetTransport("UDP")
-	req.SetSource(src.String())
 	s.e.metrics.countRequest(req.Method)
 	s.e.metrics.overloadRefused.Add(1)
 	res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (overloaded)", nil)
@@ -191,18 +185,30 @@ func (s *statelessUDP) known(src net.Addr) bool {
 }
 
 func (s *statelessUDP) serve(j statelessJob) {
-	msg, err := s.parser.ParseSIP(j.data)
+	req, err := s.parse(j.data, j.src)
 	if err != nil {
 		s.e.log.Debug("unparsable request dropped", "source", j.src.String(), "error", err)
 		return
 	}
+	if req != nil {
+		j.h(req, &statelessTx{s: s, dst: responseAddr(req, j.src)})
+	}
+}
+
+// parse parses a datagram from src as sipgo's transport would hand it
+// on; a response gives a nil request.
+func (s *statelessUDP) parse(data []byte, src net.Addr) (*sip.Request, error) {
+	msg, err := s.parser.ParseSIP(data)
+	if err != nil {
+		return nil, err
+	}
 	req, ok := msg.(*sip.Request)
 	if !ok {
-		return
+		return nil, nil
 	}
 	req.SetTransport("UDP")
-	req.SetSource(j.src.String())
-	j.h(req, &statelessTx{s: s, dst: responseAddr(req, j.src)})
+	req.SetSource(src.String())
+	return req, nil
 }
 
 // responseAddr is where a response to a request received over UDP goes
