@@ -195,10 +195,10 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	block := newBlocker(max(cfg.AuthFailLimit, 0), cfg.AuthFailWindow, cfg.AuthBlock)
 	guard := newGuard(block, cfg.Log.With("component", "guard"))
 	guard.load(ctx, cfg.Store)
-	var stateless *statelessUDP // made with the engine, below
+	var e *Engine // made below; the filter runs only once Serve reads
 	readFilter := func(props sip.TransportReadProps, data []byte) ([]byte, error) {
 		data, err := guard.filter(props, data)
-		if err != nil || len(data) == 0 || !stateless.take(props, data) {
+		if err != nil || len(data) == 0 || !e.stateless.take(props, data) {
 			return data, err
 		}
 		return nil, nil // answered without the transaction layer
@@ -237,7 +237,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		ua.Close()
 		return nil, err
 	}
-	e := &Engine{
+	e = &Engine{
 		ports:       ports,
 		mediaIP:     mediaIP.Unmap(),
 		cdrs:        newCDRWriter(cfg.Store, cfg.Log.With("component", "cdr"), cfg.CDRFlushInterval),
@@ -254,8 +254,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		guard:       guard,
 		work:        newWorkers(),
 	}
-	stateless = newStatelessUDP(e)
-	e.stateless = stateless
+	e.stateless = newStatelessUDP(e)
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.loc.onChange = e.regWatch.notify
 	e.calls = newCallTable(&e.callWatch)
