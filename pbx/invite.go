@@ -33,17 +33,8 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.onTrunkInvite(req, tx, t)
 		return
 	}
-	from := req.From()
-	if from == nil || !dialplan.IsNumber(from.Address.User) {
-		e.respond(tx, req, sip.StatusForbidden, "Forbidden (From must name an extension)", nil)
-		return
-	}
-	if req.Contact() == nil || req.CallID() == nil {
-		e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Contact and Call-ID required)", nil)
-		return
-	}
 	now := time.Now()
-	ext, ok := e.authenticateExtension(req, tx, "Proxy-Authorization", from.Address.User, now)
+	ext, ok := e.admitCaller(req, tx, now)
 	if !ok {
 		return
 	}
@@ -70,6 +61,41 @@ func (e *Engine) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	defer e.calls.remove(c)
 	e.calls.addDialog(c.in.key(), dialogRef{call: c, side: media.SideA, in: c.in})
 	c.run()
+}
+
+// admitCaller runs the checks a new INVITE from an extension passes
+// before it becomes a call: a From naming an extension, Contact and
+// Call-ID, and the caller's digest credentials. When the INVITE may not go
+// on it has answered it (403, 400, the 407 challenge, 500) and reports
+// false. An INVITE without credentials never goes on, which is why the
+// stateless path may answer those (onInviteChallenge).
+func (e *Engine) admitCaller(req *sip.Request, tx sip.ServerTransaction, now time.Time) (store.Extension, bool) {
+	from := req.From()
+	if from == nil || !dialplan.IsNumber(from.Address.User) {
+		e.respond(tx, req, sip.StatusForbidden, "Forbidden (From must name an extension)", nil)
+		return store.Extension{}, false
+	}
+	if req.Contact() == nil || req.CallID() == nil {
+		e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Contact and Call-ID required)", nil)
+		return store.Extension{}, false
+	}
+	return e.authenticateExtension(req, tx, "Proxy-Authorization", from.Address.User, now)
+}
+
+// onInviteChallenge answers, on the stateless path, a new INVITE that
+// carries no credentials and comes from no trunk: a phone's first INVITE
+// of every call. RFC 3261 section 8.2.7 describes this stateless UAS, the
+// one that issues challenges; Kamailio challenges the same way. Through
+// the transaction layer it cost a server transaction (goroutine, FSM,
+// timers, the 407's retransmissions until the ACK) for an answer that
+// needs no state.
+func (e *Engine) onInviteChallenge(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := e.admitCaller(req, tx, time.Now()); ok {
+		// Cannot happen: the read filter sends only INVITEs without
+		// credentials this way. Never start a call without a transaction.
+		e.log.Error("stateless INVITE was authenticated", "call_id", req.CallID().Value())
+		e.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", nil)
+	}
 }
 
 // run drives the call: ring the callee's phones, bridge the first that

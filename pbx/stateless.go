@@ -3,7 +3,10 @@ package pbx
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"hash/fnv"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,8 +14,10 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// statelessUDP answers REGISTER and OPTIONS that arrive over UDP without
-// sipgo's transaction layer, as Kamailio answers them with sl_send_reply.
+// statelessUDP answers REGISTER and OPTIONS that arrive over UDP, and
+// the digest challenge to a phone's first INVITE of a call (the INVITE
+// without credentials), without sipgo's transaction layer, as Kamailio
+// answers them with sl_send_reply.
 // Through the transaction layer each request cost a goroutine, a server
 // transaction with its context, timers and FSM, and a connection lookup,
 // only for the handler to terminate the transaction at once (the
@@ -24,7 +29,10 @@ import (
 // handler (with the checks of Engine.handle) against a statelessTx that
 // writes the response straight to the listening socket. Everything else,
 // and UDP requests that find every worker busy, take sipgo's path as
-// before. Retransmissions are simply answered again.
+// before. Retransmissions are simply answered again. Stateless answers
+// carry a To tag made from the request (RFC 3261 section 8.2.7) and marked
+// as ours, so the ACK a phone sends for a stateless 407 (or 503) is
+// recognised at the door and dropped, as a stateless UAS must.
 type statelessUDP struct {
 	e      *Engine
 	conn   net.PacketConn // the UDP listener; set by Serve before it reads
@@ -33,7 +41,7 @@ type statelessUDP struct {
 	jobs   chan statelessJob
 	bufs   sync.Pool // *bytes.Buffer for serialised responses
 	// The handlers, wrapped once in Engine.handle's checks.
-	register, options func(*sip.Request, sip.ServerTransaction)
+	register, options, invite func(*sip.Request, sip.ServerTransaction)
 
 	// seen holds the sources whose first datagram went through sipgo.
 	// sipgo learns a UDP source's address (its connection pool maps it
@@ -80,7 +88,8 @@ const (
 
 func newStatelessUDP(e *Engine) *statelessUDP {
 	s := &statelessUDP{e: e, parser: sip.NewParser(), jobs: make(chan statelessJob, statelessQueue),
-		seen: map[string]struct{}{}, register: e.handle(e.onRegister), options: e.handle(e.onOptions)}
+		seen: map[string]struct{}{}, register: e.handle(e.onRegister), options: e.handle(e.onOptions),
+		invite: e.handle(e.onInviteChallenge)}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	return s
 }
@@ -107,7 +116,15 @@ func (s *statelessUDP) take(props sip.TransportReadProps, data []byte) bool {
 	case bytes.HasPrefix(data, []byte("OPTIONS ")):
 		h = s.options
 	case bytes.HasPrefix(data, []byte("INVITE ")):
-		return s.overloaded() && s.shed(props.RemoteAddr, data)
+		if s.overloaded() && s.shed(props.RemoteAddr, data) {
+			return true
+		}
+		if !uncredentialedInvite(data) || s.fromTrunk(props.RemoteAddr) {
+			return false
+		}
+		h = s.invite
+	case bytes.HasPrefix(data, []byte("ACK ")):
+		return statelessAck(data) // nothing to do: drop it
 	default:
 		return false
 	}
@@ -164,8 +181,20 @@ func (s *statelessUDP) shed(src net.Addr, data []byte) bool {
 	res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable (overloaded)", nil)
 	res.AppendHeader(sip.NewHeader("Retry-After", "2"))
 	res.AppendHeader(sip.NewHeader("Server", s.e.cfg.UserAgent))
-	_ = (&statelessTx{s: s, dst: responseAddr(req, src)}).Respond(res)
+	_ = newStatelessTx(s, req, src).Respond(res)
 	return true
+}
+
+// fromTrunk reports whether src is a trunk's address: a trunk's INVITE
+// is not challenged (onTrunkInvite), so it keeps the transaction layer.
+func (s *statelessUDP) fromTrunk(src net.Addr) bool {
+	ua, ok := src.(*net.UDPAddr)
+	if !ok || s.e.trunks == nil {
+		return ok // cannot tell: the transaction layer decides; no trunks: none
+	}
+	ap := ua.AddrPort()
+	_, ok = s.e.trunks.Match(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	return ok
 }
 
 // known reports whether a datagram from src already went through sipgo
@@ -191,7 +220,7 @@ func (s *statelessUDP) serve(j statelessJob) {
 		return
 	}
 	if req != nil {
-		j.h(req, &statelessTx{s: s, dst: responseAddr(req, j.src)})
+		j.h(req, newStatelessTx(s, req, j.src))
 	}
 }
 
@@ -238,13 +267,25 @@ func responseAddr(req *sip.Request, src net.Addr) net.Addr {
 // through: Respond writes the response to the listening socket; there is
 // no state to terminate, no ACK and no CANCEL to wait for.
 type statelessTx struct {
-	s   *statelessUDP
-	dst net.Addr
+	s     *statelessUDP
+	dst   net.Addr
+	toTag string // set on the response's To unless the request's To has a tag
+}
+
+func newStatelessTx(s *statelessUDP, req *sip.Request, src net.Addr) *statelessTx {
+	t := &statelessTx{s: s, dst: responseAddr(req, src)}
+	if to := req.To(); to != nil && !to.Params.Has("tag") {
+		t.toTag = statelessTag(req)
+	}
+	return t
 }
 
 var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (t *statelessTx) Respond(res *sip.Response) error {
+	if to := res.To(); to != nil && t.toTag != "" {
+		to.Params.Add("tag", t.toTag)
+	}
 	b := t.s.bufs.Get().(*bytes.Buffer)
 	b.Reset()
 	res.StringWrite(b)
@@ -259,3 +300,103 @@ func (t *statelessTx) Done() <-chan struct{}              { return closedDone }
 func (t *statelessTx) Err() error                         { return nil }
 func (t *statelessTx) Acks() <-chan *sip.Request          { return nil }
 func (t *statelessTx) OnCancel(sip.FnTxCancel) bool       { return false }
+
+// statelessTagPrefix marks the To tags of stateless answers (statelessTag)
+// so that the ACK for one is known without any state (statelessAck). The
+// PBX's other tags are sipgo's UUIDs and random letters, never this.
+const statelessTagPrefix = "sl-pbx-"
+
+// statelessTag is the To tag of a stateless answer to req: the same for
+// every retransmission of the request, as RFC 3261 section 8.2.7 asks of
+// a stateless UAS (a hash of Call-ID, From tag and the top Via's branch).
+func statelessTag(req *sip.Request) string {
+	h := fnv.New64a()
+	if c := req.CallID(); c != nil {
+		h.Write([]byte(c.Value()))
+	}
+	if f := req.From(); f != nil {
+		tag, _ := f.Params.Get("tag")
+		h.Write([]byte{0})
+		h.Write([]byte(tag))
+	}
+	if v := req.Via(); v != nil {
+		branch, _ := v.Params.Get("branch")
+		h.Write([]byte{0})
+		h.Write([]byte(branch))
+	}
+	var sum [8]byte
+	return statelessTagPrefix + hex.EncodeToString(h.Sum(sum[:0]))
+}
+
+// eachHeader calls f with the name and value of each header line of a SIP
+// datagram, up to the blank line, until f returns false. It reports false
+// for what it cannot read with certainty (no request line, a line without
+// a colon, a folded continuation line); callers then leave the datagram to
+// sipgo's parser.
+func eachHeader(data []byte, f func(name, value []byte) bool) bool {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
+		return false
+	}
+	rest := data[i+1:]
+	for len(rest) > 0 {
+		line := rest
+		if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+			line, rest = rest[:j], rest[j+1:]
+		} else {
+			rest = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			return true // the end of the headers
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return false // folded: the header's value goes on here
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return false
+		}
+		if !f(bytes.TrimRight(line[:colon], " \t"), line[colon+1:]) {
+			return true
+		}
+	}
+	return true
+}
+
+var tagWord = [][]byte{[]byte("tag")}
+
+// uncredentialedInvite reports whether an INVITE datagram certainly opens
+// a dialog without credentials: one To header, with no tag, and neither
+// Proxy-Authorization nor Authorization. It errs towards false: "tag"
+// anywhere in the To line, or anything eachHeader cannot read, says false.
+func uncredentialedInvite(data []byte) bool {
+	tos, ok := 0, true
+	read := eachHeader(data, func(name, value []byte) bool {
+		switch {
+		case bytes.EqualFold(name, []byte("to")), bytes.EqualFold(name, []byte("t")):
+			tos++
+			if containsFold(value, tagWord) {
+				ok = false
+			}
+		case bytes.EqualFold(name, []byte("proxy-authorization")), bytes.EqualFold(name, []byte("authorization")):
+			ok = false
+		}
+		return ok
+	})
+	return read && ok && tos == 1
+}
+
+// statelessAck reports whether an ACK datagram acknowledges a stateless
+// answer: its To tag is one statelessTag made.
+func statelessAck(data []byte) bool {
+	found := false
+	eachHeader(data, func(name, value []byte) bool {
+		if bytes.EqualFold(name, []byte("to")) || bytes.EqualFold(name, []byte("t")) {
+			found = bytes.Contains(value, []byte(";tag="+statelessTagPrefix))
+			return false
+		}
+		return true
+	})
+	return found
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +122,113 @@ func TestPhoneRegisteredStatelesslyIsCalledFromListener(t *testing.T) {
 	if got := callee.Invite.Source(); got != p.SIPAddr {
 		t.Fatalf("INVITE to the phone came from %s, want the PBX's listener %s", got, p.SIPAddr)
 	}
+}
+
+// A phone's first INVITE of a call, the one without credentials, is
+// challenged without a transaction (RFC 3261 section 8.2.7): the 407 goes
+// back from the listener with a To tag made from the request, the same
+// for a retransmission, and the ACK for it is dropped at the door. An
+// INVITE with credentials keeps the transaction layer, and a call goes
+// through as before.
+func TestStatelessInviteChallenge(t *testing.T) {
+	p := pbxtest.Start(t)
+	p.CreateExtension("5321", nil)
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pbxAddr, err := net.ResolveUDPAddr("udp", p.SIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange := func(msg string, wait time.Duration) string {
+		t.Helper()
+		if _, err := c.WriteToUDP([]byte(msg), pbxAddr); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(wait))
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return ""
+			}
+			if res := string(buf[:n]); !strings.HasPrefix(res, "SIP/2.0 100 ") {
+				return res
+			}
+		}
+	}
+	header := func(res, name string) string {
+		for _, l := range strings.Split(res, "\r\n") {
+			if v, ok := strings.CutPrefix(l, name+": "); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	ackCount := func() string {
+		_, body := p.Do(http.MethodGet, "/metrics", nil)
+		for _, l := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(l, `pbx_sip_requests_total{method="ACK"}`) {
+				return l
+			}
+		}
+		t.Fatal("no ACK counter in /metrics")
+		return ""
+	}
+	laddr := c.LocalAddr().String()
+	// The source's first datagram goes through sipgo (see statelessUDP.seen).
+	if res := exchange(fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=z9hG4bK-o1\r\n"+
+		"From: <sip:5321@pbx>;tag=f0\r\nTo: <sip:5321@pbx>\r\nCall-ID: sl-opt\r\nCSeq: 1 OPTIONS\r\n"+
+		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", p.SIPAddr, laddr), 5*time.Second); !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("OPTIONS got %q", res)
+	}
+	invite := func(branch, extra string) string {
+		return fmt.Sprintf("INVITE sip:5399@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=%s\r\n"+
+			"From: <sip:5321@pbx>;tag=f1\r\nTo: <sip:5399@pbx>\r\nCall-ID: sl-inv\r\nCSeq: %s INVITE\r\n"+
+			"Contact: <sip:5321@%s>\r\nMax-Forwards: 70\r\n%sContent-Length: 0\r\n\r\n", p.SIPAddr, laddr, branch,
+			map[bool]string{true: "2", false: "1"}[extra != ""], laddr, extra)
+	}
+
+	res := exchange(invite("z9hG4bK-i1", ""), 5*time.Second)
+	if !strings.HasPrefix(res, "SIP/2.0 407") || header(res, "Proxy-Authenticate") == "" {
+		t.Fatalf("INVITE without credentials got %q, want a 407 challenge", res)
+	}
+	to := header(res, "To")
+	_, tag, _ := strings.Cut(to, ";tag=")
+	if !strings.HasPrefix(tag, "sl-pbx-") {
+		t.Fatalf("407's To %q: want the stateless tag", to)
+	}
+	if again := exchange(invite("z9hG4bK-i1", ""), 5*time.Second); header(again, "To") != to {
+		t.Fatalf("retransmission answered with To %q, first answer had %q", header(again, "To"), to)
+	}
+	before := ackCount()
+	ack := fmt.Sprintf("ACK sip:5399@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=z9hG4bK-i1\r\n"+
+		"From: <sip:5321@pbx>;tag=f1\r\nTo: %s\r\nCall-ID: sl-inv\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		p.SIPAddr, laddr, to)
+	if got := exchange(ack, 300*time.Millisecond); got != "" {
+		t.Fatalf("ACK got %q", got)
+	}
+	// An ACK through the transaction layer would reach the handlers and
+	// be counted; give it the time to.
+	time.Sleep(200 * time.Millisecond)
+	if after := ackCount(); after != before {
+		t.Fatalf("the ACK for the stateless 407 went on into the PBX: %s, then %s", before, after)
+	}
+
+	// With credentials (a nonce the PBX never issued): the transaction
+	// layer's answer, a fresh challenge with a tag of its own.
+	res = exchange(invite("z9hG4bK-i2", `Proxy-Authorization: Digest username="5321", realm="pbx", nonce="bogus", uri="sip:5399@pbx", response="00000000000000000000000000000000"`+"\r\n"), 5*time.Second)
+	if !strings.HasPrefix(res, "SIP/2.0 407") {
+		t.Fatalf("INVITE with a foreign nonce got %q, want 407", res)
+	}
+	if to := header(res, "To"); strings.Contains(to, "sl-pbx-") || !strings.Contains(to, ";tag=") {
+		t.Fatalf("stateful 407's To %q", to)
+	}
+
+	// Real phones call through the challenge as before.
+	a, b := p.Phone("5331"), p.Phone("5332")
+	caller, _ := connect(t, a, b, "5332")
+	caller.Hangup(t.Context())
 }
