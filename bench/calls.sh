@@ -90,7 +90,7 @@ for rate in $RATES; do
     "$(tail -n 1 "$WORK/uac.time" | awk -v e="$elapsed" '{print ($1 + $2) / e}')" "$(echo "($uas_after - $uas_before) / $HZ / $elapsed" | bc -l)"
 done
 stop_uas
-echo "PBX: $(metric 'pbx_calls_total{answered="true"}') calls answered, $(metric 'pbx_calls_total{answered="false"}') unanswered, $(metric pbx_calls_active) still up"
+echo "PBX: $(metric 'pbx_calls_total{answered="true"}') calls answered, $(metric 'pbx_calls_total{answered="false"}') unanswered, $(metric pbx_calls_active) still up, $(metric pbx_sip_overload_refused_total) INVITEs refused 503 (overload)"
 
 [ "$RTP_CALLS" -gt 0 ] || exit 0
 echo

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/icholy/digest"
+
 	"github.com/officepbx/pbx/pbx/pbxtest"
 )
 
@@ -231,4 +233,137 @@ func TestStatelessInviteChallenge(t *testing.T) {
 	a, b := p.Phone("5331"), p.Phone("5332")
 	caller, _ := connect(t, a, b, "5332")
 	caller.Hangup(t.Context())
+}
+
+// The ACK of the PBX's 200 OK ends the 200's retransmissions (the call's
+// own, RFC 3261 13.3.1.4), and the ACK of a failure response, with the
+// INVITE's branch, ends the INVITE transaction's retransmissions of it
+// (487 after CANCEL here). Both ACKs arrive from a source the stateless
+// path knows, on the listener, whose INVITE was challenged statelessly:
+// were either ACK taken from where it belongs, its response would come
+// again after 500 ms.
+func TestAckOfAnswerAndOfFailure(t *testing.T) {
+	p := pbxtest.Start(t)
+	ext := p.CreateExtension("5341", nil)
+	p.Phone("5342") // answers at once
+	p.Phone("5343").SetPolicy(pbxtest.Policy{RingForever: true})
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pbxAddr, err := net.ResolveUDPAddr("udp", p.SIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	laddr := c.LocalAddr().String()
+	send := func(msg string) {
+		t.Helper()
+		if _, err := c.WriteToUDP([]byte(msg), pbxAddr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// expect returns the next response whose status line starts with
+	// prefix, skipping others, within wait; or "".
+	expect := func(prefix string, wait time.Duration) string {
+		c.SetReadDeadline(time.Now().Add(wait))
+		buf := make([]byte, 8192)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return ""
+			}
+			if res := string(buf[:n]); strings.HasPrefix(res, prefix) {
+				return res
+			}
+		}
+	}
+	// next returns the next response other than 1xx within wait, or "".
+	next := func(wait time.Duration) string {
+		for deadline := time.Now().Add(wait); time.Until(deadline) > 0; {
+			res := expect("SIP/2.0 ", time.Until(deadline))
+			if !strings.HasPrefix(res, "SIP/2.0 1") {
+				return res
+			}
+		}
+		return ""
+	}
+	header := func(res, name string) string {
+		for _, l := range strings.Split(res, "\r\n") {
+			if v, ok := strings.CutPrefix(l, name+": "); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	send(fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=z9hG4bK-a0\r\n"+
+		"From: <sip:5341@pbx>;tag=f0\r\nTo: <sip:5341@pbx>\r\nCall-ID: ack-opt\r\nCSeq: 1 OPTIONS\r\n"+
+		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", p.SIPAddr, laddr))
+	if res := next(5 * time.Second); !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("OPTIONS got %q", res)
+	}
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	request := func(method, target, callID, branch string, cseq int, to, extra, body string) string {
+		return fmt.Sprintf("%s sip:%s@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=%s\r\n"+
+			"From: <sip:5341@pbx>;tag=f-%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"+
+			"Contact: <sip:5341@%s>\r\nMax-Forwards: 70\r\n%sContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+			method, target, p.SIPAddr, laddr, branch, callID, to, callID, cseq, method, laddr, extra, len(body), body)
+	}
+	// call sends an authenticated INVITE to target (after the 407) and
+	// returns the branch it went with.
+	call := func(target, callID string) string {
+		t.Helper()
+		to := "<sip:" + target + "@pbx>"
+		send(request("INVITE", target, callID, "z9hG4bK-"+callID+"-1", 1, to, "", sdp))
+		chal := next(5 * time.Second)
+		if !strings.HasPrefix(chal, "SIP/2.0 407") {
+			t.Fatalf("first INVITE got %q", chal)
+		}
+		send(request("ACK", target, callID, "z9hG4bK-"+callID+"-1", 1, header(chal, "To"), "", ""))
+		uri := "sip:" + target + "@" + p.SIPAddr
+		chalText := header(chal, "Proxy-Authenticate")
+		ch, err := digest.ParseChallenge(chalText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred, err := digest.Digest(ch, digest.Options{Method: "INVITE", URI: uri, Username: "5341", Password: ext.Secret, Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		branch := "z9hG4bK-" + callID + "-2"
+		send(request("INVITE", target, callID, branch, 2, to, "Proxy-Authorization: "+cred.String()+"\r\n", sdp))
+		return branch
+	}
+
+	// A failure, 487 after CANCEL: its ACK (the INVITE's branch) ends the
+	// retransmissions.
+	branch := call("5343", "ack-fail")
+	if res := expect("SIP/2.0 180", 5*time.Second); res == "" {
+		t.Fatal("no 180 from the ringing call")
+	}
+	send(request("CANCEL", "5343", "ack-fail", branch, 2, "<sip:5343@pbx>", "", ""))
+	res := expect("SIP/2.0 487", 5*time.Second)
+	if res == "" {
+		t.Fatal("no 487 after CANCEL")
+	}
+	send(request("ACK", "5343", "ack-fail", branch, 2, header(res, "To"), "", ""))
+	if again := expect("SIP/2.0 487", 1500*time.Millisecond); again != "" {
+		t.Fatalf("after its ACK the 487 came again: %q", again)
+	}
+
+	// An answer: its ACK (a branch of its own) ends the 200's retransmissions.
+	call("5342", "ack-ok")
+	res = next(10 * time.Second)
+	if !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("call to 5342 got %q, want 200", res)
+	}
+	to := header(res, "To")
+	send(request("ACK", "5342", "ack-ok", "z9hG4bK-ack-ok-3", 2, to, "", ""))
+	if again := next(1500 * time.Millisecond); again != "" {
+		t.Fatalf("after its ACK the 200 came again: %q", again)
+	}
+	send(request("BYE", "5342", "ack-ok", "z9hG4bK-ack-ok-4", 3, to, "", ""))
+	if bye := next(5 * time.Second); !strings.HasPrefix(bye, "SIP/2.0 200") {
+		t.Fatalf("BYE got %q", bye)
+	}
 }
