@@ -126,6 +126,91 @@ func TestPhoneRegisteredStatelesslyIsCalledFromListener(t *testing.T) {
 	}
 }
 
+// rawSIP is a bare UDP socket that speaks SIP to the PBX by hand, as a
+// phone would, for what the test phones do not let a test see.
+type rawSIP struct {
+	t    *testing.T
+	c    *net.UDPConn
+	pbx  *net.UDPAddr
+	addr string // the socket's own address
+	user string // the extension it speaks for
+}
+
+func newRawSIP(t *testing.T, p *pbxtest.PBX, user string) *rawSIP {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	pbxAddr, err := net.ResolveUDPAddr("udp", p.SIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rawSIP{t: t, c: c, pbx: pbxAddr, addr: c.LocalAddr().String(), user: user}
+	// The source's first datagram goes through sipgo (see statelessUDP.seen).
+	r.send(r.request("OPTIONS", user, "opt-"+r.addr, "z9hG4bK-opt", 1, "<sip:"+user+"@pbx>", "", ""))
+	if res := r.final(5 * time.Second); !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("OPTIONS got %q", res)
+	}
+	return r
+}
+
+// request formats a request from r.user to target's extension.
+func (r *rawSIP) request(method, target, callID, branch string, cseq int, to, extra, body string) string {
+	ctype := ""
+	if body != "" {
+		ctype = "Content-Type: application/sdp\r\n"
+	}
+	return fmt.Sprintf("%s sip:%s@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=%s\r\n"+
+		"From: <sip:%s@pbx>;tag=f-%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"+
+		"Contact: <sip:%s@%s>\r\nMax-Forwards: 70\r\n%s%sContent-Length: %d\r\n\r\n%s",
+		method, target, r.pbx, r.addr, branch, r.user, callID, to, callID, cseq, method,
+		r.user, r.addr, extra, ctype, len(body), body)
+}
+
+func (r *rawSIP) send(msg string) {
+	r.t.Helper()
+	if _, err := r.c.WriteToUDP([]byte(msg), r.pbx); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// expect returns the next datagram that starts with prefix, skipping
+// others, within wait; or "".
+func (r *rawSIP) expect(prefix string, wait time.Duration) string {
+	r.c.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 8192)
+	for {
+		n, err := r.c.Read(buf)
+		if err != nil {
+			return ""
+		}
+		if res := string(buf[:n]); strings.HasPrefix(res, prefix) {
+			return res
+		}
+	}
+}
+
+// final returns the next response other than 1xx within wait, or "".
+func (r *rawSIP) final(wait time.Duration) string {
+	for deadline := time.Now().Add(wait); time.Until(deadline) > 0; {
+		if res := r.expect("SIP/2.0 ", time.Until(deadline)); !strings.HasPrefix(res, "SIP/2.0 1") {
+			return res
+		}
+	}
+	return ""
+}
+
+// sipHeader returns the value of the first header line called name.
+func sipHeader(msg, name string) string {
+	for _, l := range strings.Split(msg, "\r\n") {
+		if v, ok := strings.CutPrefix(l, name+": "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
 // A phone's first INVITE of a call, the one without credentials, is
 // challenged without a transaction (RFC 3261 section 8.2.7): the 407 goes
 // back from the listener with a To tag made from the request, the same
@@ -135,40 +220,7 @@ func TestPhoneRegisteredStatelesslyIsCalledFromListener(t *testing.T) {
 func TestStatelessInviteChallenge(t *testing.T) {
 	p := pbxtest.Start(t)
 	p.CreateExtension("5321", nil)
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pbxAddr, err := net.ResolveUDPAddr("udp", p.SIPAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exchange := func(msg string, wait time.Duration) string {
-		t.Helper()
-		if _, err := c.WriteToUDP([]byte(msg), pbxAddr); err != nil {
-			t.Fatal(err)
-		}
-		c.SetReadDeadline(time.Now().Add(wait))
-		buf := make([]byte, 4096)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return ""
-			}
-			if res := string(buf[:n]); !strings.HasPrefix(res, "SIP/2.0 100 ") {
-				return res
-			}
-		}
-	}
-	header := func(res, name string) string {
-		for _, l := range strings.Split(res, "\r\n") {
-			if v, ok := strings.CutPrefix(l, name+": "); ok {
-				return v
-			}
-		}
-		return ""
-	}
+	r := newRawSIP(t, p, "5321")
 	ackCount := func() string {
 		_, body := p.Do(http.MethodGet, "/metrics", nil)
 		for _, l := range strings.Split(string(body), "\n") {
@@ -179,53 +231,41 @@ func TestStatelessInviteChallenge(t *testing.T) {
 		t.Fatal("no ACK counter in /metrics")
 		return ""
 	}
-	laddr := c.LocalAddr().String()
-	// The source's first datagram goes through sipgo (see statelessUDP.seen).
-	if res := exchange(fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=z9hG4bK-o1\r\n"+
-		"From: <sip:5321@pbx>;tag=f0\r\nTo: <sip:5321@pbx>\r\nCall-ID: sl-opt\r\nCSeq: 1 OPTIONS\r\n"+
-		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", p.SIPAddr, laddr), 5*time.Second); !strings.HasPrefix(res, "SIP/2.0 200") {
-		t.Fatalf("OPTIONS got %q", res)
-	}
-	invite := func(branch, extra string) string {
-		return fmt.Sprintf("INVITE sip:5399@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=%s\r\n"+
-			"From: <sip:5321@pbx>;tag=f1\r\nTo: <sip:5399@pbx>\r\nCall-ID: sl-inv\r\nCSeq: %s INVITE\r\n"+
-			"Contact: <sip:5321@%s>\r\nMax-Forwards: 70\r\n%sContent-Length: 0\r\n\r\n", p.SIPAddr, laddr, branch,
-			map[bool]string{true: "2", false: "1"}[extra != ""], laddr, extra)
-	}
-
-	res := exchange(invite("z9hG4bK-i1", ""), 5*time.Second)
-	if !strings.HasPrefix(res, "SIP/2.0 407") || header(res, "Proxy-Authenticate") == "" {
+	const to = "<sip:5399@pbx>"
+	invite := r.request("INVITE", "5399", "sl-inv", "z9hG4bK-i1", 1, to, "", "")
+	r.send(invite)
+	res := r.final(5 * time.Second)
+	if !strings.HasPrefix(res, "SIP/2.0 407") || sipHeader(res, "Proxy-Authenticate") == "" {
 		t.Fatalf("INVITE without credentials got %q, want a 407 challenge", res)
 	}
-	to := header(res, "To")
-	_, tag, _ := strings.Cut(to, ";tag=")
-	if !strings.HasPrefix(tag, "sl-pbx-") {
-		t.Fatalf("407's To %q: want the stateless tag", to)
+	tagged := sipHeader(res, "To")
+	if _, tag, _ := strings.Cut(tagged, ";tag="); !strings.HasPrefix(tag, "sl-pbx-") {
+		t.Fatalf("407's To %q: want the stateless tag", tagged)
 	}
-	if again := exchange(invite("z9hG4bK-i1", ""), 5*time.Second); header(again, "To") != to {
-		t.Fatalf("retransmission answered with To %q, first answer had %q", header(again, "To"), to)
+	r.send(invite)
+	if again := r.final(5 * time.Second); sipHeader(again, "To") != tagged {
+		t.Fatalf("retransmission answered with To %q, first answer had %q", sipHeader(again, "To"), tagged)
 	}
 	before := ackCount()
-	ack := fmt.Sprintf("ACK sip:5399@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=z9hG4bK-i1\r\n"+
-		"From: <sip:5321@pbx>;tag=f1\r\nTo: %s\r\nCall-ID: sl-inv\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-		p.SIPAddr, laddr, to)
-	if got := exchange(ack, 300*time.Millisecond); got != "" {
-		t.Fatalf("ACK got %q", got)
-	}
+	r.send(r.request("ACK", "5399", "sl-inv", "z9hG4bK-i1", 1, tagged, "", ""))
 	// An ACK through the transaction layer would reach the handlers and
 	// be counted; give it the time to.
-	time.Sleep(200 * time.Millisecond)
+	if got := r.expect("", 500*time.Millisecond); got != "" {
+		t.Fatalf("ACK got %q", got)
+	}
 	if after := ackCount(); after != before {
 		t.Fatalf("the ACK for the stateless 407 went on into the PBX: %s, then %s", before, after)
 	}
 
 	// With credentials (a nonce the PBX never issued): the transaction
 	// layer's answer, a fresh challenge with a tag of its own.
-	res = exchange(invite("z9hG4bK-i2", `Proxy-Authorization: Digest username="5321", realm="pbx", nonce="bogus", uri="sip:5399@pbx", response="00000000000000000000000000000000"`+"\r\n"), 5*time.Second)
+	r.send(r.request("INVITE", "5399", "sl-inv", "z9hG4bK-i2", 2, to,
+		`Proxy-Authorization: Digest username="5321", realm="pbx", nonce="bogus", uri="sip:5399@pbx", response="00000000000000000000000000000000"`+"\r\n", ""))
+	res = r.final(5 * time.Second)
 	if !strings.HasPrefix(res, "SIP/2.0 407") {
 		t.Fatalf("INVITE with a foreign nonce got %q, want 407", res)
 	}
-	if to := header(res, "To"); strings.Contains(to, "sl-pbx-") || !strings.Contains(to, ";tag=") {
+	if to := sipHeader(res, "To"); strings.Contains(to, "sl-pbx-") || !strings.Contains(to, ";tag=") {
 		t.Fatalf("stateful 407's To %q", to)
 	}
 
@@ -247,123 +287,62 @@ func TestAckOfAnswerAndOfFailure(t *testing.T) {
 	ext := p.CreateExtension("5341", nil)
 	p.Phone("5342") // answers at once
 	p.Phone("5343").SetPolicy(pbxtest.Policy{RingForever: true})
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pbxAddr, err := net.ResolveUDPAddr("udp", p.SIPAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	laddr := c.LocalAddr().String()
-	send := func(msg string) {
-		t.Helper()
-		if _, err := c.WriteToUDP([]byte(msg), pbxAddr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// expect returns the next response whose status line starts with
-	// prefix, skipping others, within wait; or "".
-	expect := func(prefix string, wait time.Duration) string {
-		c.SetReadDeadline(time.Now().Add(wait))
-		buf := make([]byte, 8192)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return ""
-			}
-			if res := string(buf[:n]); strings.HasPrefix(res, prefix) {
-				return res
-			}
-		}
-	}
-	// next returns the next response other than 1xx within wait, or "".
-	next := func(wait time.Duration) string {
-		for deadline := time.Now().Add(wait); time.Until(deadline) > 0; {
-			res := expect("SIP/2.0 ", time.Until(deadline))
-			if !strings.HasPrefix(res, "SIP/2.0 1") {
-				return res
-			}
-		}
-		return ""
-	}
-	header := func(res, name string) string {
-		for _, l := range strings.Split(res, "\r\n") {
-			if v, ok := strings.CutPrefix(l, name+": "); ok {
-				return v
-			}
-		}
-		return ""
-	}
-	send(fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=z9hG4bK-a0\r\n"+
-		"From: <sip:5341@pbx>;tag=f0\r\nTo: <sip:5341@pbx>\r\nCall-ID: ack-opt\r\nCSeq: 1 OPTIONS\r\n"+
-		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", p.SIPAddr, laddr))
-	if res := next(5 * time.Second); !strings.HasPrefix(res, "SIP/2.0 200") {
-		t.Fatalf("OPTIONS got %q", res)
-	}
+	r := newRawSIP(t, p, "5341")
 	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-	request := func(method, target, callID, branch string, cseq int, to, extra, body string) string {
-		return fmt.Sprintf("%s sip:%s@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=%s\r\n"+
-			"From: <sip:5341@pbx>;tag=f-%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"+
-			"Contact: <sip:5341@%s>\r\nMax-Forwards: 70\r\n%sContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
-			method, target, p.SIPAddr, laddr, branch, callID, to, callID, cseq, method, laddr, extra, len(body), body)
-	}
 	// call sends an authenticated INVITE to target (after the 407) and
 	// returns the branch it went with.
 	call := func(target, callID string) string {
 		t.Helper()
 		to := "<sip:" + target + "@pbx>"
-		send(request("INVITE", target, callID, "z9hG4bK-"+callID+"-1", 1, to, "", sdp))
-		chal := next(5 * time.Second)
+		r.send(r.request("INVITE", target, callID, "z9hG4bK-"+callID+"-1", 1, to, "", sdp))
+		chal := r.final(5 * time.Second)
 		if !strings.HasPrefix(chal, "SIP/2.0 407") {
 			t.Fatalf("first INVITE got %q", chal)
 		}
-		send(request("ACK", target, callID, "z9hG4bK-"+callID+"-1", 1, header(chal, "To"), "", ""))
-		uri := "sip:" + target + "@" + p.SIPAddr
-		chalText := header(chal, "Proxy-Authenticate")
-		ch, err := digest.ParseChallenge(chalText)
+		r.send(r.request("ACK", target, callID, "z9hG4bK-"+callID+"-1", 1, sipHeader(chal, "To"), "", ""))
+		ch, err := digest.ParseChallenge(sipHeader(chal, "Proxy-Authenticate"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		cred, err := digest.Digest(ch, digest.Options{Method: "INVITE", URI: uri, Username: "5341", Password: ext.Secret, Count: 1})
+		cred, err := digest.Digest(ch, digest.Options{Method: "INVITE", URI: "sip:" + target + "@" + p.SIPAddr,
+			Username: "5341", Password: ext.Secret, Count: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		branch := "z9hG4bK-" + callID + "-2"
-		send(request("INVITE", target, callID, branch, 2, to, "Proxy-Authorization: "+cred.String()+"\r\n", sdp))
+		r.send(r.request("INVITE", target, callID, branch, 2, to, "Proxy-Authorization: "+cred.String()+"\r\n", sdp))
 		return branch
 	}
 
 	// A failure, 487 after CANCEL: its ACK (the INVITE's branch) ends the
 	// retransmissions.
 	branch := call("5343", "ack-fail")
-	if res := expect("SIP/2.0 180", 5*time.Second); res == "" {
+	if res := r.expect("SIP/2.0 180", 5*time.Second); res == "" {
 		t.Fatal("no 180 from the ringing call")
 	}
-	send(request("CANCEL", "5343", "ack-fail", branch, 2, "<sip:5343@pbx>", "", ""))
-	res := expect("SIP/2.0 487", 5*time.Second)
+	r.send(r.request("CANCEL", "5343", "ack-fail", branch, 2, "<sip:5343@pbx>", "", ""))
+	res := r.expect("SIP/2.0 487", 5*time.Second)
 	if res == "" {
 		t.Fatal("no 487 after CANCEL")
 	}
-	send(request("ACK", "5343", "ack-fail", branch, 2, header(res, "To"), "", ""))
-	if again := expect("SIP/2.0 487", 1500*time.Millisecond); again != "" {
+	r.send(r.request("ACK", "5343", "ack-fail", branch, 2, sipHeader(res, "To"), "", ""))
+	if again := r.expect("SIP/2.0 487", 1500*time.Millisecond); again != "" {
 		t.Fatalf("after its ACK the 487 came again: %q", again)
 	}
 
 	// An answer: its ACK (a branch of its own) ends the 200's retransmissions.
 	call("5342", "ack-ok")
-	res = next(10 * time.Second)
+	res = r.final(10 * time.Second)
 	if !strings.HasPrefix(res, "SIP/2.0 200") {
 		t.Fatalf("call to 5342 got %q, want 200", res)
 	}
-	to := header(res, "To")
-	send(request("ACK", "5342", "ack-ok", "z9hG4bK-ack-ok-3", 2, to, "", ""))
-	if again := next(1500 * time.Millisecond); again != "" {
+	to := sipHeader(res, "To")
+	r.send(r.request("ACK", "5342", "ack-ok", "z9hG4bK-ack-ok-3", 2, to, "", ""))
+	if again := r.final(1500 * time.Millisecond); again != "" {
 		t.Fatalf("after its ACK the 200 came again: %q", again)
 	}
-	send(request("BYE", "5342", "ack-ok", "z9hG4bK-ack-ok-4", 3, to, "", ""))
-	if bye := next(5 * time.Second); !strings.HasPrefix(bye, "SIP/2.0 200") {
+	r.send(r.request("BYE", "5342", "ack-ok", "z9hG4bK-ack-ok-4", 3, to, "", ""))
+	if bye := r.final(5 * time.Second); !strings.HasPrefix(bye, "SIP/2.0 200") {
 		t.Fatalf("BYE got %q", bye)
 	}
 }
