@@ -158,8 +158,8 @@ type Engine struct {
 	block  *blocker
 	guard  *guard // drops blocked, scanner and over-rate traffic unread (guard.go)
 	work   *workers
-	// stateless answers UDP REGISTER and OPTIONS without the transaction
-	// layer (stateless.go).
+	// stateless answers UDP REGISTER and OPTIONS, and challenges the
+	// first INVITE of a call, without the transaction layer (stateless.go).
 	stateless *statelessUDP
 	regWatch  watchers
 	metrics   metrics

@@ -74,9 +74,10 @@ const (
 const maxSeenSources = 1 << 16
 
 type statelessJob struct {
-	data []byte // a copy: the transport reuses its read buffer
-	src  net.Addr
-	h    func(*sip.Request, sip.ServerTransaction)
+	data   []byte // a copy: the transport reuses its read buffer
+	src    net.Addr
+	source string // src.String()
+	h      func(*sip.Request, sip.ServerTransaction)
 }
 
 // statelessWorkers is how many requests are handled at once; a full
@@ -128,11 +129,12 @@ func (s *statelessUDP) take(props sip.TransportReadProps, data []byte) bool {
 	default:
 		return false
 	}
-	if !s.known(props.RemoteAddr) {
+	source := props.RemoteAddr.String() // formatted once: the seen key and the request's Source
+	if !s.known(source) {
 		return false
 	}
 	select {
-	case s.jobs <- statelessJob{data: bytes.Clone(data), src: props.RemoteAddr, h: h}:
+	case s.jobs <- statelessJob{data: bytes.Clone(data), src: props.RemoteAddr, source: source, h: h}:
 		return true
 	default:
 		return false // every worker busy: the transaction layer takes it
@@ -168,7 +170,7 @@ func (s *statelessUDP) overloaded() bool {
 // authenticated INVITE may be the retransmission of one the PBX is
 // working on, and passes).
 func (s *statelessUDP) shed(src net.Addr, data []byte) bool {
-	req, err := s.parse(data, src)
+	req, err := s.parse(data, src.String())
 	if err != nil || req == nil || !req.IsInvite() || req.Via() == nil {
 		return false // sipgo logs and drops what does not parse
 	}
@@ -200,26 +202,26 @@ func (s *statelessUDP) fromTrunk(src net.Addr) bool {
 	return ok
 }
 
-// known reports whether a datagram from src already went through sipgo
-// (see seen), and marks it as having done so if not.
-func (s *statelessUDP) known(src net.Addr) bool {
-	k := src.String()
+// known reports whether a datagram from source (an address's String)
+// already went through sipgo (see seen), and marks it as having done so
+// if not.
+func (s *statelessUDP) known(source string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.seen[k]; ok {
+	if _, ok := s.seen[source]; ok {
 		return true
 	}
 	if len(s.seen) >= maxSeenSources {
 		clear(s.seen)
 	}
-	s.seen[k] = struct{}{}
+	s.seen[source] = struct{}{}
 	return false
 }
 
 func (s *statelessUDP) serve(j statelessJob) {
-	req, err := s.parse(j.data, j.src)
+	req, err := s.parse(j.data, j.source)
 	if err != nil {
-		s.e.log.Debug("unparsable request dropped", "source", j.src.String(), "error", err)
+		s.e.log.Debug("unparsable request dropped", "source", j.source, "error", err)
 		return
 	}
 	if req != nil {
@@ -227,9 +229,9 @@ func (s *statelessUDP) serve(j statelessJob) {
 	}
 }
 
-// parse parses a datagram from src as sipgo's transport would hand it
-// on; a response gives a nil request.
-func (s *statelessUDP) parse(data []byte, src net.Addr) (*sip.Request, error) {
+// parse parses a datagram from source (its address's String) as sipgo's
+// transport would hand it on; a response gives a nil request.
+func (s *statelessUDP) parse(data []byte, source string) (*sip.Request, error) {
 	msg, err := s.parser.ParseSIP(data)
 	if err != nil {
 		return nil, err
@@ -239,7 +241,7 @@ func (s *statelessUDP) parse(data []byte, src net.Addr) (*sip.Request, error) {
 		return nil, nil
 	}
 	req.SetTransport("UDP")
-	req.SetSource(src.String())
+	req.SetSource(source)
 	return req, nil
 }
 
