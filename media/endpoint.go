@@ -219,8 +219,8 @@ func (e *Endpoint) Stats() DirectionStats {
 }
 
 // Close stops the endpoint: it ends any playback, unbridges, stops the
-// dead-media timer, releases the ports (which ends the socket goroutines)
-// and waits for its goroutines. It reports a pending DTMF press whose end
+// dead-media timer, interrupts the sockets (which ends the socket
+// goroutines), waits for its goroutines and releases the ports. It reports a pending DTMF press whose end
 // was never seen. It is idempotent and may be called from OnTimeout, but
 // not from OnDigit or an AudioSink.
 func (e *Endpoint) Close() error {
@@ -229,8 +229,11 @@ func (e *Endpoint) Close() error {
 		close(e.quit)
 		e.Unbridge()
 		e.leg.watchdog.stop()
-		e.leg.ports.Release()
+		// The socket goroutines stop before the pair goes back to the
+		// allocator, which hands it to another call.
+		e.leg.ports.Interrupt()
 		e.wg.Wait()
+		e.leg.ports.Release()
 		e.rx.dtmf.Flush()
 	})
 	return nil

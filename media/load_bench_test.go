@@ -50,6 +50,7 @@ func BenchmarkRelayCalls(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer alloc.Close()
 	relays := make([]*Relay, *benchCalls)
 	var legs strings.Builder
 	for i := range relays {

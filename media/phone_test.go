@@ -80,13 +80,15 @@ func (p *phone) recv() (rtp.Packet, netip.AddrPort) {
 	return pkt, from
 }
 
-// newAllocator returns an allocator on loopback for one test.
+// newAllocator returns an allocator on loopback for one test, closed
+// (with the sockets of the pairs it keeps) when the test ends.
 func newAllocator(t testing.TB) *PortAllocator {
 	t.Helper()
 	a, err := NewPortAllocator(loopback, 22000, 29999)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(a.Close) // the pairs resting for reuse
 	return a
 }
 

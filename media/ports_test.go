@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 var loopback = netip.MustParseAddr("127.0.0.1")
@@ -51,6 +53,7 @@ func TestPortAllocatorExhaustionAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Close()
 	var got []*PortPair
 	for {
 		p, err := a.Allocate()
@@ -101,6 +104,7 @@ func TestPortAllocatorRoundRobin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Close()
 	p1, err := a.Allocate()
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +132,7 @@ func TestPortAllocatorSkipsForeignPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Close()
 	p, err := a.Allocate()
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +167,7 @@ func TestPortAllocatorConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Close()
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -197,5 +203,112 @@ func TestPortAllocatorConcurrent(t *testing.T) {
 	wg.Wait()
 	if a.InUse() != 0 {
 		t.Fatalf("InUse = %d after all released", a.InUse())
+	}
+}
+
+// A released pair rests with its sockets open and is handed out again
+// once it has rested ReuseAfter: the same ports, emptied of what arrived
+// meanwhile, reading again. Its old holder's Release stays a no-op, pairs
+// resting past idleFor are closed, and so are all after Close.
+func TestPortAllocatorReusesRestedPairs(t *testing.T) {
+	a, err := NewPortAllocator(loopback, 21600, 21609) // 5 pairs
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	clock := time.Unix(1000, 0)
+	a.now = func() time.Time { return clock }
+	p1, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Release interrupts a reader blocked on the pair.
+	readErr := make(chan error, 1)
+	go func() {
+		_, _, err := p1.RTP.ReadFromUDPAddrPort(make([]byte, 1500))
+		readErr <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let the reader block
+	p1.Release()
+	if err := <-readErr; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("blocked read after Release: %v, want a deadline error", err)
+	}
+	if a.InUse() != 0 {
+		t.Fatalf("InUse = %d after release, want 0", a.InUse())
+	}
+	// A late packet of the finished call arrives while the pair rests.
+	phone, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	late := net.UDPAddrFromAddrPort(p1.LocalRTP())
+	if _, err := phone.WriteTo([]byte("late packet of the old call"), late); err != nil {
+		t.Fatal(err)
+	}
+	// Not yet rested: a fresh pair.
+	p2, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2.RTPPort() == p1.RTPPort() {
+		t.Fatalf("pair %d reused before it rested", p1.RTPPort())
+	}
+	clock = clock.Add(ReuseAfter)
+	p3, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p3.RTPPort() != p1.RTPPort() || p3.RTP != p1.RTP || p3.RTCP != p1.RTCP {
+		t.Fatalf("got pair %d (same sockets: %v), want the rested %d", p3.RTPPort(), p3.RTP == p1.RTP, p1.RTPPort())
+	}
+	p1.Release() // the old holder again: must not hand p3's sockets out
+	if a.InUse() != 2 {
+		t.Fatalf("InUse = %d after a stale Release, want 2", a.InUse())
+	}
+	if _, err := phone.WriteTo([]byte("new"), late); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	p3.RTP.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _, err := p3.RTP.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatalf("read on the reused pair: %v", err)
+	}
+	if got := string(buf[:n]); got != "new" {
+		t.Fatalf("reused pair read %q, want only the new call's packet", got)
+	}
+	p3.RTP.SetReadDeadline(time.Time{})
+
+	// Resting past idleFor closes the sockets and frees the ports.
+	port2 := p2.RTPPort()
+	p2.Release()
+	clock = clock.Add(idleFor)
+	p4, err := a.Allocate() // closes p2's pair, then reuses nothing rested
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p4.RTPPort() == port2 {
+		t.Fatalf("pair %d handed out after idling, want it closed", port2)
+	}
+	if c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port2}); err != nil {
+		t.Fatalf("idle pair's port %d still bound: %v", port2, err)
+	} else {
+		c.Close()
+	}
+
+	// Close closes resting pairs, and later releases close at once.
+	p3.Release()
+	a.Close()
+	p4.Release()
+	for _, port := range []int{p3.RTPPort(), p3.RTCPPort(), p4.RTPPort(), p4.RTCPPort()} {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			t.Fatalf("port %d still bound after Close: %v", port, err)
+		}
+		c.Close()
+	}
+	if a.InUse() != 0 {
+		t.Fatalf("InUse = %d at the end, want 0", a.InUse())
 	}
 }

@@ -143,8 +143,12 @@ func (s *srtpLeg) decryptRTCP(dst, pkt []byte) ([]byte, bool) {
 }
 
 // writeRTP sends an RTP packet to the phone at dst, encrypted when the
-// endpoint speaks SRTP.
+// endpoint speaks SRTP. A closed endpoint sends nothing: its sockets may
+// be another call's by now (see PortAllocator).
 func (e *Endpoint) writeRTP(pkt []byte, dst netip.AddrPort) {
+	if e.closed.Load() {
+		return
+	}
 	s := e.srtp.Load()
 	if s == nil {
 		_, _ = e.leg.ports.RTP.WriteToUDPAddrPort(pkt, dst)
@@ -160,8 +164,11 @@ func (e *Endpoint) writeRTP(pkt []byte, dst netip.AddrPort) {
 }
 
 // writeRTCP sends an RTCP packet to the phone at dst, as SRTCP when the
-// endpoint speaks SRTP.
+// endpoint speaks SRTP. A closed endpoint sends nothing (see writeRTP).
 func (e *Endpoint) writeRTCP(pkt []byte, dst netip.AddrPort) {
+	if e.closed.Load() {
+		return
+	}
 	s := e.srtp.Load()
 	if s == nil {
 		_, _ = e.leg.ports.RTCP.WriteToUDPAddrPort(pkt, dst)

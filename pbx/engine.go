@@ -374,6 +374,7 @@ func (e *Engine) Close() error {
 	err := e.ua.Close()
 	e.cancel()
 	e.wg.Wait()
+	e.ports.Close() // the media sockets resting for reuse
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
