@@ -185,6 +185,24 @@ type Engine struct {
 	closers []io.Closer // listeners handed to Serve
 }
 
+// keepCompleted is how long sipgo keeps a transaction that has sent or
+// received its final answer, to absorb retransmissions: Timer J
+// (non-INVITE server), L (INVITE server after a 2xx) and M (INVITE client
+// after a 2xx), 64*T1 = 32 s by default. Kamailio's tm keeps them 5 s
+// (wt_timer), and so does the PBX: each held its request and response, so
+// that at 1,000 set-ups a second some 100,000 finished transactions, most
+// of the heap, lived on, and under GOGC=400 the PBX grew past 800 MB
+// (docs/benchmarks.md). A phone that still retransmits after 5 s has lost
+// every answer since (4 or more in a row); its request is then handled
+// afresh: a BYE gets 481, an ACK of a 2xx still reaches its call
+// (dialogs.go), and the PBX's own ACK and 2xx retransmission are the call's
+// work, not the transaction's.
+const keepCompleted = 5 * time.Second
+
+func init() {
+	sip.Timer_J, sip.Timer_L, sip.Timer_M = keepCompleted, keepCompleted, keepCompleted
+}
+
 // New creates the engine and loads the stored registrations.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Store == nil {

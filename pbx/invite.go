@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -102,7 +103,18 @@ func (e *Engine) onInviteChallenge(req *sip.Request, tx sip.ServerTransaction) {
 // answers, wait for the end, write the CDR.
 func (c *call) run() {
 	c.in.respond(sip.StatusTrying, "Trying")
-	if !c.in.tx.OnCancel(func(*sip.Request) { c.stop(causeCancelled) }) {
+	// The transaction outlives the call (Timer L after the 2xx, see
+	// keepCompleted) and keeps its CANCEL callback: through a reference
+	// cleared when run returns, so that it does not keep the whole call,
+	// its legs and media, alive with it.
+	ref := new(atomic.Pointer[call])
+	ref.Store(c)
+	defer ref.Store(nil)
+	if !c.in.tx.OnCancel(func(*sip.Request) {
+		if c := ref.Load(); c != nil {
+			c.stop(causeCancelled)
+		}
+	}) {
 		c.stop(causeCancelled) // cancelled before we got here
 	}
 	fail, ok := c.setup()
