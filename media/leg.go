@@ -154,6 +154,17 @@ type legWatchdog struct {
 	timer    *time.Timer
 	stopped  bool
 	reported int64 // lastRTP value already reported; -1 for none
+	// target is what the timer's function reaches, cleared by stop: a
+	// stopped timer stays in the runtime's timer heap until its due time
+	// (up to the timeout, a minute) with its function, which would keep
+	// the leg, the endpoint and through its callbacks the whole call alive
+	// that long after the call ended.
+	target *atomic.Pointer[watchdogTarget]
+}
+
+type watchdogTarget struct {
+	r *pumps
+	l *leg
 }
 
 func (r *pumps) startWatchdog(l *leg) {
@@ -163,7 +174,14 @@ func (r *pumps) startWatchdog(l *leg) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.reported = -1
-	w.timer = time.AfterFunc(r.timeout, func() { r.checkWatchdog(l) })
+	target := new(atomic.Pointer[watchdogTarget])
+	target.Store(&watchdogTarget{r: r, l: l})
+	w.target = target
+	w.timer = time.AfterFunc(r.timeout, func() {
+		if t := target.Load(); t != nil {
+			t.r.checkWatchdog(t.l)
+		}
+	})
 }
 
 func (r *pumps) checkWatchdog(l *leg) {
@@ -205,5 +223,6 @@ func (w *legWatchdog) stop() {
 	w.stopped = true
 	if w.timer != nil {
 		w.timer.Stop()
+		w.target.Store(nil)
 	}
 }
