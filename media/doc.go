@@ -5,7 +5,10 @@
 // What it provides today:
 //
 //   - PortAllocator and PortPair: RTP (even) and RTCP (odd) UDP sockets
-//     from the configured port range, handed out round-robin.
+//     from the configured port range, handed out round-robin. A released
+//     pair rests with its sockets open and is handed out again after
+//     ReuseAfter (drained of stray packets), or at once when the range is
+//     taken; pairs resting a minute unused are closed.
 //   - Relay: anchored media for a two-party call. It forwards RTP and RTCP
 //     between two legs, latches each leg to the address its phone really
 //     sends from (symmetric RTP, for phones behind NAT), transcodes between
