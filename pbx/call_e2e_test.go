@@ -131,12 +131,7 @@ func TestFinishedCallIsFreed(t *testing.T) {
 	if !ok {
 		t.Fatal("the live call is not in the call table")
 	}
-	if err := caller.Hangup(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	if err := callee.WaitEnded(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	hangUp(t, caller, callee)
 	wantCDR(t, p, store.DispositionAnswered, "caller hung up")
 	// Well within the 5 s its transaction is kept (without the fix it
 	// was freed after exactly those) and the minute of its dead-media
