@@ -136,17 +136,10 @@ func TestFinishedCallIsFreed(t *testing.T) {
 	// Well within the 5 s its transaction is kept (without the fix it
 	// was freed after exactly those) and the minute of its dead-media
 	// timer; in practice within milliseconds.
-	deadline := time.Now().Add(3 * time.Second)
-	for {
+	pbxtest.WaitWithin(t, "the finished call to be freed (something long-lived holds it)", 3*time.Second, func() bool {
 		runtime.GC()
-		if ref.Value() == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the finished call is still in memory: something long-lived holds it")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return ref.Value() == nil
+	})
 }
 
 func TestCallTranscodesPCMUToPCMA(t *testing.T) {

@@ -121,7 +121,15 @@ func TonePower(pcm []int16, freq float64) float64 {
 // can await.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	WaitWithin(t, what, 15*time.Second, cond)
+}
+
+// WaitWithin is WaitFor with a deadline of its own, for a test whose
+// point is that the state comes sooner than some other timer would bring
+// it.
+func WaitWithin(t testing.TB, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
