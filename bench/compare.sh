@@ -19,7 +19,8 @@
 # For each step it prints the achieved rate (successes over the wall time of
 # the sipp run), failures, and CPU per success: utime+stime of the server's
 # processes (/proc/PID/stat; for Kamailio the main process and its children)
-# divided by the successful registrations or calls. The ratio column is
+# divided by the successful registrations or calls, and the context switches
+# of the server's threads per success. The ratio column is
 # Kamailio's CPU per success over the PBX's: the PBX's efficiency relative
 # to Kamailio's (1.0 = as cheap, above 1 = cheaper).
 #
@@ -112,37 +113,50 @@ tree_ticks() {
   echo "$sum"
 }
 
+# context switches (voluntary and involuntary) of every thread of a process
+# and of its children. On this machine (a paravirtualised guest) a switch
+# costs several microseconds of the switching process's system time, so
+# the count per success explains much of the CPU gap (docs/benchmarks.md).
+tree_switches() {
+  local pid
+  for pid in "$1" $(pgrep -P "$1"); do cat /proc/"$pid"/task/*/status 2>/dev/null; done |
+    awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}'
+}
+
 # run_step NAME PID PORT SCENARIO INF RATE CALLS LIMIT EXTRA...: one sipp run
-# against one server; sets OK, BAD, RETRANS, ELAPSED, CPU_TICKS, SIPP_CPU.
+# against one server; sets OK, BAD, RETRANS, ELAPSED, CPU_TICKS, SWITCHES,
+# SIPP_CPU.
 # -buff_size: sipp's socket buffers (its default, 64 KB, overflowed at
 # 5,000/s whenever the busy machine descheduled sipp for a few ms: the
 # kernel dropped responses, sipp retransmitted the REGISTER with the same
 # nonce count, and both servers rightly refused it as a replay).
 run_step() {
   local name=$1 pid=$2 port=$3 sf=$4 inf=$5 rate=$6 calls=$7 limit=$8; shift 8
-  local before after t0 t1
+  local before after sw0 sw1 t0 t1
   rm -f "$WORK/stat.csv"
-  before=$(tree_ticks "$pid"); t0=$(date +%s.%N)
+  sw0=$(tree_switches "$pid"); before=$(tree_ticks "$pid"); t0=$(date +%s.%N)
   /usr/bin/time -f "%U %S" -o "$WORK/sipp.time" sipp 127.0.0.1:"$port" -sf "$sf" -inf "$inf" \
     -r "$rate" -rp 1000 -m "$calls" -l "$limit" -i 127.0.0.1 -p 0 -buff_size "$SIPP_BUFF" "$@" \
     -timeout $((STEP * 3 + 10))s -max_recv_loops 5000 -max_sched_loops 5000 -nostdin \
     -trace_stat -stf "$WORK/stat.csv" -fd 1 -trace_err -error_file "$WORK/errors-$name-$rate.log" >/dev/null 2>"$WORK/sipp.err" || true
-  t1=$(date +%s.%N); after=$(tree_ticks "$pid")
+  t1=$(date +%s.%N); after=$(tree_ticks "$pid"); sw1=$(tree_switches "$pid")
   OK=$(stat_col "$WORK/stat.csv" 'SuccessfulCall(C)')
   BAD=$(stat_col "$WORK/stat.csv" 'FailedCall(C)')
   RETRANS=$(stat_col "$WORK/stat.csv" 'Retransmissions(C)')
   ELAPSED=$(echo "$t1 - $t0" | bc -l)
   CPU_TICKS=$((after - before))
+  SWITCHES=$((sw1 - sw0))
   SIPP_CPU=$(tail -n 1 "$WORK/sipp.time" | awk -v e="$ELAPSED" '{printf "%.2f", ($1 + $2) / e}')
 }
 us_per() { [ "$2" -gt 0 ] && echo "1000000 * $1 / $HZ / $2" | bc -l || echo 0; } # ticks successes
 row() { # server rate
-  printf '%-9s %-8s %-9.0f %-8s %-6s %-7.3f %-7.2f %-12.1f %-10s %s\n' "$1" "$2" "$(echo "$OK / $ELAPSED" | bc -l)" "$OK" "$BAD" \
+  printf '%-9s %-8s %-9.0f %-8s %-6s %-7.3f %-7.2f %-12.1f %-9.2f %-10s %s\n' "$1" "$2" "$(echo "$OK / $ELAPSED" | bc -l)" "$OK" "$BAD" \
     "$(echo "100 * $BAD / ($OK + $BAD + 0.000001)" | bc -l)" "$(echo "$CPU_TICKS / $HZ / $ELAPSED" | bc -l)" \
-    "$(us_per "$CPU_TICKS" "$OK")" "$SIPP_CPU" "$RETRANS"
+    "$(us_per "$CPU_TICKS" "$OK")" "$(per "$SWITCHES" "$OK")" "$SIPP_CPU" "$RETRANS"
 }
+per() { [ "$2" -gt 0 ] && echo "$1 / $2" | bc -l || echo 0; } # count successes
 ratio() { [ "$(echo "$1 > 0" | bc)" = 1 ] && printf '%.2f' "$(echo "$2 / $1" | bc -l)" || echo n/a; } # pbx_us kam_us
-header() { printf '%-9s %-8s %-9s %-8s %-6s %-7s %-7s %-12s %-10s %s\n' server offered achieved "$1" failed fail% cores "$2" sipp_cores retrans; }
+header() { printf '%-9s %-8s %-9s %-8s %-6s %-7s %-7s %-12s %-9s %-10s %s\n' server offered achieved "$1" failed fail% cores "$2" switches sipp_cores retrans; }
 
 SUMMARY=()
 
@@ -151,17 +165,18 @@ SUMMARY=()
 # row each and adds the pair's line to SUMMARY.
 both() {
   local anchor=$1 rate=$2 sf=$3 inf=$4 limit=$5; shift 5
-  local calls=$((rate * STEP)) pbx_us=0 pbx_fail=- kam_us=0
+  local calls=$((rate * STEP)) pbx_us=0 pbx_fail=- kam_us=0 pbx_sw=0 kam_sw=0
   BAD=-
   if [ "$ONLY" != kamailio ]; then
     run_step "pbx-$anchor" "$PBX_PID" "$SIP_PORT" "$sf" "$inf" "$rate" "$calls" "$limit" "$@"
-    row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD
+    row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD; pbx_sw=$(per "$SWITCHES" "$OK")
   fi
   if [ "$ONLY" != pbx ]; then
     run_step "kam-$anchor" "$KAM_PID" "$KAM_PORT" "$sf" "$inf" "$rate" "$calls" "$limit" "$@"
-    row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK")
+    row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK"); kam_sw=$(per "$SWITCHES" "$OK")
   fi
-  SUMMARY+=("$(printf '%-9s %-6s %-10.1f %-10.1f %-6s %-6s %s' "$anchor" "$rate" "$pbx_us" "$kam_us" "$pbx_fail" "$BAD" "$(ratio "$pbx_us" "$kam_us")")")
+  SUMMARY+=("$(printf '%-9s %-6s %-10.1f %-10.1f %-6s %-6s %-6s %-6.2f %-6.2f' "$anchor" "$rate" "$pbx_us" "$kam_us" "$pbx_fail" "$BAD" \
+    "$(ratio "$pbx_us" "$kam_us")" "$pbx_sw" "$kam_sw")")
 }
 
 # --- anchor 1: authenticated registration ----------------------------------
@@ -196,7 +211,8 @@ fi
 
 echo
 echo "Summary: CPU per success (µs), ratio = Kamailio µs / PBX µs (>= 1.0: the PBX is as cheap or cheaper)"
-printf '%-9s %-6s %-10s %-10s %-6s %-6s %s\n' anchor rate pbx_us kam_us pbx_f kam_f ratio
+echo "(pbx_cs, kam_cs: context switches per success, every thread of the server)"
+printf '%-9s %-6s %-10s %-10s %-6s %-6s %-6s %-6s %s\n' anchor rate pbx_us kam_us pbx_f kam_f ratio pbx_cs kam_cs
 printf '%s\n' "${SUMMARY[@]}"
 errors=$(grep -c 'ERROR' "$WORK/kamailio.log" || true)
 [ "$errors" = 0 ] || echo "Kamailio logged $errors errors ($WORK/kamailio.log; KEEP=dir keeps it): $(grep -m 1 ERROR "$WORK/kamailio.log")"
