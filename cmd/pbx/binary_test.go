@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -95,6 +97,17 @@ func TestStaticBinaryRunsAndStopsGracefully(t *testing.T) {
 	}
 	if password == "" {
 		t.Fatal("first start did not print the admin password")
+	}
+	if runtime.GOOS == "linux" {
+		// serve re-executed itself, in the same process, with sysmon kept
+		// out of deep sleep (sysmon_linux.go).
+		environ, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/environ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(strings.Split(string(environ), "\x00"), "GODEBUG="+sysmonSetting) {
+			t.Fatalf("the running server's environment lacks GODEBUG=%s: %q", sysmonSetting, environ)
+		}
 	}
 	res, err := http.Post("http://"+httpAddr+"/api/v1/auth/login", "application/json",
 		strings.NewReader(`{"username":"admin","password":"`+password+`"}`))

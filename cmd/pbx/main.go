@@ -26,6 +26,9 @@ import (
 var errUsage = errors.New("usage")
 
 func main() {
+	if cmd, _ := command(os.Args[1:]); cmd == "serve" {
+		keepSysmonOutOfDeepSleep(os.Environ())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
@@ -42,10 +45,7 @@ func main() {
 
 // run dispatches a command line; getenv supplies the environment.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	cmd := "serve"
-	if len(args) > 0 && (len(args[0]) == 0 || args[0][0] != '-' || isHelp(args[0])) {
-		cmd, args = args[0], args[1:]
-	}
+	cmd, args := command(args)
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, stderr, getenv)
@@ -71,6 +71,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	}
 	return fmt.Errorf("%w: unknown command %q\n%s", errUsage, cmd, usageText)
+}
+
+// command splits a command line into its command (serve when the line
+// starts with a flag or is empty) and the command's arguments.
+func command(args []string) (string, []string) {
+	if len(args) > 0 && (len(args[0]) == 0 || args[0][0] != '-' || isHelp(args[0])) {
+		return args[0], args[1:]
+	}
+	return "serve", args
 }
 
 func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
