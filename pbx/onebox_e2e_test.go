@@ -43,7 +43,12 @@ func TestSippOneBox(t *testing.T) {
 	pbxtest.WaitFor(t, "every callee registered", func() bool { return len(p.App.Engine.Registrations()) == calls })
 
 	tone := map[string][]byte{"tone.ulaw": ulawTone(sippTone)}
-	box := startSippLines(t, p, "call_uas_rtp.xml", []string{"x"}, tone, "-p", port, "-mp", "41000")
+	// sipp's media ports are fixed (it cannot skip a taken one): below
+	// the kernel's ephemeral range (32768 up), where any socket bound to
+	// port 0 may land, and apart from the RTP ranges other packages' tests
+	// give their PBXs (cmd/pbx: 30000-30100, 30200-30400; the engine's
+	// default: 10000-20000).
+	box := startSippLines(t, p, "call_uas_rtp.xml", []string{"x"}, tone, "-p", port, "-mp", "31600")
 	t.Cleanup(func() { box.cmd.Process.Kill() })
 	uac := startSippLines(t, p, "call_uac_rtp.xml", callers, tone,
 		"-m", strconv.Itoa(calls), "-l", strconv.Itoa(calls), "-r", "20", "-d", "3000", "-p", "0", "-mp", "31000",
