@@ -24,11 +24,11 @@ const sysmonSetting = "schedtrace=2147483647"
 // each of which is costly on a virtual machine. With a scheduler trace
 // set, sysmon never sleeps deeply: its pace backs off to one wake-up every
 // 10 ms and stays there unless it has to take a P back from a long system
-// call or preempt a goroutine (its real duties, unchanged). Measured side by side (docs/benchmarks.md,
-// session 11): 9-20% less CPU per registration, 11-14% per call set-up
-// and 12% for the relay, with 25-45% fewer context switches; idle, the
-// PBX uses 0.27% of a core instead of 0.13% (sysmon's 100 wake-ups a
-// second). The trace itself prints one line on standard error at start
+// call or preempt a goroutine (its real duties, unchanged). Measured side
+// by side (docs/benchmarks.md, session 11): 9-20% less CPU per
+// registration, 11-14% per call set-up and 12% for the relay, with 25-45%
+// fewer context switches; idle, the PBX uses 0.27% of a core instead of
+// 0.13% (sysmon's 100 wake-ups a second). The trace itself prints one line on standard error at start
 // when the machine has been up longer than 24.8 days, and once every
 // 24.8 days after that.
 //
@@ -51,11 +51,13 @@ func keepSysmonOutOfDeepSleep(environ []string) {
 // sysmonEnv is environ with sysmonSetting added to GODEBUG, and true; or
 // false when GODEBUG already sets schedtrace.
 func sysmonEnv(environ []string) ([]string, bool) {
-	godebug := ""
+	godebug, found := "", false
 	env := make([]string, 0, len(environ)+1)
 	for _, kv := range environ {
 		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
-			godebug = v // the last one wins, as with getenv
+			if !found { // the first one counts, as for os.Getenv and the runtime
+				godebug, found = v, true
+			}
 			continue
 		}
 		env = append(env, kv)

@@ -18,6 +18,8 @@ func TestSysmonEnv(t *testing.T) {
 		{"empty GODEBUG", []string{"GODEBUG="}, []string{"GODEBUG=" + sysmonSetting}},
 		{"the caller's schedtrace wins", []string{"GODEBUG=gctrace=1,schedtrace=0"}, nil},
 		{"already exec'd", []string{"PATH=/bin", "GODEBUG=" + sysmonSetting}, nil},
+		{"the first GODEBUG counts", []string{"GODEBUG=gctrace=1", "GODEBUG=schedtrace=0"},
+			[]string{"GODEBUG=gctrace=1," + sysmonSetting}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := sysmonEnv(tc.environ)
