@@ -105,11 +105,13 @@ for _ in $(seq 50); do grep -q 'Listening on' "$WORK/kamailio.log" && break; sle
 sleep 1 # its workers fork after it prints its sockets
 kill -0 "$KAM_PID" 2>/dev/null || { echo "Kamailio did not start:" >&2; cat "$WORK/kamailio.log" >&2; exit 1; }
 
-# ticks of a process and its children (Kamailio's workers and timers).
+# a process and its children (Kamailio's workers and timers).
+tree_pids() { echo "$1" $(pgrep -P "$1"); }
+
+# ticks of a process and its children.
 tree_ticks() {
-  local sum pid
-  sum=$(ticks "$1")
-  for pid in $(pgrep -P "$1"); do sum=$((sum + $(ticks "$pid" 2>/dev/null || echo 0))); done
+  local sum=0 pid
+  for pid in $(tree_pids "$1"); do sum=$((sum + $(ticks "$pid" 2>/dev/null || echo 0))); done
   echo "$sum"
 }
 
@@ -119,7 +121,7 @@ tree_ticks() {
 # the count per success explains much of the CPU gap (docs/benchmarks.md).
 tree_switches() {
   local pid
-  for pid in "$1" $(pgrep -P "$1"); do cat /proc/"$pid"/task/*/status 2>/dev/null; done |
+  for pid in $(tree_pids "$1"); do cat /proc/"$pid"/task/*/status 2>/dev/null; done |
     awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}'
 }
 
@@ -148,13 +150,13 @@ run_step() {
   SWITCHES=$((sw1 - sw0))
   SIPP_CPU=$(tail -n 1 "$WORK/sipp.time" | awk -v e="$ELAPSED" '{printf "%.2f", ($1 + $2) / e}')
 }
+per() { [ "$2" -gt 0 ] && echo "$1 / $2" | bc -l || echo 0; } # count successes
 us_per() { [ "$2" -gt 0 ] && echo "1000000 * $1 / $HZ / $2" | bc -l || echo 0; } # ticks successes
 row() { # server rate
   printf '%-9s %-8s %-9.0f %-8s %-6s %-7.3f %-7.2f %-12.1f %-9.2f %-10s %s\n' "$1" "$2" "$(echo "$OK / $ELAPSED" | bc -l)" "$OK" "$BAD" \
     "$(echo "100 * $BAD / ($OK + $BAD + 0.000001)" | bc -l)" "$(echo "$CPU_TICKS / $HZ / $ELAPSED" | bc -l)" \
     "$(us_per "$CPU_TICKS" "$OK")" "$(per "$SWITCHES" "$OK")" "$SIPP_CPU" "$RETRANS"
 }
-per() { [ "$2" -gt 0 ] && echo "$1 / $2" | bc -l || echo 0; } # count successes
 ratio() { [ "$(echo "$1 > 0" | bc)" = 1 ] && printf '%.2f' "$(echo "$2 / $1" | bc -l)" || echo n/a; } # pbx_us kam_us
 header() { printf '%-9s %-8s %-9s %-8s %-6s %-7s %-7s %-12s %-9s %-10s %s\n' server offered achieved "$1" failed fail% cores "$2" switches sipp_cores retrans; }
 

@@ -28,9 +28,9 @@ const sysmonSetting = "schedtrace=2147483647"
 // by side (docs/benchmarks.md, session 11): 9-20% less CPU per
 // registration, 11-14% per call set-up and 12% for the relay, with 25-45%
 // fewer context switches; idle, the PBX uses 0.27% of a core instead of
-// 0.13% (sysmon's 100 wake-ups a second). The trace itself prints one line on standard error at start
-// when the machine has been up longer than 24.8 days, and once every
-// 24.8 days after that.
+// 0.13% (sysmon's 100 wake-ups a second). The trace itself prints one
+// line on standard error at start when the machine has been up longer
+// than 24.8 days, and once every 24.8 days after that.
 //
 // The setting is read only when the runtime starts, hence the exec; a
 // failed exec leaves the process running as it was.
@@ -39,13 +39,10 @@ func keepSysmonOutOfDeepSleep(environ []string) {
 	if !ok {
 		return
 	}
-	exe := "/proc/self/exe" // this very binary, even if its file was replaced since
-	if _, err := os.Stat(exe); err != nil {
-		if exe, err = os.Executable(); err != nil {
-			return
-		}
-	}
-	_ = syscall.Exec(exe, os.Args, env) // returns only on failure
+	// This very binary, even if its file was replaced since (os.Executable
+	// reads the same link, so it is no fallback); Exec returns only on
+	// failure.
+	_ = syscall.Exec("/proc/self/exe", os.Args, env)
 }
 
 // sysmonEnv is environ with sysmonSetting added to GODEBUG, and true; or
