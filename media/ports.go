@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -28,10 +29,18 @@ import (
 // set-ups a second (docs/benchmarks.md). A reused pair is drained of what
 // arrived while it rested. Pairs resting longer than idleFor are closed,
 // so a burst's sockets do not stay open for good.
+//
+// The pairs with open sockets, in use or resting, are also held within
+// the process's open-file limit (see Capacity): a pair is two file
+// descriptors, and a range the limit could not hold ran the whole process
+// out of them at load, refusing calls and connections alike (the HTTP
+// API stopped accepting). Past the capacity, Allocate behaves as on a
+// full range.
 type PortAllocator struct {
 	ip    netip.Addr
 	first int // lowest even port of the range
 	pairs int // number of even/odd pairs in the range
+	open  int // how many pairs may have open sockets at once, <= pairs
 
 	mu    sync.Mutex
 	next  int    // index of the pair to try first
@@ -51,26 +60,48 @@ const ReuseAfter = 10 * time.Second
 const idleFor = time.Minute
 
 // NewPortAllocator returns an allocator that binds sockets on ip within the
-// inclusive range [min, max]. An odd min is rounded up and a max that would
+// inclusive range [lo, hi]. An odd lo is rounded up and a hi that would
 // leave an RTP port without its RTCP port is ignored; the range must hold at
 // least one pair, else the error wraps ErrPortRange.
-func NewPortAllocator(ip netip.Addr, min, max int) (*PortAllocator, error) {
+func NewPortAllocator(ip netip.Addr, lo, hi int) (*PortAllocator, error) {
 	if !ip.IsValid() {
 		return nil, fmt.Errorf("%w: no local IP", ErrPortRange)
 	}
-	first := min + min%2
-	if min < 1 || max > 65535 || first+1 > max {
-		return nil, fmt.Errorf("%w: %d-%d", ErrPortRange, min, max)
+	first := lo + lo%2
+	if lo < 1 || hi > 65535 || first+1 > hi {
+		return nil, fmt.Errorf("%w: %d-%d", ErrPortRange, lo, hi)
 	}
-	pairs := (max - first + 1) / 2
+	pairs := (hi - first + 1) / 2
 	return &PortAllocator{
 		ip:    ip.Unmap(),
 		first: first,
 		pairs: pairs,
+		open:  min(pairs, pairsWithin(openFileLimit())),
 		used:  make([]bool, pairs),
 		now:   time.Now,
 	}, nil
 }
+
+// Capacity reports how many pairs can be in use at once, and how many the
+// range holds: fewer when the process's open-file limit (RLIMIT_NOFILE,
+// which Go raises to the hard limit at start) cannot hold the whole range
+// beside a reserve for everything else (see pairsWithin).
+func (a *PortAllocator) Capacity() (pairs, inRange int) { return a.open, a.pairs }
+
+// pairsWithin is how many RTP/RTCP pairs fit in an open-file limit of
+// limit descriptors (0: unknown or unlimited) once a quarter of it, at
+// least fdReserveMin, is kept for the rest of the PBX: SIP over TCP and
+// TLS (a descriptor a phone), HTTP clients, the database, recordings and
+// prompts being played. At least one pair.
+func pairsWithin(limit int) int {
+	if limit <= 0 {
+		return math.MaxInt
+	}
+	reserve := max(limit/4, fdReserveMin)
+	return max((limit-reserve)/2, 1)
+}
+
+const fdReserveMin = 256
 
 // Allocate binds the next free RTP/RTCP pair. It returns an error wrapping
 // ErrNoPorts when every pair is taken. Other bind errors (an IP that is not
@@ -92,6 +123,10 @@ func (a *PortAllocator) Allocate() (*PortPair, error) {
 		if !ok {
 			if p := a.rested(true); p != nil {
 				return p, nil // the range is taken: the pair released longest ago
+			}
+			if a.open < a.pairs {
+				return nil, fmt.Errorf("%w: %d pairs of %d-%d open, all the open-file limit allows", ErrNoPorts,
+					a.open, a.first, a.first+2*a.pairs-1)
 			}
 			return nil, fmt.Errorf("%w in %d-%d", ErrNoPorts, a.first, a.first+2*a.pairs-1)
 		}
@@ -123,7 +158,7 @@ func (a *PortAllocator) Allocate() (*PortPair, error) {
 func (a *PortAllocator) reserve(tried int) (int, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.inUse+len(a.rest) >= a.pairs {
+	if a.inUse+len(a.rest) >= a.open {
 		return 0, false // every pair in use or resting: no need to look
 	}
 	for ; tried < a.pairs; tried++ {

@@ -2,9 +2,11 @@ package media
 
 import (
 	"errors"
+	"math"
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -311,4 +313,68 @@ func TestPortAllocatorReusesRestedPairs(t *testing.T) {
 	if a.InUse() != 0 {
 		t.Fatalf("InUse = %d at the end, want 0", a.InUse())
 	}
+}
+
+func TestPairsWithin(t *testing.T) {
+	for _, tt := range []struct{ limit, want int }{
+		{0, math.MaxInt},   // unknown or unlimited
+		{1024, 384},        // (1024 - 256) / 2
+		{20000, 7500},      // (20000 - 5000) / 2
+		{1 << 20, 3 << 17}, // 393,216: more than any range
+		{100, 1},           // at least one pair
+		{512, 128},         // the reserve's floor: (512 - 256) / 2
+		{65536, (65536 * 3 / 4) / 2},
+	} {
+		if got := pairsWithin(tt.limit); got != tt.want {
+			t.Errorf("pairsWithin(%d) = %d, want %d", tt.limit, got, tt.want)
+		}
+	}
+}
+
+// The pairs with open sockets, in use or resting, stay within the
+// open-file capacity: past it Allocate fails as on a full range, and a
+// resting pair is handed out again at once rather than a new one bound.
+func TestPortAllocatorOpenFileCapacity(t *testing.T) {
+	a, err := NewPortAllocator(loopback, 21700, 21709) // 5 pairs
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if pairs, inRange := a.Capacity(); inRange != 5 || pairs != min(5, pairsWithin(openFileLimit())) {
+		t.Fatalf("Capacity() = %d, %d; want the range's 5 within the process's limit", pairs, inRange)
+	}
+	a.open = 2 // as under an open-file limit of 516
+	p1, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Allocate()
+	if !errors.Is(err, ErrNoPorts) || !strings.Contains(err.Error(), "open-file limit") {
+		t.Fatalf("third pair: err = %v, want ErrNoPorts naming the open-file limit", err)
+	}
+	p1.Release() // rests, sockets open: still counts against the capacity
+	p3, err := a.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p3.RTP != p1.RTP || p3.RTPPort() != p1.RTPPort() {
+		t.Fatalf("got pair %d, want the resting %d handed out again", p3.RTPPort(), p1.RTPPort())
+	}
+	if a.InUse() != 2 {
+		t.Fatalf("InUse = %d, want 2", a.InUse())
+	}
+	// A port of the range beyond the capacity was never bound.
+	for port := 21704; port <= 21709; port++ {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			t.Fatalf("port %d taken although the capacity is two pairs: %v", port, err)
+		}
+		c.Close()
+	}
+	p2.Release()
+	p3.Release()
 }

@@ -255,6 +255,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		ua.Close()
 		return nil, err
 	}
+	if pairs, inRange := ports.Capacity(); pairs < inRange {
+		cfg.Log.Warn("the open-file limit holds fewer RTP port pairs than the range; calls past them are refused with 503 "+
+			"(raise the limit: ulimit -n, or LimitNOFILE= in a systemd unit)",
+			"rtp_ports", fmt.Sprintf("%d-%d", cfg.RTPPortMin, cfg.RTPPortMax), "pairs_in_range", inRange,
+			"pairs_usable", pairs, "relayed_calls", pairs/2)
+	}
 	e = &Engine{
 		ports:       ports,
 		mediaIP:     mediaIP.Unmap(),

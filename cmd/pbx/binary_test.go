@@ -140,3 +140,63 @@ func TestStaticBinaryRunsAndStopsGracefully(t *testing.T) {
 		t.Fatal("pbx did not stop after SIGTERM")
 	}
 }
+
+// TestOpenFileLimitTrimsRTPRange starts the shipped binary under an
+// open-file limit of 1,024 with an RTP range of 500 pairs: the limit
+// holds 384 of them beside the reserve (media.PortAllocator), and the PBX
+// says so at start instead of running out of descriptors under load.
+func TestOpenFileLimitTrimsRTPRange(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("prlimit(1) is Linux's")
+	}
+	prlimit, err := exec.LookPath("prlimit") // util-linux, on every Debian
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pbx")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	run := func(limit string) []string {
+		cmd := exec.Command(prlimit, "--nofile="+limit+":"+limit, "--", bin, "serve", "--data", filepath.Join(dir, "data-"+limit),
+			"--sip", "127.0.0.1:"+freePort(t), "--http", "127.0.0.1:"+freePort(t), "--rtp-ports", "30000-30999")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PBX_ADMIN_PASSWORD=limit-test-password"}
+		p := &pbxProcess{cmd: cmd, lines: make(chan string, 1000)}
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer p.kill()
+		var seen []string
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			seen = append(seen, sc.Text())
+			if strings.Contains(sc.Text(), "PBX started") {
+				return seen
+			}
+		}
+		t.Fatalf("the PBX under a limit of %s did not start:\n%s", limit, strings.Join(seen, "\n"))
+		return nil
+	}
+	warned := func(lines []string) string {
+		for _, l := range lines {
+			if strings.Contains(l, "open-file limit") {
+				return l
+			}
+		}
+		return ""
+	}
+	l := warned(run("1024"))
+	for _, want := range []string{"level=WARN", "rtp_ports=30000-30999", "pairs_in_range=500", "pairs_usable=384", "relayed_calls=192"} {
+		if !strings.Contains(l, want) {
+			t.Fatalf("start-up under an open-file limit of 1024 logged %q, want a warning with %s", l, want)
+		}
+	}
+	if l := warned(run("4096")); l != "" {
+		t.Fatalf("a limit of 4096 holds the 500 pairs, yet: %s", l)
+	}
+}
