@@ -9,8 +9,12 @@
 # Phase 1 (set-up rate): for each rate of RATES, a calling sipp runs
 # call_uac.xml (INVITE, 407, ACK, INVITE with digest, 200, ACK, PAUSE_MS,
 # BYE, 200; the PBX then sends BYE to the callee) for SECONDS_PER_STEP
-# seconds, and the script prints the successful calls/s, failures, and the
-# CPU of the PBX and of both sipp instances.
+# seconds, and the script prints the rate at which sipp placed the calls
+# (its own CallRate when the last call was created), the successful calls
+# over the whole run (the tail of the last calls included, so below the
+# placed rate even when every call succeeds), failures, the most calls up
+# at once (sipp's CurrentCall), and the CPU of the PBX and of both sipp
+# instances.
 #
 # Phase 2 (relayed RTP, skipped when RTP_CALLS=0): RTP_CALLS calls of
 # RTP_SECONDS each, both sides streaming PCMU at 50 packets/s through the
@@ -22,6 +26,10 @@
 # Usage: bench/calls.sh     (defaults below; override by env)
 #   RATES="200 400 500 600"  SECONDS_PER_STEP=10  PAUSE_MS=1000  CALLEES=200
 #   RTP_CALLS=500  RTP_SECONDS=30
+#   RTP_PORTS=LO-HI   the PBX's --rtp-ports (default: its own, 10000-20000,
+#                     5,000 pairs: 2,500 relayed calls at once); a call set-up
+#                     rate R of calls lasting PAUSE_MS holds about
+#                     R x (PAUSE_MS + set-up) calls up, two pairs each
 #   PBX_BIN=path      run this binary instead of building the checkout
 #   DIALPLAN=file     PUT this dial plan before the calls
 #   DIAL_PREFIX=8     callers dial PREFIX+callee (a dial-plan rule must
@@ -39,7 +47,7 @@ SIP_PORT=${SIP_PORT:-25060}
 UAS_PORT=${UAS_PORT:-25070}
 HTTP_PORT=${HTTP_PORT:-28080}
 . bench/lib.sh
-start_pbx
+start_pbx ${RTP_PORTS:+--rtp-ports "$RTP_PORTS"}
 
 echo "creating $CALLEES callees and $CALLEES callers through the API..."
 make_pairs "$CALLEES"
@@ -72,7 +80,8 @@ stop_uas() { kill -INT "$UAS_PID" 2>/dev/null; wait "$UAS_PID" 2>/dev/null || tr
 echo
 echo "Phase 1: call set-up rate (each call ${PAUSE_MS} ms long, ${STEP} s per step)"
 start_uas "$BENCH/call_uas.xml"
-printf '%-8s %-10s %-10s %-7s %-8s %-15s %-16s %s\n' offered achieved succeeded failed fail% "pbx_cpu(cores)" "uac_cpu(cores)" "uas_cpu(cores)"
+printf '%-8s %-8s %-10s %-10s %-7s %-8s %-6s %-15s %-16s %s\n' offered placed achieved succeeded failed fail% peak \
+  "pbx_cpu(cores)" "uac_cpu(cores)" "uas_cpu(cores)"
 for rate in $RATES; do
   calls=$((rate * STEP))
   before=$(ticks "$PBX_PID"); uas_before=$(ticks "$UAS_PID"); t0=$(date +%s.%N)
@@ -85,8 +94,14 @@ for rate in $RATES; do
   ok=$(stat_col "$WORK/uac-stat.csv" 'SuccessfulCall(C)')
   bad=$(stat_col "$WORK/uac-stat.csv" 'FailedCall(C)')
   elapsed=$(echo "$t1 - $t0" | bc -l)
-  printf '%-8s %-10.0f %-10s %-7s %-8.3f %-15.2f %-16.2f %.2f\n' "$rate" "$(echo "$ok / $elapsed" | bc -l)" "$ok" "$bad" \
-    "$(echo "100 * $bad / ($ok + $bad)" | bc -l)" "$(echo "($after - $before) / $HZ / $elapsed" | bc -l)" \
+  read -r placed peak < <(awk -F';' -v n="$calls" 'NR == 1 {
+      for (i = 1; i <= NF; i++) { if ($i == "TotalCallCreated") c = i; if ($i == "CallRate(C)") r = i; if ($i == "CurrentCall") k = i }
+      next }
+    $k > peak { peak = $k }
+    !done && $c >= n { placed = $r; done = 1 }
+    END { printf "%.0f %d\n", placed, peak }' "$WORK/uac-stat.csv")
+  printf '%-8s %-8s %-10.0f %-10s %-7s %-8.3f %-6s %-15.2f %-16.2f %.2f\n' "$rate" "$placed" "$(echo "$ok / $elapsed" | bc -l)" "$ok" "$bad" \
+    "$(echo "100 * $bad / ($ok + $bad)" | bc -l)" "$peak" "$(echo "($after - $before) / $HZ / $elapsed" | bc -l)" \
     "$(tail -n 1 "$WORK/uac.time" | awk -v e="$elapsed" '{print ($1 + $2) / e}')" "$(echo "($uas_after - $uas_before) / $HZ / $elapsed" | bc -l)"
 done
 stop_uas
