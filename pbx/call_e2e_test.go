@@ -103,6 +103,14 @@ func TestCallBothHearEachOther(t *testing.T) {
 		t.Errorf("live calls: %+v", calls)
 	}
 	hearEachOther(t, caller, callee, 440, 1000)
+	// Two pairs (one a leg), of as many as the range and the open-file
+	// limit allow.
+	if n := metricValue(t, p, "pbx_rtp_port_pairs_in_use"); n != 2 {
+		t.Errorf("pbx_rtp_port_pairs_in_use = %d with one call up, want 2", n)
+	}
+	if usable, inRange := p.App.Engine.RTPPortCapacity(); inRange < 2 || usable > inRange || metricValue(t, p, "pbx_rtp_port_pairs_usable") != usable {
+		t.Errorf("pbx_rtp_port_pairs_usable = %d, want %d (of %d in the range)", metricValue(t, p, "pbx_rtp_port_pairs_usable"), usable, inRange)
+	}
 	if err := caller.Hangup(ctx(t)); err != nil {
 		t.Fatal(err)
 	}

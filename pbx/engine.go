@@ -418,6 +418,11 @@ func (e *Engine) Lookup(ext string) []store.Registration {
 // RTPPortsInUse reports how many media port pairs live calls hold.
 func (e *Engine) RTPPortsInUse() int { return e.ports.InUse() }
 
+// RTPPortCapacity reports how many media port pairs calls may hold at
+// once, and how many the configured range has (more when the open-file
+// limit cannot hold them all; see media.PortAllocator).
+func (e *Engine) RTPPortCapacity() (usable, inRange int) { return e.ports.Capacity() }
+
 // contact is the PBX's Contact for a dialog over transport.
 func (e *Engine) contact(transport string) sip.ContactHeader {
 	tp := strings.ToLower(transport)

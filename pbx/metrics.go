@@ -67,6 +67,9 @@ func (e *Engine) WriteMetrics(w io.Writer) {
 		fmt.Fprintf(w, "pbx_sip_dropped_total{reason=%q} %d\n", name, e.guard.dropped[i].Load())
 	}
 	fmt.Fprintf(w, "# HELP pbx_calls_active Calls in progress (set-up, ringing or answered).\n# TYPE pbx_calls_active gauge\npbx_calls_active %d\n", e.calls.count())
+	usable, _ := e.ports.Capacity()
+	fmt.Fprintf(w, "# HELP pbx_rtp_port_pairs_in_use RTP/RTCP port pairs held by live calls (two a relayed call).\n# TYPE pbx_rtp_port_pairs_in_use gauge\npbx_rtp_port_pairs_in_use %d\n", e.ports.InUse())
+	fmt.Fprintf(w, "# HELP pbx_rtp_port_pairs_usable RTP/RTCP port pairs calls may hold at once: the --rtp-ports range, or fewer when the open-file limit cannot hold it.\n# TYPE pbx_rtp_port_pairs_usable gauge\npbx_rtp_port_pairs_usable %d\n", usable)
 	fmt.Fprintf(w, "# HELP pbx_calls_total Calls ended, by whether they were answered.\n# TYPE pbx_calls_total counter\n")
 	fmt.Fprintf(w, "pbx_calls_total{answered=\"true\"} %d\npbx_calls_total{answered=\"false\"} %d\n", m.callsAnswered.Load(), m.callsFailed.Load())
 	fmt.Fprintf(w, "# HELP pbx_rtp_packets_total RTP packets relayed for ended calls, both directions.\n# TYPE pbx_rtp_packets_total counter\npbx_rtp_packets_total %d\n", m.rtpPackets.Load())
