@@ -419,8 +419,8 @@ func (e *Engine) Lookup(ext string) []store.Registration {
 func (e *Engine) RTPPortsInUse() int { return e.ports.InUse() }
 
 // RTPPortCapacity reports how many media port pairs calls may hold at
-// once, and how many the configured range has (more when the open-file
-// limit cannot hold them all; see media.PortAllocator).
+// once, and how many the configured range has; usable is the fewer when
+// the open-file limit cannot hold the whole range (media.PortAllocator).
 func (e *Engine) RTPPortCapacity() (usable, inRange int) { return e.ports.Capacity() }
 
 // contact is the PBX's Contact for a dialog over transport.
