@@ -343,7 +343,7 @@ func TestPortAllocatorOpenFileCapacity(t *testing.T) {
 	if pairs, inRange := a.Capacity(); inRange != 5 || pairs != min(5, pairsWithin(openFileLimit())) {
 		t.Fatalf("Capacity() = %d, %d; want the range's 5 within the process's limit", pairs, inRange)
 	}
-	a.open = 2 // as under an open-file limit of 516
+	a.open = 2 // as under an open-file limit of 260: (260 - 256) / 2
 	p1, err := a.Allocate()
 	if err != nil {
 		t.Fatal(err)

@@ -162,7 +162,6 @@ func TestOpenFileLimitTrimsRTPRange(t *testing.T) {
 		cmd := exec.Command(prlimit, "--nofile="+limit+":"+limit, "--", bin, "serve", "--data", filepath.Join(dir, "data-"+limit),
 			"--sip", "127.0.0.1:"+freePort(t), "--http", "127.0.0.1:"+freePort(t), "--rtp-ports", "30000-30999")
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PBX_ADMIN_PASSWORD=limit-test-password"}
-		p := &pbxProcess{cmd: cmd, lines: make(chan string, 1000)}
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -170,7 +169,7 @@ func TestOpenFileLimitTrimsRTPRange(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		defer p.kill()
+		defer (&pbxProcess{cmd: cmd}).kill() // prlimit execs the PBX: the same process
 		var seen []string
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
