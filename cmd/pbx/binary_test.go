@@ -32,17 +32,24 @@ func freePort(t *testing.T) string {
 	return port
 }
 
+// buildPBX builds this command, as shipped (CGO_ENABLED=0), into bin with
+// go build's extra flags, failing the test if it does not build.
+func buildPBX(t *testing.T, bin string, flags ...string) {
+	t.Helper()
+	build := exec.Command("go", append(append([]string{"build"}, flags...), "-o", bin, ".")...)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build %s: %v\n%s", strings.Join(flags, " "), err, out)
+	}
+}
+
 // TestStaticBinaryRunsAndStopsGracefully builds the shipped binary with
 // CGO_ENABLED=0, starts it on an empty data directory with no other set-up,
 // checks it serves, and stops it with SIGTERM.
 func TestStaticBinaryRunsAndStopsGracefully(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "pbx")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
-	}
+	buildPBX(t, bin)
 	if runtime.GOOS == "linux" {
 		// A dynamically linked ELF names its loader in a PT_INTERP header.
 		f, err := elf.Open(bin)
@@ -155,9 +162,9 @@ func TestOpenFileLimitTrimsRTPRange(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "pbx")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	buildPBX(t, bin)
+	// No call is made, so none of the range's ports is ever bound: it
+	// cannot collide with the ports other tests bind.
 	run := func(limit string) []string {
 		cmd := exec.Command(prlimit, "--nofile="+limit+":"+limit, "--", bin, "serve", "--data", filepath.Join(dir, "data-"+limit),
 			"--sip", "127.0.0.1:"+freePort(t), "--http", "127.0.0.1:"+freePort(t), "--rtp-ports", "30000-30999")

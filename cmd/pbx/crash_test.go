@@ -103,11 +103,7 @@ func TestVoicemailSurvivesSIGKILL(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := filepath.Join(t.TempDir(), "pbx-crashpoints")
-	build := exec.Command("go", "build", "-tags", "crashpoints", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build -tags crashpoints: %v\n%s", err, out)
-	}
+	buildPBX(t, bin, "-tags", "crashpoints")
 	for _, tc := range []struct {
 		name, crashpoint string
 		want             int // messages after the restart
