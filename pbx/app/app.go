@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -140,8 +141,16 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.Engine = eng
-	if a.sipUDP, a.sipTCP, err = listenSIP(cfg.SIPAddr); err != nil {
+	var rcvbuf int
+	if a.sipUDP, a.sipTCP, rcvbuf, err = listenSIP(cfg.SIPAddr); err != nil {
 		return err
+	}
+	if rcvbuf > 0 && rcvbuf < sipReceiveBuffer {
+		// Linux caps the buffer at net.core.rmem_max (212,992 bytes by
+		// default) unless the process may override it.
+		a.log.Warn("SIP UDP receive buffer smaller than asked for: load peaks will be refused 503 sooner, and bursts of REGISTERs may be dropped",
+			"got_bytes", rcvbuf, "asked_bytes", sipReceiveBuffer,
+			"fix", "sysctl -w net.core.rmem_max="+strconv.Itoa(sipReceiveBuffer)+" (and in /etc/sysctl.d), or run with CAP_NET_ADMIN")
 	}
 	var cert tls.Certificate
 	if cfg.SIPTLSAddr != "" || cfg.HTTPTLS {
@@ -212,24 +221,35 @@ func (a *App) start(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// sipReceiveBuffer is the SIP UDP socket's receive buffer (the kernel
+// counts twice this). The queue must hold what arrives while the PBX
+// cannot read: a burst of REGISTERs (an office rebooting its phones), or
+// the few hundred milliseconds in which a garbage collection at
+// thousands of calls a second takes part of the CPU. The overload guard
+// (pbx/stateless.go) refuses new calls once the queue is half full, so
+// the size is also how deep a queue the PBX lets build before it refuses
+// new calls. Twice this size measured worse at 3,000 set-ups a second
+// offered on two cores (fewer calls completed, more admitted calls timed
+// out) though it refused fewer calls during garbage collections at
+// 2,000/s (docs/benchmarks.md, issue 14, session 13).
+const sipReceiveBuffer = 4 << 20
+
 // listenSIP opens UDP and TCP on the same address; with port 0 both get the
-// same free port.
-func listenSIP(addr string) (net.PacketConn, net.Listener, error) {
+// same free port. rcvbuf is the UDP receive buffer granted (0: unknown).
+func listenSIP(addr string) (udpConn net.PacketConn, tcpLn net.Listener, rcvbuf int, err error) {
 	var lastErr error
 	for attempt := 0; attempt < 10; attempt++ {
 		udp, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			return nil, nil, fmt.Errorf("listen sip udp %s: %w", addr, err)
+			return nil, nil, 0, fmt.Errorf("listen sip udp %s: %w", addr, err)
 		}
 		if uc, ok := udp.(*net.UDPConn); ok {
-			// Bursts of REGISTERs (an office rebooting its phones) must not
-			// overflow the socket buffer.
-			_ = uc.SetReadBuffer(4 << 20)
+			rcvbuf = setReceiveBuffer(uc, sipReceiveBuffer)
 			_ = uc.SetWriteBuffer(4 << 20)
 		}
 		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
 		if err == nil {
-			return udp, tcp, nil
+			return udp, tcp, rcvbuf, nil
 		}
 		udp.Close()
 		lastErr = err
@@ -237,7 +257,7 @@ func listenSIP(addr string) (net.PacketConn, net.Listener, error) {
 			break
 		}
 	}
-	return nil, nil, fmt.Errorf("listen sip tcp %s: %w", addr, lastErr)
+	return nil, nil, 0, fmt.Errorf("listen sip tcp %s: %w", addr, lastErr)
 }
 
 // firstStart sets up an empty database: the first admin and the default dial plan.
