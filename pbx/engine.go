@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -395,14 +396,32 @@ func (e *Engine) Close() error {
 	for _, c := range e.closers {
 		c.Close()
 	}
-	err := e.ua.Close()
+	err := shutdownErr(e.ua.Close())
 	e.cancel()
 	e.wg.Wait()
 	e.ports.Close() // the media sockets resting for reuse
-	if err != nil && !errors.Is(err, net.ErrClosed) {
-		return err
+	return err
+}
+
+// shutdownErr drops from err (sipgo's transports closing their
+// connections, joined) the errors that only say a connection's far end
+// had already gone: closing the PBX's end then fails to say goodbye (a
+// TLS close_notify on a connection the phone reset), which is no fault
+// of the shutdown.
+func shutdownErr(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var keep []error
+		for _, e := range j.Unwrap() {
+			if e = shutdownErr(e); e != nil {
+				keep = append(keep, e)
+			}
+		}
+		return errors.Join(keep...)
 	}
-	return nil
+	if err == nil || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return err
 }
 
 // Registrations returns every live contact binding.
