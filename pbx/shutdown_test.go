@@ -43,6 +43,9 @@ func resetTLSClose(t *testing.T) error {
 			err = c.(*tls.Conn).Handshake()
 		}
 		if err != nil {
+			if c != nil {
+				c.Close()
+			}
 			close(accepted)
 			return
 		}
@@ -56,8 +59,9 @@ func resetTLSClose(t *testing.T) error {
 	if !ok {
 		t.Fatal("accept or handshake failed")
 	}
-	client.NetConn().(*net.TCPConn).SetLinger(0) // close with a RST
-	client.Close()
+	// The phone goes at once: a RST, no close_notify of its own.
+	client.NetConn().(*net.TCPConn).SetLinger(0)
+	client.NetConn().Close()
 	server.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := server.Read(make([]byte, 1)); err == nil {
 		t.Fatal("read after the reset succeeded")
