@@ -82,7 +82,10 @@ func TestDigestRejectsForeignNonce(t *testing.T) {
 func TestDigestReplayStateRotates(t *testing.T) {
 	now := time.Now()
 	d := newDigestAuth("pbx", time.Second)
-	n := d.nonce(now)
+	n, err := d.checkNonce(d.nonce(now), now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := d.useCount(n, 1, now); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +94,7 @@ func TestDigestReplayStateRotates(t *testing.T) {
 	if err := d.useCount(n, 1, now.Add(1100*time.Millisecond)); !errors.Is(err, errReplay) {
 		t.Fatalf("after one rotation: %v, want errReplay", err)
 	}
-	d.useCount("other", 1, now.Add(2200*time.Millisecond))
+	d.useCount(n+1, 1, now.Add(2200*time.Millisecond))
 	if len(d.prev)+len(d.cur) > 2 {
 		t.Fatalf("replay state not bounded: %d + %d entries", len(d.prev), len(d.cur))
 	}
