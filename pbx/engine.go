@@ -281,7 +281,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.stateless = newStatelessUDP(e)
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	e.loc.onChange = e.regWatch.notify
+	e.loc.onChange = func() { e.regWatch.notifySoon(regSignalDelay) }
 	e.calls = newCallTable(&e.callWatch)
 	e.subs = newSubscriptions(e, cfg.Subscriptions)
 	e.trunks = e.newTrunkManager()

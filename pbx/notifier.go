@@ -62,7 +62,7 @@ func newSubscriptions(e *Engine, cfg SubscriptionConfig) *subscriptions {
 // their phones may owe an unsolicited MWI.
 func (s *subscriptions) registered(bs []store.Registration) {
 	s.boxes.registered(bs)
-	s.wakeUp()
+	s.e.regWatch.notifySoon(regSignalDelay) // the notifier watches registrations
 }
 
 // subscription is one SUBSCRIBE dialog: the PBX is the notifier.

@@ -1,6 +1,10 @@
 package pbx
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // watchers signal subscribers that something changed. Each subscriber has
 // a channel with room for one signal and a send never blocks, so a burst
@@ -8,9 +12,10 @@ import "sync"
 // current state. That keeps a registration storm from piling up work for
 // the dashboard.
 type watchers struct {
-	mu   sync.Mutex
-	next int
-	subs map[int]chan struct{}
+	mu    sync.Mutex
+	next  int
+	subs  map[int]chan struct{}
+	armed atomic.Bool // notifySoon's signal is pending
 }
 
 func (w *watchers) subscribe() (<-chan struct{}, func()) {
@@ -40,6 +45,26 @@ func (w *watchers) notify() {
 		}
 	}
 }
+
+// notifySoon signals the subscribers within delay of the first change
+// since the last signal. Each signal wakes every subscriber's goroutine:
+// at a thousand registrations a second, one signal each had those
+// wake-ups cost more than the registrations (docs/benchmarks.md, issue 14).
+// A change made after the timer fires is never missed: it arms the next
+// timer, or precedes the signal about to go out.
+func (w *watchers) notifySoon(delay time.Duration) {
+	if w.armed.CompareAndSwap(false, true) {
+		time.AfterFunc(delay, func() {
+			w.armed.Store(false)
+			w.notify()
+		})
+	}
+}
+
+// regSignalDelay is how long the watchers of registrations may hear of a
+// change late (notifySoon): stored messages, BLF and MWI follow a
+// phone's registration that much later, and the console's list.
+const regSignalDelay = 20 * time.Millisecond
 
 // WatchRegistrations returns a channel that receives a signal after
 // registrations change (coalesced: read Registrations when it fires), and a
