@@ -73,3 +73,17 @@ func (c *extensionCache) get(ctx context.Context, number string) (store.Extensio
 	}
 	return e, err
 }
+
+// peekAuth returns what authentication needs of an extension as cached,
+// without loading it: known reports whether it exists, cached whether the
+// cache knows either way. (Not the whole Extension: copying it was a
+// measurable part of a registration on the fast path.)
+func (c *extensionCache) peekAuth(number string) (secret string, algs []string, known, cached bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if e, ok := c.known[number]; ok {
+		return e.Secret, e.AuthAlgorithms, true, true
+	}
+	_, miss := c.missing[number]
+	return "", nil, false, miss
+}

@@ -40,6 +40,8 @@ type statelessUDP struct {
 	parser *sip.Parser
 	jobs   chan statelessJob
 	bufs   sync.Pool // *bytes.Buffer for serialised responses
+	// fastBufs: *[]byte for the REGISTER fast path's responses.
+	fastBufs sync.Pool
 	// The handlers, wrapped once in Engine.handle's checks.
 	register, options, invite func(*sip.Request, sip.ServerTransaction)
 
@@ -92,6 +94,7 @@ func newStatelessUDP(e *Engine) *statelessUDP {
 		seen: map[string]struct{}{}, register: e.handle(e.onRegister), options: e.handle(e.onOptions),
 		invite: e.handle(e.onInviteChallenge)}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
+	s.fastBufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	return s
 }
 
@@ -111,9 +114,10 @@ func (s *statelessUDP) take(props sip.TransportReadProps, data []byte) bool {
 		return false
 	}
 	var h func(*sip.Request, sip.ServerTransaction)
+	register := false
 	switch {
 	case bytes.HasPrefix(data, []byte("REGISTER ")):
-		h = s.register
+		h, register = s.register, true
 	case bytes.HasPrefix(data, []byte("OPTIONS ")):
 		h = s.options
 	case bytes.HasPrefix(data, []byte("INVITE ")):
@@ -132,6 +136,9 @@ func (s *statelessUDP) take(props sip.TransportReadProps, data []byte) bool {
 	source := props.RemoteAddr.String() // formatted once: the seen key and the request's Source
 	if !s.known(source) {
 		return false
+	}
+	if ua, ok := props.RemoteAddr.(*net.UDPAddr); ok && register && s.fastRegister(data, ua, source) {
+		return true // answered on the read loop (fastreg.go)
 	}
 	select {
 	case s.jobs <- statelessJob{data: bytes.Clone(data), src: props.RemoteAddr, source: source, h: h}:

@@ -1,0 +1,479 @@
+package pbx
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"hash/fnv"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/officepbx/pbx/dialplan"
+	"github.com/officepbx/pbx/pbx/store"
+)
+
+// The REGISTER fast path: the registrar (onRegister) for the common
+// REGISTER over UDP, read straight from the datagram and answered on the
+// read loop, without sipgo's message parser, a *sip.Request, a handler
+// goroutine or a *sip.Response.
+//
+// A phone registers every few minutes and, at boot, twice in a row
+// (REGISTER, 401, REGISTER with credentials, 200). At thousands of
+// registrations a second the full path spent most of its CPU parsing
+// every header into objects, building the response from them, and handing
+// the datagram to a worker goroutine; and the longer each answer took, the
+// more often the phone had gone to sleep and had to be woken by it
+// (docs/benchmarks.md, issue 14). Kamailio answers from the raw message;
+// so does this.
+//
+// It takes only what it reads with certainty: a REGISTER with CRLF line
+// ends and no folded lines, one Via (UDP), one From and one To in angle
+// brackets, one Call-ID, one CSeq for REGISTER, one Contact with one
+// address in angle brackets, at most one Expires and one Authorization,
+// no Require or Proxy-Require, and no body; for an extension already in
+// the extension cache (the read loop never waits on SQLite). Everything
+// else, and every answer but 401 and 200 (400, 403, 423, 500), is left to
+// the full path, which sees the datagram as if the fast path did not
+// exist: the fast path changes nothing before it knows it will answer.
+// TestFastRegisterMatchesFullPath and FuzzFastRegister hold the two paths
+// to the same answers and the same bindings.
+
+// fastRegister holds what the fast path reads from a REGISTER: values
+// trimmed of surrounding white space, sub-slices of the datagram.
+type fastRegister struct {
+	via, from, to, callID, cseq, contact []byte
+	expires, auth, userAgent             []byte
+	hasExpires, hasAuth, hasUserAgent    bool
+
+	// From the values:
+	toURI      sip.Uri
+	toTagged   bool
+	fromTag    []byte
+	branch     []byte
+	rport      int // index in via of a bare "rport" parameter, or -1
+	viaPort    int // the Via's sent-by port, 0 if none
+	seq        uint32
+	contactURI sip.Uri
+	contactExp []byte // the Contact's expires parameter
+	hasExp     bool
+}
+
+var crlf = []byte("\r\n")
+
+// scanRegister reads a REGISTER datagram for the fast path; ok is false
+// for anything it does not take (see above).
+func scanRegister(data []byte) (r fastRegister, ok bool) {
+	i := bytes.Index(data, crlf)
+	if i < 0 {
+		return r, false
+	}
+	// The request line as sipgo reads it: three parts, a URI it parses.
+	ruri, ok := bytes.CutPrefix(data[:i], []byte("REGISTER "))
+	if !ok {
+		return r, false
+	}
+	if ruri, ok = bytes.CutSuffix(ruri, []byte(" SIP/2.0")); !ok || len(ruri) == 0 || bytes.ContainsAny(ruri, " \t") {
+		return r, false
+	}
+	var u sip.Uri
+	if sip.ParseUri(string(ruri), &u) != nil || u.Wildcard {
+		return r, false
+	}
+	rest := data[i+2:]
+	var vias, froms, tos, callIDs, cseqs, contacts int
+	for {
+		j := bytes.Index(rest, crlf)
+		if j < 0 {
+			return r, false // no blank line ends the headers
+		}
+		line := rest[:j]
+		rest = rest[j+2:]
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' || bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, '\n') >= 0 {
+			return r, false // folded, or a stray line end
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return r, false
+		}
+		name := bytes.TrimSpace(line[:colon])
+		val := bytes.TrimSpace(line[colon+1:])
+		switch {
+		case nameIs(name, "via", 'v'):
+			r.via, vias = val, vias+1
+		case nameIs(name, "from", 'f'):
+			r.from, froms = val, froms+1
+		case nameIs(name, "to", 't'):
+			r.to, tos = val, tos+1
+		case nameIs(name, "call-id", 'i'):
+			r.callID, callIDs = val, callIDs+1
+		case nameIs(name, "cseq", 0):
+			r.cseq, cseqs = val, cseqs+1
+		case nameIs(name, "contact", 'm'):
+			r.contact, contacts = val, contacts+1
+		case nameIs(name, "expires", 0):
+			if r.hasExpires {
+				return r, false
+			}
+			r.expires, r.hasExpires = val, true
+		case nameIs(name, "authorization", 0):
+			if r.hasAuth {
+				return r, false
+			}
+			r.auth, r.hasAuth = val, true
+		case nameIs(name, "user-agent", 0):
+			if !r.hasUserAgent { // the full path reads the first
+				r.userAgent, r.hasUserAgent = val, true
+			}
+		case nameIs(name, "content-length", 'l'):
+			if !bytes.Equal(val, []byte("0")) {
+				return r, false
+			}
+		case nameIs(name, "max-forwards", 0):
+			if _, err := strconv.ParseUint(string(val), 10, 32); err != nil {
+				return r, false
+			}
+		case nameIs(name, "require", 0), nameIs(name, "proxy-require", 0),
+			// Headers sipgo's parser reads, and refuses the message for
+			// when malformed, that a REGISTER has no use for.
+			nameIs(name, "route", 0), nameIs(name, "record-route", 0), nameIs(name, "refer-to", 0),
+			nameIs(name, "referred-by", 0), nameIs(name, "content-type", 'c'):
+			return r, false
+		}
+	}
+	if len(rest) != 0 || vias != 1 || froms != 1 || tos != 1 || callIDs != 1 || cseqs != 1 || contacts != 1 {
+		return r, false
+	}
+	return r, r.readValues()
+}
+
+// nameIs reports whether a header name is long, or its compact form
+// short (0: none), ignoring case.
+func nameIs(name []byte, long string, short byte) bool {
+	if len(name) == 1 {
+		return short != 0 && name[0]|0x20 == short
+	}
+	return len(name) == len(long) && bytes.EqualFold(name, []byte(long))
+}
+
+func (r *fastRegister) readValues() bool {
+	// Via: SIP/2.0/UDP sent-by *(;param), one value.
+	v := r.via
+	if len(v) < 12 || !bytes.EqualFold(v[:11], []byte("SIP/2.0/UDP")) || (v[11] != ' ' && v[11] != '\t') ||
+		bytes.ContainsAny(v, ",\"") {
+		return false
+	}
+	sentBy, params, _ := bytes.Cut(v[12:], []byte(";"))
+	sentBy = bytes.TrimSpace(sentBy)
+	if len(sentBy) == 0 {
+		return false
+	}
+	if host, port, err := net.SplitHostPort(string(sentBy)); err == nil {
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || host == "" {
+			return false
+		}
+		r.viaPort = int(p)
+	} else if bytes.ContainsAny(sentBy, ":[] \t") {
+		return false
+	}
+	r.rport = -1
+	if len(params) > 0 || bytes.IndexByte(v, ';') >= 0 {
+		off := len(v) - len(params)
+		for p := range bytes.SplitSeq(params, []byte(";")) {
+			key, val, hasVal := bytes.Cut(p, []byte("="))
+			if !bytes.Equal(bytes.TrimSpace(key), key) || len(key) == 0 {
+				return false // white space around a name: leave it to sipgo
+			}
+			switch {
+			case bytes.Equal(key, []byte("branch")):
+				r.branch = val
+			case bytes.Equal(key, []byte("rport")):
+				if hasVal {
+					return false
+				}
+				r.rport = off
+			case bytes.EqualFold(key, []byte("rport")), bytes.EqualFold(key, []byte("received")),
+				bytes.EqualFold(key, []byte("branch")):
+				return false
+			}
+			off += len(p) + 1
+		}
+	}
+
+	_, fromParams, ok := splitNameAddr(r.from)
+	if !ok {
+		return false
+	}
+	if r.fromTag, _, ok = headerParam(fromParams, "tag"); !ok {
+		return false
+	}
+	toURI, toParams, ok := splitNameAddr(r.to)
+	if !ok || sip.ParseUri(string(toURI), &r.toURI) != nil || !dialplan.IsNumber(r.toURI.User) {
+		return false
+	}
+	if _, r.toTagged, ok = headerParam(toParams, "tag"); !ok {
+		return false
+	}
+
+	// CSeq: number SP REGISTER
+	num, method, found := bytes.Cut(r.cseq, []byte(" "))
+	if !found || !bytes.Equal(method, []byte("REGISTER")) {
+		return false
+	}
+	seq, err := strconv.ParseUint(string(num), 10, 32)
+	if err != nil || seq > 1<<31-1 {
+		return false
+	}
+	r.seq = uint32(seq)
+
+	// Contact: one name-addr.
+	if bytes.IndexByte(r.contact, ',') >= 0 {
+		return false
+	}
+	contactURI, cParams, ok := splitNameAddr(r.contact)
+	if !ok || sip.ParseUri(string(contactURI), &r.contactURI) != nil || r.contactURI.Host == "" || r.contactURI.Wildcard {
+		return false
+	}
+	if r.contactExp, r.hasExp, ok = headerParam(cParams, "expires"); !ok {
+		return false
+	}
+	return len(r.callID) > 0 && bytes.IndexByte(r.callID, ' ') < 0
+}
+
+// splitNameAddr splits a name-addr (an optional display name, a URI in
+// angle brackets, then parameters) into the URI and what follows the
+// closing bracket. ok is false for an addr-spec without brackets.
+func splitNameAddr(v []byte) (uri, params []byte, ok bool) {
+	rest := v
+	if len(rest) > 0 && rest[0] == '"' {
+		end := 1
+		for ; end < len(rest); end++ {
+			if rest[end] == '\\' {
+				end++
+				continue
+			}
+			if rest[end] == '"' {
+				break
+			}
+		}
+		if end >= len(rest) {
+			return nil, nil, false
+		}
+		rest = rest[end+1:]
+	}
+	lt := bytes.IndexByte(rest, '<')
+	if lt < 0 || bytes.ContainsAny(rest[:lt], "\"<>;") {
+		return nil, nil, false
+	}
+	gt := bytes.IndexByte(rest[lt:], '>')
+	if gt < 0 {
+		return nil, nil, false
+	}
+	return rest[lt+1 : lt+gt], rest[lt+gt+1:], true
+}
+
+// headerParam finds the parameter key (case as given) in the parameters
+// that follow a name-addr (";a=b;c"). ok is false for what it will not
+// read: a quoted value, white space inside, text before the first ';',
+// or key twice.
+func headerParam(params []byte, key string) (val []byte, found, ok bool) {
+	if len(params) == 0 {
+		return nil, false, true
+	}
+	if params[0] != ';' || bytes.ContainsAny(params, "\" \t<>,") {
+		return nil, false, false
+	}
+	for p := range bytes.SplitSeq(params[1:], []byte(";")) {
+		k, v, _ := bytes.Cut(p, []byte("="))
+		if len(k) == 0 {
+			return nil, false, false
+		}
+		if string(k) == key {
+			if found {
+				return nil, false, false
+			}
+			val, found = v, true
+		}
+	}
+	return val, found, true
+}
+
+// fastRegister answers a REGISTER datagram from src (source is its
+// String) and reports whether it did; false leaves it, untouched, to the
+// full path.
+func (s *statelessUDP) fastRegister(data []byte, src *net.UDPAddr, source string) bool {
+	r, ok := scanRegister(data)
+	if !ok {
+		return false
+	}
+	e := s.e
+	number := r.toURI.User
+	secret, algs, known, cached := e.exts.peekAuth(number)
+	if !cached {
+		return false // the full path loads it (off the read loop) and caches it
+	}
+	now := time.Now()
+	// Everything the full path would refuse with 400 or 423 is left to
+	// it before the credentials are checked: a good check uses up the
+	// nonce count, after which the full path would see a replay.
+	defaultExp := e.cfg.DefaultExpires
+	if r.hasExpires {
+		secs, err := strconv.ParseUint(string(r.expires), 10, 32)
+		if err != nil {
+			return false
+		}
+		defaultExp = time.Duration(secs) * time.Second
+	}
+	exp := defaultExp
+	if r.hasExp {
+		secs, err := strconv.ParseUint(string(r.contactExp), 10, 32)
+		if err != nil {
+			return false
+		}
+		exp = time.Duration(secs) * time.Second
+	}
+	if exp > 0 && exp < e.cfg.MinExpires {
+		return false
+	}
+	exp = min(exp, e.cfg.MaxExpires)
+	ip := src.IP.String()
+	if e.block.blocked(ip, now) && !e.block.exempt(ip) {
+		return false // the full path drops it and counts it
+	}
+
+	// authenticate's checks, answering 401 here and leaving 403 (logged,
+	// counted towards a block) to the full path. A failed check changes
+	// nothing.
+	if !known || len(algs) == 0 {
+		algs = []string{AlgMD5}
+	}
+	if !known {
+		secret = e.auth.decoy
+	}
+	err := errNoCredentials
+	if r.hasAuth {
+		_, err = e.auth.verify(credentials{header: string(r.auth), method: "REGISTER"}, number, secret, algs, now)
+		if !known && err == nil {
+			err = errWrongPassword
+		}
+	}
+	stale := false
+	switch {
+	case err == nil:
+	case errors.Is(err, errStaleNonce), errors.Is(err, errReplay):
+		stale = true
+		fallthrough
+	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errWrongAlgorithm):
+		e.metrics.countRequest(sip.REGISTER)
+		s.writeFast(&r, src, ip, 401, "Unauthorized", func(b []byte) []byte {
+			for _, c := range e.auth.challenges(algs, stale, now) {
+				b = append(b, "WWW-Authenticate: "...)
+				b = append(b, c...)
+				b = append(b, "\r\n"...)
+			}
+			return b
+		})
+		return true
+	default:
+		return false
+	}
+
+	meta := store.Registration{Source: source, Transport: "udp", CallID: string(r.callID), CSeq: r.seq}
+	if r.hasUserAgent {
+		meta.UserAgent = truncate(string(r.userAgent), 200)
+	}
+	e.metrics.countRequest(sip.REGISTER)
+	bindings, fresh := e.loc.apply(number, false, []bindingUpdate{{contact: r.contactURI.String(), expires: exp}}, meta, now)
+	e.metrics.registers.Add(1)
+	s.writeFast(&r, src, ip, 200, "OK", func(b []byte) []byte {
+		for _, bd := range bindings {
+			left := int(bd.ExpiresAt.Sub(now).Round(time.Second) / time.Second)
+			b = append(b, "Contact: <"...)
+			b = append(b, bd.Contact...)
+			b = append(b, ">;expires="...)
+			b = strconv.AppendInt(b, int64(left), 10)
+			b = append(b, "\r\n"...)
+		}
+		b = append(b, "Date: "...)
+		b = now.UTC().AppendFormat(b, time.RFC1123)
+		return append(b, "\r\n"...)
+	})
+	if len(fresh) > 0 {
+		e.subs.registered(fresh) // after the 200, as onRegister
+	}
+	return true
+}
+
+// writeFast writes the response as the full path's reads: the request's
+// Via (with received and rport filled in, RFC 3581), From, To (with the
+// stateless tag), Call-ID and CSeq, then Content-Length, Server, and
+// what extra appends; to where responseAddr sends it.
+func (s *statelessUDP) writeFast(r *fastRegister, src *net.UDPAddr, ip string, code int, reason string, extra func([]byte) []byte) {
+	bp := s.fastBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	b = append(b, "SIP/2.0 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	b = append(b, reason...)
+	b = append(b, "\r\nVia: "...)
+	dst := net.Addr(src)
+	if r.rport >= 0 {
+		end := r.rport + len("rport")
+		b = append(b, r.via[:end]...)
+		b = append(b, '=')
+		b = strconv.AppendInt(b, int64(src.Port), 10)
+		b = append(b, r.via[end:]...)
+		b = append(b, ";received="...)
+		b = append(b, ip...)
+	} else {
+		b = append(b, r.via...)
+		port := r.viaPort
+		if port <= 0 {
+			port = 5060
+		}
+		if port != src.Port {
+			dst = &net.UDPAddr{IP: src.IP, Port: port, Zone: src.Zone}
+		}
+	}
+	b = append(b, "\r\nFrom: "...)
+	b = append(b, r.from...)
+	b = append(b, "\r\nTo: "...)
+	b = append(b, r.to...)
+	if !r.toTagged {
+		b = append(b, ";tag="...)
+		b = appendFastTag(b, r)
+	}
+	b = append(b, "\r\nCall-ID: "...)
+	b = append(b, r.callID...)
+	b = append(b, "\r\nCSeq: "...)
+	b = append(b, r.cseq...)
+	b = append(b, "\r\nContent-Length: 0\r\nServer: "...)
+	b = append(b, s.e.cfg.UserAgent...)
+	b = append(b, "\r\n"...)
+	b = extra(b)
+	b = append(b, "\r\n"...)
+	if _, err := s.conn.WriteTo(b, dst); err != nil {
+		s.e.log.Debug("respond failed", "code", code, "error", err)
+	}
+	*bp = b
+	s.fastBufs.Put(bp)
+}
+
+// appendFastTag appends statelessTag's tag for the request.
+func appendFastTag(b []byte, r *fastRegister) []byte {
+	h := fnv.New64a()
+	h.Write(r.callID)
+	h.Write([]byte{0})
+	h.Write(r.fromTag)
+	h.Write([]byte{0})
+	h.Write(r.branch)
+	var sum [8]byte
+	b = append(b, statelessTagPrefix...)
+	return hex.AppendEncode(b, h.Sum(sum[:0]))
+}
