@@ -16,30 +16,39 @@ import (
 )
 
 // The REGISTER fast path: the registrar (onRegister) for the common
-// REGISTER over UDP, read straight from the datagram and answered on the
-// read loop, without sipgo's message parser, a *sip.Request, a handler
-// goroutine or a *sip.Response.
+// REGISTER over UDP, read straight from the datagram and answered on
+// sipgo's read loop, without sipgo's message parser, a *sip.Request, a
+// hand-off to a worker goroutine or a *sip.Response.
 //
 // A phone registers every few minutes and, at boot, twice in a row
-// (REGISTER, 401, REGISTER with credentials, 200). At thousands of
-// registrations a second the full path spent most of its CPU parsing
-// every header into objects, building the response from them, and handing
-// the datagram to a worker goroutine; and the longer each answer took, the
-// more often the phone had gone to sleep and had to be woken by it
-// (docs/benchmarks.md, issue 14). Kamailio answers from the raw message;
-// so does this.
+// (REGISTER, 401, REGISTER with credentials, 200). Through the full path
+// each of those cost a goroutine wake-up (the worker), objects for every
+// header, and a response built and serialised by sipgo; and the longer an
+// answer took, the more often the phone (sipp, in bench/compare.sh) had
+// gone to sleep meanwhile and the send had to wake it, which on this
+// machine costs the sender more than everything else together
+// (docs/benchmarks.md, "Issue 14, session 14"). Kamailio answers from the
+// raw message on the process that read it; so does this.
 //
 // It takes only what it reads with certainty: a REGISTER with CRLF line
-// ends and no folded lines, one Via (UDP), one From and one To in angle
-// brackets, one Call-ID, one CSeq for REGISTER, one Contact with one
-// address in angle brackets, at most one Expires and one Authorization,
-// no Require or Proxy-Require, and no body; for an extension already in
-// the extension cache (the read loop never waits on SQLite). Everything
-// else, and every answer but 401 and 200 (400, 403, 423, 500), is left to
-// the full path, which sees the datagram as if the fast path did not
-// exist: the fast path changes nothing before it knows it will answer.
+// ends and no folded lines, one Via (UDP, one value), one From and one To
+// in angle brackets, one Call-ID, one CSeq for REGISTER, one Contact with
+// one address in angle brackets, at most one Expires and one
+// Authorization, no Require or Proxy-Require, and no body; for an
+// extension already in the extension cache (the read loop never waits on
+// SQLite). Everything else, and every answer but 401 and 200 (400, 403,
+// 423, 500), is left to the full path, which sees the datagram as if the
+// fast path did not exist: the fast path changes nothing before it knows
+// it will answer. The answer echoes the request's Via, From, To, Call-ID
+// and CSeq as the phone wrote them (RFC 3261 section 8.2.6.2), where the
+// full path writes sipgo's reading of them back.
+//
 // TestFastRegisterMatchesFullPath and FuzzFastRegister hold the two paths
-// to the same answers and the same bindings.
+// to the same answers (as sipgo reads them) and the same bindings. The
+// one difference they allow: sipgo's parser refuses a whole message for
+// one malformed header (a From of "<>", a Max-Forwards of "x"), which the
+// full path then drops unanswered, where the fast path answers if the
+// parts it reads are sound.
 
 // fastRegister holds what the fast path reads from a REGISTER: values
 // trimmed of surrounding white space, sub-slices of the datagram.
