@@ -46,7 +46,7 @@ import (
 // TestFastRegisterMatchesFullPath and FuzzFastRegister hold the two paths
 // to the same answers (as sipgo reads them) and the same bindings. The
 // one difference they allow: sipgo's parser refuses a whole message for
-// one malformed header (a From of "<>", a Max-Forwards of "x"), which the
+// one malformed header (a From of "<>", say), which the
 // full path then drops unanswered, where the fast path answers if the
 // parts it reads are sound.
 
