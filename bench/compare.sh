@@ -37,6 +37,10 @@
 #   RATES="1000 2000 4000 5000"  CALL_RATES="200 400 600"  SECONDS_PER_STEP=10
 #   USERS=1000  CALLEES=200  PAUSE_MS=1000  CHILDREN=2
 #   RATES="" or CALL_RATES="" skips that anchor.
+#   ROUNDS=3       run each step three times against each server, taking
+#                  turns at going first, and summarise the rounds together:
+#                  on a shared machine one step's CPU per success can move
+#                  by half from one run to the next.
 # Small run: RATES="500 1000" CALL_RATES="200 400" SECONDS_PER_STEP=5 bench/compare.sh
 #   PBX_BIN=path   run this binary instead of building the checkout
 #   KEEP=dir       keep the work folder (sipp error files, kamailio.log);
@@ -51,6 +55,7 @@ cd "$(dirname "$0")/.."
 RATES=${RATES-"1000 2000 4000 5000"} # empty: skip anchor 1
 CALL_RATES=${CALL_RATES-"200 400 600"} # empty: skip anchor 2
 STEP=${SECONDS_PER_STEP:-10}
+ROUNDS=${ROUNDS:-1}
 USERS=${USERS:-1000}
 CALLEES=${CALLEES:-200}
 PAUSE_MS=${PAUSE_MS:-1000}
@@ -163,22 +168,36 @@ header() { printf '%-9s %-8s %-9s %-8s %-6s %-7s %-7s %-12s %-9s %-10s %s\n' ser
 SUMMARY=()
 
 # both ANCHOR RATE SCENARIO INF LIMIT EXTRA...: one step of an anchor at
-# RATE against the PBX and then Kamailio (or one of them, ONLY=); prints a
-# row each and adds the pair's line to SUMMARY.
+# RATE against the PBX and Kamailio (or one of them, ONLY=), ROUNDS times,
+# taking turns at going first; prints a row per run and adds the pair's
+# line to SUMMARY: CPU per success over all the rounds (the ticks of every
+# round over the successes of every round), the failures summed.
 both() {
   local anchor=$1 rate=$2 sf=$3 inf=$4 limit=$5; shift 5
-  local calls=$((rate * STEP)) pbx_us=0 pbx_fail=- kam_us=0 pbx_sw=0 kam_sw=0
-  BAD=-
-  if [ "$ONLY" != kamailio ]; then
-    run_step "pbx-$anchor" "$PBX_PID" "$SIP_PORT" "$sf" "$inf" "$rate" "$calls" "$limit" "$@"
-    row pbx "$rate"; pbx_us=$(us_per "$CPU_TICKS" "$OK"); pbx_fail=$BAD; pbx_sw=$(per "$SWITCHES" "$OK")
-  fi
-  if [ "$ONLY" != pbx ]; then
-    run_step "kam-$anchor" "$KAM_PID" "$KAM_PORT" "$sf" "$inf" "$rate" "$calls" "$limit" "$@"
-    row kamailio "$rate"; kam_us=$(us_per "$CPU_TICKS" "$OK"); kam_sw=$(per "$SWITCHES" "$OK")
-  fi
-  SUMMARY+=("$(printf '%-9s %-6s %-10.1f %-10.1f %-6s %-6s %-6s %-6.2f %-6.2f' "$anchor" "$rate" "$pbx_us" "$kam_us" "$pbx_fail" "$BAD" \
-    "$(ratio "$pbx_us" "$kam_us")" "$pbx_sw" "$kam_sw")")
+  local calls=$((rate * STEP)) r order server
+  local pbx_ticks=0 pbx_ok=0 pbx_bad=0 pbx_swn=0 kam_ticks=0 kam_ok=0 kam_bad=0 kam_swn=0
+  for r in $(seq 1 "$ROUNDS"); do
+    order="pbx kamailio"
+    [ $((r % 2)) = 0 ] && order="kamailio pbx"
+    for server in $order; do
+      [ -n "$ONLY" ] && [ "$ONLY" != "$server" ] && continue
+      if [ "$server" = pbx ]; then
+        run_step "pbx-$anchor" "$PBX_PID" "$SIP_PORT" "$sf" "$inf" "$rate" "$calls" "$limit" "$@"
+        row pbx "$rate"
+        pbx_ticks=$((pbx_ticks + CPU_TICKS)); pbx_ok=$((pbx_ok + OK)); pbx_bad=$((pbx_bad + BAD)); pbx_swn=$((pbx_swn + SWITCHES))
+      else
+        run_step "kam-$anchor" "$KAM_PID" "$KAM_PORT" "$sf" "$inf" "$rate" "$calls" "$limit" "$@"
+        row kamailio "$rate"
+        kam_ticks=$((kam_ticks + CPU_TICKS)); kam_ok=$((kam_ok + OK)); kam_bad=$((kam_bad + BAD)); kam_swn=$((kam_swn + SWITCHES))
+      fi
+    done
+  done
+  local pbx_us kam_us pbx_fail=$pbx_bad kam_fail=$kam_bad
+  pbx_us=$(us_per "$pbx_ticks" "$pbx_ok"); kam_us=$(us_per "$kam_ticks" "$kam_ok")
+  [ "$ONLY" = kamailio ] && pbx_fail=-
+  [ "$ONLY" = pbx ] && kam_fail=-
+  SUMMARY+=("$(printf '%-9s %-6s %-10.1f %-10.1f %-6s %-6s %-6s %-6.2f %-6.2f' "$anchor" "$rate" "$pbx_us" "$kam_us" "$pbx_fail" "$kam_fail" \
+    "$(ratio "$pbx_us" "$kam_us")" "$(per "$pbx_swn" "$pbx_ok")" "$(per "$kam_swn" "$kam_ok")")")
 }
 
 # --- anchor 1: authenticated registration ----------------------------------
@@ -212,7 +231,7 @@ if [ -n "$CALL_RATES" ]; then
 fi
 
 echo
-echo "Summary: CPU per success (µs), ratio = Kamailio µs / PBX µs (>= 1.0: the PBX is as cheap or cheaper)"
+echo "Summary: CPU per success (µs, over $ROUNDS round(s)), ratio = Kamailio µs / PBX µs (>= 1.0: the PBX is as cheap or cheaper)"
 echo "(pbx_cs, kam_cs: context switches per success, every thread of the server)"
 printf '%-9s %-6s %-10s %-10s %-6s %-6s %-6s %-6s %s\n' anchor rate pbx_us kam_us pbx_f kam_f ratio pbx_cs kam_cs
 printf '%s\n' "${SUMMARY[@]}"
