@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -58,14 +59,14 @@ type fastRegister struct {
 	hasExpires, hasAuth, hasUserAgent    bool
 
 	// From the values:
-	toURI      sip.Uri
+	toUser     string
 	toTagged   bool
 	fromTag    []byte
 	branch     []byte
 	rport      int // index in via of a bare "rport" parameter, or -1
 	viaPort    int // the Via's sent-by port, 0 if none
 	seq        uint32
-	contactURI sip.Uri
+	contactKey string // the Contact's URI as sipgo writes it: the binding's key
 	contactExp []byte // the Contact's expires parameter
 	hasExp     bool
 }
@@ -223,8 +224,13 @@ func (r *fastRegister) readValues() bool {
 		return false
 	}
 	toURI, toParams, ok := splitNameAddr(r.to)
-	if !ok || sip.ParseUri(string(toURI), &r.toURI) != nil || !dialplan.IsNumber(r.toURI.User) {
+	if !ok {
 		return false
+	}
+	if to := uris.read(toURI); !to.ok || !dialplan.IsNumber(to.user) {
+		return false
+	} else {
+		r.toUser = to.user
 	}
 	if _, r.toTagged, ok = headerParam(toParams, "tag"); !ok {
 		return false
@@ -246,13 +252,59 @@ func (r *fastRegister) readValues() bool {
 		return false
 	}
 	contactURI, cParams, ok := splitNameAddr(r.contact)
-	if !ok || sip.ParseUri(string(contactURI), &r.contactURI) != nil || r.contactURI.Host == "" || r.contactURI.Wildcard {
+	if !ok {
 		return false
+	}
+	if c := uris.read(contactURI); !c.ok || !c.host {
+		return false
+	} else {
+		r.contactKey = c.text
 	}
 	if r.contactExp, r.hasExp, ok = headerParam(cParams, "expires"); !ok {
 		return false
 	}
 	return len(r.callID) > 0 && bytes.IndexByte(r.callID, ' ') < 0
+}
+
+// uris remembers what sip.ParseUri makes of the URIs in To and Contact:
+// a phone sends the same ones at every registration, and parsing them
+// was a tenth of the fast path's work.
+var uris = uriReadings{m: map[string]uriReading{}}
+
+type uriReadings struct {
+	mu sync.Mutex
+	m  map[string]uriReading
+}
+
+// uriReading is sip.ParseUri's reading of a URI: ok if it parsed and is
+// not "*", host whether it has a host, its user, and the URI as
+// Uri.String writes it.
+type uriReading struct {
+	ok, host   bool
+	user, text string
+}
+
+// maxURIReadings bounds uris; past it, it starts afresh.
+const maxURIReadings = 4096
+
+func (c *uriReadings) read(raw []byte) uriReading {
+	c.mu.Lock()
+	r, found := c.m[string(raw)]
+	c.mu.Unlock()
+	if found {
+		return r
+	}
+	var u sip.Uri
+	if sip.ParseUri(string(raw), &u) == nil && !u.Wildcard {
+		r = uriReading{ok: true, host: u.Host != "", user: u.User, text: u.String()}
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxURIReadings {
+		clear(c.m)
+	}
+	c.m[string(raw)] = r
+	c.mu.Unlock()
+	return r
 }
 
 // splitNameAddr splits a name-addr (an optional display name, a URI in
@@ -322,7 +374,7 @@ func (s *statelessUDP) fastRegister(data []byte, src *net.UDPAddr, source string
 		return false
 	}
 	e := s.e
-	number := r.toURI.User
+	number := r.toUser
 	secret, algs, known, cached := e.exts.peekAuth(number)
 	if !cached {
 		return false // the full path loads it (off the read loop) and caches it
@@ -398,7 +450,7 @@ func (s *statelessUDP) fastRegister(data []byte, src *net.UDPAddr, source string
 		meta.UserAgent = truncate(string(r.userAgent), 200)
 	}
 	e.metrics.countRequest(sip.REGISTER)
-	bindings, fresh := e.loc.apply(number, false, []bindingUpdate{{contact: r.contactURI.String(), expires: exp}}, meta, now)
+	bindings, fresh := e.loc.apply(number, false, []bindingUpdate{{contact: r.contactKey, expires: exp}}, meta, now)
 	e.metrics.registers.Add(1)
 	s.writeFast(&r, src, ip, 200, "OK", func(b []byte) []byte {
 		for _, bd := range bindings {

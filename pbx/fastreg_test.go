@@ -425,7 +425,7 @@ func FuzzFastRegister(f *testing.F) {
 		_, ra, rb := p.send(t, data)
 		number := "101"
 		if r, ok := scanRegister(data); ok {
-			number = r.toURI.User
+			number = r.toUser
 		}
 		p.same(t, data, ra, rb, number)
 	})

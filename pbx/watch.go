@@ -64,7 +64,7 @@ func (w *watchers) notifySoon(delay time.Duration) {
 // regSignalDelay is how long the watchers of registrations may hear of a
 // change late (notifySoon): stored messages, BLF and MWI follow a
 // phone's registration that much later, and the console's list.
-const regSignalDelay = 20 * time.Millisecond
+const regSignalDelay = 100 * time.Millisecond
 
 // WatchRegistrations returns a channel that receives a signal after
 // registrations change (coalesced: read Registrations when it fires), and a
