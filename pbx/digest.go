@@ -154,20 +154,37 @@ func (d *digestAuth) challenges(algs []string, stale bool, now time.Time) []stri
 	n := d.nonce(now)
 	out := make([]string, 0, len(algs))
 	for _, alg := range algs {
-		var sb strings.Builder
-		sb.WriteString(`Digest realm="`)
-		sb.WriteString(d.realm)
-		sb.WriteString(`", nonce="`)
-		sb.WriteString(n)
-		sb.WriteString(`", algorithm=`)
-		sb.WriteString(alg)
-		sb.WriteString(`, qop="auth"`)
-		if stale {
-			sb.WriteString(", stale=true")
-		}
-		out = append(out, sb.String())
+		out = append(out, string(d.appendChallenge(nil, n, alg, stale)))
 	}
 	return out
+}
+
+// appendChallengeLines appends challenges' values as header lines named
+// name, without making strings of them (the REGISTER fast path).
+func (d *digestAuth) appendChallengeLines(b []byte, name string, algs []string, stale bool, now time.Time) []byte {
+	n := d.nonce(now)
+	for _, alg := range algs {
+		b = append(b, name...)
+		b = append(b, ": "...)
+		b = d.appendChallenge(b, n, alg, stale)
+		b = append(b, "\r\n"...)
+	}
+	return b
+}
+
+// appendChallenge appends one challenge value with nonce n.
+func (d *digestAuth) appendChallenge(b []byte, n, alg string, stale bool) []byte {
+	b = append(b, `Digest realm="`...)
+	b = append(b, d.realm...)
+	b = append(b, `", nonce="`...)
+	b = append(b, n...)
+	b = append(b, `", algorithm=`...)
+	b = append(b, alg...)
+	b = append(b, `, qop="auth"`...)
+	if stale {
+		b = append(b, ", stale=true"...)
+	}
+	return b
 }
 
 // credentials is what verify needs to know about a request.

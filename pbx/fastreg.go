@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -88,8 +89,7 @@ func scanRegister(data []byte) (r fastRegister, ok bool) {
 	if ruri, ok = bytes.CutSuffix(ruri, []byte(" SIP/2.0")); !ok || len(ruri) == 0 || bytes.ContainsAny(ruri, " \t") {
 		return r, false
 	}
-	var u sip.Uri
-	if sip.ParseUri(string(ruri), &u) != nil || u.Wildcard {
+	if !uris.read(ruri).ok {
 		return r, false
 	}
 	rest := data[i+2:]
@@ -419,7 +419,9 @@ func (s *statelessUDP) fastRegister(data []byte, src *net.UDPAddr, source string
 	}
 	err := errNoCredentials
 	if r.hasAuth {
-		_, err = e.auth.verify(credentials{header: string(r.auth), method: "REGISTER"}, number, secret, algs, now)
+		// b2s: verify keeps nothing of the header (nonce counts are kept
+		// by the nonce's counter), and the datagram outlives the call.
+		_, err = e.auth.verify(credentials{header: b2s(r.auth), method: "REGISTER"}, number, secret, algs, now)
 		if !known && err == nil {
 			err = errWrongPassword
 		}
@@ -433,12 +435,7 @@ func (s *statelessUDP) fastRegister(data []byte, src *net.UDPAddr, source string
 	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errWrongAlgorithm):
 		e.metrics.countRequest(sip.REGISTER)
 		s.writeFast(&r, src, ip, 401, "Unauthorized", func(b []byte) []byte {
-			for _, c := range e.auth.challenges(algs, stale, now) {
-				b = append(b, "WWW-Authenticate: "...)
-				b = append(b, c...)
-				b = append(b, "\r\n"...)
-			}
-			return b
+			return e.auth.appendChallengeLines(b, "WWW-Authenticate", algs, stale, now)
 		})
 		return true
 	default:
@@ -462,7 +459,7 @@ func (s *statelessUDP) fastRegister(data []byte, src *net.UDPAddr, source string
 			b = append(b, "\r\n"...)
 		}
 		b = append(b, "Date: "...)
-		b = now.UTC().AppendFormat(b, time.RFC1123)
+		b = appendDate(b, now)
 		return append(b, "\r\n"...)
 	})
 	if len(fresh) > 0 {
@@ -524,6 +521,26 @@ func (s *statelessUDP) writeFast(r *fastRegister, src *net.UDPAddr, ip string, c
 	}
 	*bp = b
 	s.fastBufs.Put(bp)
+}
+
+// cachedDate is a second's Date header value.
+type cachedDate struct {
+	unix int64
+	text []byte
+}
+
+var lastDate atomic.Pointer[cachedDate]
+
+// appendDate appends now as a Date header's value (RFC 1123, UTC), as
+// onRegister writes it, formatting it once a second.
+func appendDate(b []byte, now time.Time) []byte {
+	sec := now.Unix()
+	c := lastDate.Load()
+	if c == nil || c.unix != sec {
+		c = &cachedDate{unix: sec, text: now.UTC().AppendFormat(nil, time.RFC1123)}
+		lastDate.Store(c)
+	}
+	return append(b, c.text...)
 }
 
 // appendFastTag appends statelessTag's tag for the request.
