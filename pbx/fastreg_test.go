@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -77,11 +76,7 @@ var regTestExtensions = map[string]struct {
 func newFastRegEngine(t testing.TB) (*Engine, *captureConn) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "pbx.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t)
 	for n, x := range regTestExtensions {
 		if err := st.CreateExtension(ctx, &store.Extension{Number: n, Secret: x.secret,
 			AuthAlgorithms: x.algs, RingSeconds: 20, Outbound: "internal"}); err != nil {

@@ -32,13 +32,20 @@ func (f *fakeTx) OnTerminate(sip.FnTxTerminate) bool { return false }
 func (f *fakeTx) Done() <-chan struct{}              { return nil }
 func (f *fakeTx) Err() error                         { return nil }
 
-func newTestEngine(t testing.TB) *Engine {
+// openTestStore opens a fresh database that closes with the test.
+func openTestStore(t testing.TB) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "pbx.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newTestEngine(t testing.TB) *Engine {
+	t.Helper()
+	st := openTestStore(t)
 	if err := st.CreateExtension(context.Background(), &store.Extension{Number: "101", Secret: "s3cret-pass",
 		AuthAlgorithms: []string{AlgMD5}, RingSeconds: 20, Outbound: "internal"}); err != nil {
 		t.Fatal(err)
