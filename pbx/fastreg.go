@@ -2,9 +2,7 @@ package pbx
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
-	"hash/fnv"
 	"net"
 	"strconv"
 	"sync"
@@ -480,7 +478,6 @@ func (s *statelessUDP) writeFast(r *fastRegister, src *net.UDPAddr, ip string, c
 	b = append(b, ' ')
 	b = append(b, reason...)
 	b = append(b, "\r\nVia: "...)
-	dst := net.Addr(src)
 	if r.rport >= 0 {
 		end := r.rport + len("rport")
 		b = append(b, r.via[:end]...)
@@ -491,13 +488,6 @@ func (s *statelessUDP) writeFast(r *fastRegister, src *net.UDPAddr, ip string, c
 		b = append(b, ip...)
 	} else {
 		b = append(b, r.via...)
-		port := r.viaPort
-		if port <= 0 {
-			port = 5060
-		}
-		if port != src.Port {
-			dst = &net.UDPAddr{IP: src.IP, Port: port, Zone: src.Zone}
-		}
 	}
 	b = append(b, "\r\nFrom: "...)
 	b = append(b, r.from...)
@@ -505,7 +495,7 @@ func (s *statelessUDP) writeFast(r *fastRegister, src *net.UDPAddr, ip string, c
 	b = append(b, r.to...)
 	if !r.toTagged {
 		b = append(b, ";tag="...)
-		b = appendFastTag(b, r)
+		b = appendStatelessTag(b, b2s(r.callID), b2s(r.fromTag), b2s(r.branch))
 	}
 	b = append(b, "\r\nCall-ID: "...)
 	b = append(b, r.callID...)
@@ -516,7 +506,7 @@ func (s *statelessUDP) writeFast(r *fastRegister, src *net.UDPAddr, ip string, c
 	b = append(b, "\r\n"...)
 	b = extra(b)
 	b = append(b, "\r\n"...)
-	if _, err := s.conn.WriteTo(b, dst); err != nil {
+	if _, err := s.conn.WriteTo(b, viaResponseAddr(src, r.rport >= 0, r.viaPort)); err != nil {
 		s.e.log.Debug("respond failed", "code", code, "error", err)
 	}
 	*bp = b
@@ -541,17 +531,4 @@ func appendDate(b []byte, now time.Time) []byte {
 		lastDate.Store(c)
 	}
 	return append(b, c.text...)
-}
-
-// appendFastTag appends statelessTag's tag for the request.
-func appendFastTag(b []byte, r *fastRegister) []byte {
-	h := fnv.New64a()
-	h.Write(r.callID)
-	h.Write([]byte{0})
-	h.Write(r.fromTag)
-	h.Write([]byte{0})
-	h.Write(r.branch)
-	var sum [8]byte
-	b = append(b, statelessTagPrefix...)
-	return hex.AppendEncode(b, h.Sum(sum[:0]))
 }

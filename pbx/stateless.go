@@ -3,8 +3,8 @@ package pbx
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
-	"hash/fnv"
 	"net"
 	"net/netip"
 	"sync"
@@ -257,15 +257,21 @@ func (s *statelessUDP) parse(data []byte, source string) (*sip.Request, error) {
 // layer sends it: the source address, and the source port when the top Via
 // asks for rport, else the Via's sent-by port (5060 by default).
 func responseAddr(req *sip.Request, src net.Addr) net.Addr {
-	ua, ok := src.(*net.UDPAddr)
 	via := req.Via()
-	if !ok || via == nil {
+	if via == nil {
 		return src
 	}
-	if _, rport := via.Params.Get("rport"); rport {
+	_, rport := via.Params.Get("rport")
+	return viaResponseAddr(src, rport, via.Port)
+}
+
+// viaResponseAddr is responseAddr's rule for a top Via that asks for
+// rport or not, with sent-by port port (0: none given).
+func viaResponseAddr(src net.Addr, rport bool, port int) net.Addr {
+	ua, ok := src.(*net.UDPAddr)
+	if !ok || rport {
 		return src
 	}
-	port := via.Port
 	if port <= 0 {
 		port = 5060
 	}
@@ -322,22 +328,41 @@ const statelessTagPrefix = "sl-pbx-"
 // every retransmission of the request, as RFC 3261 section 8.2.7 asks of
 // a stateless UAS (a hash of Call-ID, From tag and the top Via's branch).
 func statelessTag(req *sip.Request) string {
-	h := fnv.New64a()
+	var parts [3]string
+	n := 1
 	if c := req.CallID(); c != nil {
-		h.Write([]byte(c.Value()))
+		parts[0] = c.Value()
 	}
 	if f := req.From(); f != nil {
-		tag, _ := f.Params.Get("tag")
-		h.Write([]byte{0})
-		h.Write([]byte(tag))
+		parts[n], _ = f.Params.Get("tag")
+		n++
 	}
 	if v := req.Via(); v != nil {
-		branch, _ := v.Params.Get("branch")
-		h.Write([]byte{0})
-		h.Write([]byte(branch))
+		parts[n], _ = v.Params.Get("branch")
+		n++
+	}
+	return string(appendStatelessTag(nil, parts[:n]...))
+}
+
+// appendStatelessTag appends the tag for the parts statelessTag hashes:
+// FNV-1a over them, a zero byte between each two. The REGISTER fast path
+// calls it with the same parts read from the datagram.
+func appendStatelessTag(b []byte, parts ...string) []byte {
+	const offset64, prime64 = 14695981039346656037, 1099511628211
+	h := uint64(offset64)
+	for i, p := range parts {
+		if i > 0 {
+			h *= prime64 // the zero byte: h ^= 0, then the multiply
+		}
+		for j := 0; j < len(p); j++ {
+			h ^= uint64(p[j])
+			h *= prime64
+		}
 	}
 	var sum [8]byte
-	return statelessTagPrefix + hex.EncodeToString(h.Sum(sum[:0]))
+	binary.BigEndian.PutUint64(sum[:], h)
+	b = append(b, statelessTagPrefix...)
+	return hex.AppendEncode(b, sum[:])
 }
 
 // eachHeader calls f with the name and value of each header line of a SIP
