@@ -2,11 +2,9 @@ package pbx
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -381,26 +379,20 @@ func (s *statelessUDP) fastRegister(data []byte, src *net.UDPAddr, source string
 	// Everything the full path would refuse with 400 or 423 is left to
 	// it before the credentials are checked: a good check uses up the
 	// nonce count, after which the full path would see a replay.
-	defaultExp := e.cfg.DefaultExpires
+	exp := e.cfg.DefaultExpires
 	if r.hasExpires {
-		secs, err := strconv.ParseUint(string(r.expires), 10, 32)
-		if err != nil {
+		if exp, ok = parseExpires(b2s(r.expires)); !ok {
 			return false
 		}
-		defaultExp = time.Duration(secs) * time.Second
 	}
-	exp := defaultExp
 	if r.hasExp {
-		secs, err := strconv.ParseUint(string(r.contactExp), 10, 32)
-		if err != nil {
+		if exp, ok = parseExpires(b2s(r.contactExp)); !ok {
 			return false
 		}
-		exp = time.Duration(secs) * time.Second
 	}
-	if exp > 0 && exp < e.cfg.MinExpires {
+	if exp, ok = e.bindingExpiry(exp); !ok {
 		return false
 	}
-	exp = min(exp, e.cfg.MaxExpires)
 	ip := src.IP.String()
 	if e.block.blocked(ip, now) && !e.block.exempt(ip) {
 		return false // the full path drops it and counts it
@@ -408,32 +400,15 @@ func (s *statelessUDP) fastRegister(data []byte, src *net.UDPAddr, source string
 
 	// authenticate's checks, answering 401 here and leaving 403 (logged,
 	// counted towards a block) to the full path. A failed check changes
-	// nothing.
-	if !known || len(algs) == 0 {
-		algs = []string{AlgMD5}
-	}
-	if !known {
-		secret = e.auth.decoy
-	}
-	err := errNoCredentials
-	if r.hasAuth {
-		// b2s: verify keeps nothing of the header (nonce counts are kept
-		// by the nonce's counter), and the datagram outlives the call.
-		_, err = e.auth.verify(credentials{header: b2s(r.auth), method: "REGISTER"}, number, secret, algs, now)
-		if !known && err == nil {
-			err = errWrongPassword
-		}
-	}
-	stale := false
+	// nothing. b2s: verify keeps nothing of the header (nonce counts are
+	// kept by the nonce's counter), and the datagram outlives the call.
+	c := e.checkCredentials(b2s(r.auth), "REGISTER", number, secret, algs, known, now)
 	switch {
-	case err == nil:
-	case errors.Is(err, errStaleNonce), errors.Is(err, errReplay):
-		stale = true
-		fallthrough
-	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errWrongAlgorithm):
+	case c.err == nil:
+	case c.challenge:
 		e.metrics.countRequest(sip.REGISTER)
 		s.writeFast(&r, src, ip, 401, "Unauthorized", func(b []byte) []byte {
-			return e.auth.appendChallengeLines(b, "WWW-Authenticate", algs, stale, now)
+			return e.auth.appendChallengeLines(b, "WWW-Authenticate", c.algs, c.stale, now)
 		})
 		return true
 	default:
@@ -449,11 +424,8 @@ func (s *statelessUDP) fastRegister(data []byte, src *net.UDPAddr, source string
 	e.metrics.registers.Add(1)
 	s.writeFast(&r, src, ip, 200, "OK", func(b []byte) []byte {
 		for _, bd := range bindings {
-			left := int(bd.ExpiresAt.Sub(now).Round(time.Second) / time.Second)
-			b = append(b, "Contact: <"...)
-			b = append(b, bd.Contact...)
-			b = append(b, ">;expires="...)
-			b = strconv.AppendInt(b, int64(left), 10)
+			b = append(b, "Contact: "...)
+			b = appendBindingContact(b, bd, now)
 			b = append(b, "\r\n"...)
 		}
 		b = append(b, "Date: "...)
@@ -511,24 +483,4 @@ func (s *statelessUDP) writeFast(r *fastRegister, src *net.UDPAddr, ip string, c
 	}
 	*bp = b
 	s.fastBufs.Put(bp)
-}
-
-// cachedDate is a second's Date header value.
-type cachedDate struct {
-	unix int64
-	text []byte
-}
-
-var lastDate atomic.Pointer[cachedDate]
-
-// appendDate appends now as a Date header's value (RFC 1123, UTC), as
-// onRegister writes it, formatting it once a second.
-func appendDate(b []byte, now time.Time) []byte {
-	sec := now.Unix()
-	c := lastDate.Load()
-	if c == nil || c.unix != sec {
-		c = &cachedDate{unix: sec, text: now.UTC().AppendFormat(nil, time.RFC1123)}
-		lastDate.Store(c)
-	}
-	return append(b, c.text...)
 }

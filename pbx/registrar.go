@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -39,12 +40,11 @@ func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	// Validate everything before changing anything.
 	defaultExp := e.cfg.DefaultExpires
 	if h := req.GetHeader("Expires"); h != nil {
-		secs, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
-		if err != nil {
+		var ok bool
+		if defaultExp, ok = parseExpires(h.Value()); !ok {
 			e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Expires)", nil)
 			return
 		}
-		defaultExp = time.Duration(secs) * time.Second
 	}
 	var updates []bindingUpdate
 	removeAll := false
@@ -70,19 +70,17 @@ func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		exp := defaultExp
 		if v, ok := c.Params.Get("expires"); ok {
-			secs, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
-			if err != nil {
+			if exp, ok = parseExpires(v); !ok {
 				e.respond(tx, req, sip.StatusBadRequest, "Bad Request (Contact expires)", nil)
 				return
 			}
-			exp = time.Duration(secs) * time.Second
 		}
-		if exp > 0 && exp < e.cfg.MinExpires {
+		exp, ok = e.bindingExpiry(exp)
+		if !ok {
 			e.respond(tx, req, sip.StatusIntervalToBrief, "Interval Too Brief",
 				[]sip.Header{sip.NewHeader("Min-Expires", strconv.Itoa(int(e.cfg.MinExpires/time.Second)))})
 			return
 		}
-		exp = min(exp, e.cfg.MaxExpires)
 		updates = append(updates, bindingUpdate{contact: c.Address.String(), expires: exp})
 	}
 
@@ -107,10 +105,9 @@ func (e *Engine) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Server", e.cfg.UserAgent))
 	for _, b := range bindings {
-		left := int(b.ExpiresAt.Sub(now).Round(time.Second) / time.Second)
-		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(left)))
+		res.AppendHeader(sip.NewHeader("Contact", string(appendBindingContact(nil, b, now))))
 	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	res.AppendHeader(sip.NewHeader("Date", string(appendDate(nil, now))))
 	if err := tx.Respond(res); err != nil {
 		e.log.Debug("respond failed", "error", err)
 	}
@@ -162,42 +159,19 @@ func (e *Engine) requireExtension(req *sip.Request, tx sip.ServerTransaction, nu
 // Proxy-Authorization) for extension number. On failure it has answered the
 // request (401/407 challenge or 403) and returns false.
 func (e *Engine) authenticate(req *sip.Request, tx sip.ServerTransaction, header, number string, ext store.Extension, known bool, now time.Time) bool {
-	algs := ext.AuthAlgorithms
-	if !known || len(algs) == 0 {
-		algs = []string{AlgMD5} // unknown users are challenged like known ones
-	}
 	var cred string
 	if h := req.GetHeader(header); h != nil {
 		cred = h.Value()
 	}
-	// An unknown extension goes through the same checks with a secret
-	// nobody knows, so every answer (401 for a stale or foreign nonce, 403
-	// for a wrong response) and the work behind it are those a known
-	// extension with a wrong password gets: no user enumeration.
-	secret := ext.Secret
-	if !known {
-		secret = e.auth.decoy
-	}
-	username, err := e.auth.verify(credentials{header: cred, method: string(req.Method)}, number, secret, algs, now)
-	if !known && err == nil {
-		err = errWrongPassword // cannot happen short of guessing 256 random bits
-	}
+	c := e.checkCredentials(cred, string(req.Method), number, ext.Secret, ext.AuthAlgorithms, known, now)
 	switch {
-	case err == nil:
+	case c.err == nil:
 		return true
-	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errWrongAlgorithm):
-		// Not a password guess: a first request or a nonce from before a
-		// restart. A fresh challenge sorts it out.
-		e.challenge(req, tx, header, algs, false, now)
-		return false
-	case errors.Is(err, errStaleNonce), errors.Is(err, errReplay):
-		// A replay had the right response (verify checks counts last): a
-		// retransmission whose answer was lost, as the registrar keeps no
-		// transaction. stale=true has the phone retry with the new nonce
-		// instead of taking the 401 for a wrong password.
-		e.challenge(req, tx, header, algs, true, now)
+	case c.challenge:
+		e.challenge(req, tx, header, c.algs, c.stale, now)
 		return false
 	}
+	username, err := c.username, c.err
 	e.metrics.authFailures.Add(1)
 	src := req.Source()
 	blocked := e.block.fail(sourceIP(req), now)
@@ -210,6 +184,98 @@ func (e *Engine) authenticate(req *sip.Request, tx sip.ServerTransaction, header
 		"source_blocked", blocked)
 	e.respond(tx, req, sip.StatusForbidden, "Forbidden", nil)
 	return false
+}
+
+// appendBindingContact appends the Contact value a 200 to REGISTER lists
+// binding b with: its URI and the seconds it has left.
+func appendBindingContact(dst []byte, b store.Registration, now time.Time) []byte {
+	dst = append(dst, '<')
+	dst = append(dst, b.Contact...)
+	dst = append(dst, ">;expires="...)
+	return strconv.AppendInt(dst, int64(b.ExpiresAt.Sub(now).Round(time.Second)/time.Second), 10)
+}
+
+// cachedDate is a second's Date header value.
+type cachedDate struct {
+	unix int64
+	text []byte
+}
+
+var lastDate atomic.Pointer[cachedDate]
+
+// appendDate appends now as a 200 to REGISTER's Date value (RFC 1123,
+// UTC), formatting it once a second.
+func appendDate(b []byte, now time.Time) []byte {
+	sec := now.Unix()
+	c := lastDate.Load()
+	if c == nil || c.unix != sec {
+		c = &cachedDate{unix: sec, text: now.UTC().AppendFormat(nil, time.RFC1123)}
+		lastDate.Store(c)
+	}
+	return append(b, c.text...)
+}
+
+// parseExpires reads the seconds of an Expires header or of a Contact's
+// expires parameter.
+func parseExpires(v string) (time.Duration, bool) {
+	secs, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+	return time.Duration(secs) * time.Second, err == nil
+}
+
+// bindingExpiry bounds a contact's asked expiry: ok is false below
+// MinExpires (423 Interval Too Brief; 0, a removal, is fine), and it is
+// capped at MaxExpires.
+func (e *Engine) bindingExpiry(exp time.Duration) (time.Duration, bool) {
+	if exp > 0 && exp < e.cfg.MinExpires {
+		return exp, false
+	}
+	return min(exp, e.cfg.MaxExpires), true
+}
+
+// credentialCheck is what checkCredentials found: err nil to go on; else
+// a challenge (stale or not, for algs), or neither: refuse with 403.
+type credentialCheck struct {
+	username         string // as the credentials gave it, for the log
+	err              error
+	algs             []string
+	challenge, stale bool
+}
+
+// checkCredentials checks the digest credentials cred (an Authorization
+// or Proxy-Authorization value, "" for none) of a request for extension
+// number, stored with secret and algs (known: the extension exists), and
+// decides its answer. authenticate and the REGISTER fast path both ask
+// it, so a request gets the same answer on either.
+func (e *Engine) checkCredentials(cred, method, number, secret string, algs []string, known bool, now time.Time) credentialCheck {
+	if !known || len(algs) == 0 {
+		algs = []string{AlgMD5} // unknown users are challenged like known ones
+	}
+	// An unknown extension goes through the same checks with a secret
+	// nobody knows, so every answer (401 for a stale or foreign nonce, 403
+	// for a wrong response) and the work behind it are those a known
+	// extension with a wrong password gets: no user enumeration.
+	if !known {
+		secret = e.auth.decoy
+	}
+	username, err := e.auth.verify(credentials{header: cred, method: method}, number, secret, algs, now)
+	if !known && err == nil {
+		err = errWrongPassword // cannot happen short of guessing 256 random bits
+	}
+	c := credentialCheck{username: username, err: err, algs: algs}
+	switch {
+	case err == nil:
+	case errors.Is(err, errNoCredentials), errors.Is(err, errBadNonce), errors.Is(err, errWrongAlgorithm):
+		// Not a password guess: a first request or a nonce from before a
+		// restart. A fresh challenge sorts it out.
+		c.challenge = true
+	case errors.Is(err, errStaleNonce), errors.Is(err, errReplay):
+		// A replay had the right response (verify checks counts last): a
+		// retransmission whose answer was lost, as the registrar keeps no
+		// transaction. stale=true has the phone retry with the new nonce
+		// instead of taking the 401 for a wrong password.
+		c.challenge, c.stale = true, true
+	}
+	return c
 }
 
 // challenge answers 401 (or 407 for Proxy-Authorization) with one digest
