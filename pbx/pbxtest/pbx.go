@@ -104,6 +104,11 @@ func (p *PBX) Stop() {
 		p.t.Errorf("shutdown: %v", err)
 	}
 	p.App = nil
+	// The HTTP client's kept-alive connections were to this server: a
+	// restarted PBX listens on the same port, and a POST sent on one of
+	// them before the client noticed it closed fails with EOF (it is not
+	// retried, not being idempotent).
+	http.DefaultClient.CloseIdleConnections()
 }
 
 // Restart stops the PBX gracefully and starts it again on the same data
