@@ -82,7 +82,13 @@ func TestPlaybackStopAndReplace(t *testing.T) {
 	e := echoFor(t, newAllocator(t), a, nil)
 	long := &pcmTestSource{sine(440, 8000, 0, 8000*60)}
 	p1 := e.Play(long)
+	if p1.Over() {
+		t.Fatal("a playback just started reads as over")
+	}
 	p2 := e.Play(&pcmTestSource{sine(880, 8000, 0, 160*3)})
+	if !p1.Over() {
+		t.Fatal("a replaced playback does not read as over at once")
+	}
 	select {
 	case <-p1.Done():
 	case <-time.After(5 * time.Second):

@@ -35,6 +35,20 @@ func (p *Playback) Stop() { p.stopOnce.Do(func() { close(p.stop) }) }
 // Done is closed when the playback has ended, for whatever reason.
 func (p *Playback) Done() <-chan struct{} { return p.done }
 
+// Over reports whether the playback has ended or is ending: stopped or
+// replaced (at once, though its goroutine may still be finishing and Done
+// not yet closed), or finished.
+func (p *Playback) Over() bool {
+	select {
+	case <-p.stop:
+		return true
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // generator makes the packets of a playback, one 20 ms step at a time.
 type generator interface {
 	// step sends what falls in the next 20 ms and reports whether there

@@ -239,15 +239,12 @@ func (c *call) setHeld(side media.Side, held bool) {
 	c.indicate(side)
 }
 
-// ended reports whether a playback has finished (or was replaced).
-func ended(p *media.Playback) bool {
-	select {
-	case <-p.Done():
-		return true
-	default:
-		return false
-	}
-}
+// ended reports whether a playback has finished, or was stopped or
+// replaced. Done closes only once the playback's goroutine notices a
+// replacement: music on hold replaced by a transfer's ringback and a
+// failure right after it (a 486 at once) found it not yet done, kept it
+// as playing, and the transferee heard the holder instead of music.
+func ended(p *media.Playback) bool { return p.Over() }
 
 // indicate tells a side's phone whether it is held, by a re-INVITE with
 // a=sendonly (held) or a=sendrecv, so that it can show it. One runs per
