@@ -1,7 +1,9 @@
 package pbx_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -110,4 +112,31 @@ func TestCallInfoDTMF(t *testing.T) {
 	if err := caller.Hangup(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Keys sent by SIP INFO, each after the answer to the one before (as a
+// phone sends them), reach the other phone in the order pressed. They were
+// queued for the other phone after the 200, so under load a key's INFO
+// could overtake the one before it.
+func TestCallInfoDTMFKeepsOrder(t *testing.T) {
+	p, a, b := twoPhones(t)
+	caller, callee := connect(t, a, b, "102")
+	const keys = "1234567890*#ABCD"
+	for i := range 3 {
+		for _, k := range keys {
+			res, err := caller.SendInfo(ctx(t), "application/dtmf-relay", []byte("Signal="+string(k)+"\r\nDuration=40\r\n"))
+			if err != nil || res.StatusCode != sip.StatusOK {
+				t.Fatalf("round %d, INFO %c: %v %v", i, k, res, err)
+			}
+		}
+	}
+	want := strings.Repeat(keys, 3)
+	// 160 ms of tone and gap per key.
+	if got, err := callee.WaitDigits(ctxFor(t, 30*time.Second), len(want)); err != nil || got != want {
+		t.Errorf("callee received %q (%v), want %q", got, err, want)
+	}
+	if calls := p.App.Engine.Calls(); len(calls) != 1 || calls[0].CallerDigits != want {
+		t.Errorf("calls %+v, want caller digits %s", calls, want)
+	}
+	hangUp(t, caller, callee)
 }

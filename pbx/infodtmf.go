@@ -62,9 +62,9 @@ func keyEvent(s string) (uint8, bool) {
 }
 
 // onInfo takes SIP INFO inside a call. A DTMF key press is recorded for
-// the side that sent it, answered 200 and played to the other phone as an
-// RFC 4733 event (or passed on as INFO if that phone negotiated no
-// telephone-event). Any other INFO is passed to the other phone and its
+// the side that sent it, queued to play to the other phone as an RFC 4733
+// event (or passed on as INFO if that phone negotiated no
+// telephone-event), then answered 200. Any other INFO is passed to the other phone and its
 // answer returned.
 func (e *Engine) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	ref, ok := e.requestDialog(req)
@@ -79,14 +79,17 @@ func (e *Engine) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	c, side := ref.call, ref.side
 	other := c.answeredPeer(side)
 	if d, ok := parseInfoDTMF(ct, req.Body()); ok {
+		// The key is recorded and queued for the other phone before the
+		// 200: a phone sends its next key only after that, and sipgo runs
+		// each request on its own goroutine, so queueing after the answer
+		// let a later key overtake an earlier one under load.
 		c.onDigit(side, d, "info")
+		if other != nil && !c.hearsMusic(1-side) { // else nobody to hear it, or music that must go on
+			if _, err := other.PlayDigits(string(d.Rune())); err != nil {
+				c.passInfo(1-side, ct, req.Body()) // that phone takes no telephone-event
+			}
+		}
 		e.respond(tx, req, sip.StatusOK, "OK", nil)
-		if other == nil || c.hearsMusic(1-side) {
-			return // nobody to hear it, or music on hold that must go on
-		}
-		if _, err := other.PlayDigits(string(d.Rune())); err != nil {
-			c.passInfo(1-side, ct, req.Body()) // that phone takes no telephone-event
-		}
 		return
 	}
 	if other == nil {
