@@ -135,9 +135,10 @@ func TestSRTPCallTLS(t *testing.T) {
 	if k := cryptoKey(t, string(res.Body())); k == firstKey {
 		t.Error("the PBX answered the re-keying re-INVITE with its old key")
 	}
-	for _, c := range []*pbxtest.Call{caller, callee} {
+	for i, c := range []*pbxtest.Call{caller, callee} {
 		if err := c.WaitAudio(ctx(t), c.Received()+50); err != nil {
-			t.Fatalf("no audio after re-keying: %v", err)
+			t.Fatalf("%s: no audio after re-keying: %v (%d packets in all, %d failed to authenticate)",
+				[]string{"caller", "callee"}[i], err, c.Received(), c.SRTPFailures())
 		}
 	}
 	hearEachOther(t, caller, callee, 440, 1000)

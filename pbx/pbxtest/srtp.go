@@ -69,25 +69,46 @@ func withCrypto(body []byte, c cryptoLine, savp bool) []byte {
 }
 
 // phoneSRTP is a call's SRTP contexts: enc for what the phone sends (its
-// own key), dec for what it receives (the other side's).
+// own key), dec for what it receives (the other side's), and the keys
+// they were made from.
 type phoneSRTP struct {
-	enc, dec *srtp.Context
+	enc, dec      *srtp.Context
+	suite         string
+	local, remote []byte
 }
 
-func newPhoneSRTP(suite string, local, remote []byte) (*phoneSRTP, error) {
+// newPhoneSRTP keys a call's SRTP. A direction whose suite and key are
+// those of old (nil for none) keeps its context, as the PBX does for a
+// key that an offer or answer repeats (media.Endpoint.SetSRTP): the
+// sender goes on with its rollover counter, and a fresh context here
+// would guess 0 and fail every packet once the sender's sequence numbers
+// had wrapped.
+func newPhoneSRTP(suite string, local, remote []byte, old *phoneSRTP) (*phoneSRTP, error) {
 	p, ok := profileOf(suite)
 	if !ok {
 		return nil, fmt.Errorf("suite %q", suite)
 	}
-	enc, err := srtp.CreateContext(local[:16], local[16:], p)
-	if err != nil {
-		return nil, err
+	s := &phoneSRTP{suite: suite, local: local, remote: remote}
+	if old != nil && old.suite == suite {
+		if bytes.Equal(old.local, local) {
+			s.enc = old.enc
+		}
+		if bytes.Equal(old.remote, remote) {
+			s.dec = old.dec
+		}
 	}
-	dec, err := srtp.CreateContext(remote[:16], remote[16:], p)
-	if err != nil {
-		return nil, err
+	var err error
+	if s.enc == nil {
+		if s.enc, err = srtp.CreateContext(local[:16], local[16:], p); err != nil {
+			return nil, err
+		}
 	}
-	return &phoneSRTP{enc: enc, dec: dec}, nil
+	if s.dec == nil {
+		if s.dec, err = srtp.CreateContext(remote[:16], remote[16:], p); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 func newKey() []byte {
@@ -116,7 +137,7 @@ func (m *mediaSession) keyFrom(lines []cryptoLine, offeredTag int) (*cryptoLine,
 		if _, ok := profileOf(l.suite); !ok || (offeredTag >= 0 && l.tag != offeredTag) {
 			continue
 		}
-		s, err := newPhoneSRTP(l.suite, m.localKey, l.key)
+		s, err := newPhoneSRTP(l.suite, m.localKey, l.key, m.srtp.Load())
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +171,7 @@ func (m *mediaSession) rekey(local, answer []byte) error {
 		if l.tag != 1 {
 			continue
 		}
-		s, err := newPhoneSRTP(l.suite, local, l.key)
+		s, err := newPhoneSRTP(l.suite, local, l.key, m.srtp.Load())
 		if err != nil {
 			return err
 		}
@@ -170,7 +191,7 @@ func (m *mediaSession) answerRekey(offered []cryptoLine) (cryptoLine, bool) {
 	}
 	for _, l := range offered {
 		fresh := newKey()
-		s, err := newPhoneSRTP(l.suite, fresh, l.key)
+		s, err := newPhoneSRTP(l.suite, fresh, l.key, m.srtp.Load())
 		if err != nil {
 			continue
 		}
