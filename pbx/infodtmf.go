@@ -64,8 +64,8 @@ func keyEvent(s string) (uint8, bool) {
 // onInfo takes SIP INFO inside a call. A DTMF key press is recorded for
 // the side that sent it, queued to play to the other phone as an RFC 4733
 // event (or passed on as INFO if that phone negotiated no
-// telephone-event), then answered 200. Any other INFO is passed to the other phone and its
-// answer returned.
+// telephone-event), then answered 200. Any other INFO is passed to the
+// other phone and its answer returned.
 func (e *Engine) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	ref, ok := e.requestDialog(req)
 	if !ok {

@@ -11,8 +11,9 @@ import (
 // decrypting with the context it had: the PBX keeps encrypting with its
 // own (media.Endpoint.SetSRTP), rollover counter included. A fresh
 // context guessed a rollover counter of 0 and failed every packet once
-// the PBX's sequence numbers had wrapped, which TestSRTPCallTLS hit about
-// once in a few hundred runs (its sequence numbers start at random).
+// the PBX's sequence numbers had wrapped, as they now and then do before
+// TestSRTPCallTLS holds the call (they start at random); that test failed
+// so once under load.
 func TestAnswerRekeyKeepsContextOfRepeatedKey(t *testing.T) {
 	pbxKey := newKey()
 	pbxEnc, err := srtp.CreateContext(pbxKey[:16], pbxKey[16:], srtp.ProtectionProfileAes128CmHmacSha1_80)
